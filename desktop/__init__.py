@@ -1,0 +1,1 @@
+"""Inpaint Studio's window: Qt only, a thin layer over :mod:`inpaint_core`."""
