@@ -11,7 +11,9 @@ import numpy as np
 
 from .errors import JobCancelled
 
-EventKind = Literal["queued", "started", "progress", "preview", "result", "finished", "error", "cancelled"]
+EventKind = Literal[
+    "queued", "started", "progress", "preview", "result", "finished", "error", "cancelled"
+]
 
 
 @dataclass

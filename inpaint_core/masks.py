@@ -53,7 +53,9 @@ def mask_from_image(
         raise ValueError(f"mask source must be auto, alpha or luma, got {source!r}")
     if source == "alpha" or (source == "auto" and alpha is not None and int(alpha.min()) < 255):
         if alpha is None:
-            raise MaskError("the mask image has no transparency (alpha channel) to take a mask from")
+            raise MaskError(
+                "the mask image has no transparency (alpha channel) to take a mask from"
+            )
         return (255 - alpha).astype(np.uint8)
     if rgb is None:
         raise MaskError("no mask image given")

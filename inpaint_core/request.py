@@ -54,7 +54,11 @@ class InpaintRequest:
     # -- validation ---------------------------------------------------------------------------
     def validate(self) -> None:
         def rng(name: str, value: float, lo: float, hi: float) -> None:
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not (lo <= value <= hi):
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not (lo <= value <= hi)
+            ):
                 raise RequestValidationError(name, f"must be between {lo} and {hi}, got {value!r}")
 
         def integer(name: str, value: Any) -> None:
@@ -92,9 +96,13 @@ class InpaintRequest:
         integer("target_size", self.target_size)
         rng("target_size", self.target_size, 64, 4096)
         if self.target_size % 8:
-            raise RequestValidationError("target_size", f"must be a multiple of 8, got {self.target_size}")
+            raise RequestValidationError(
+                "target_size", f"must be a multiple of 8, got {self.target_size}"
+            )
         if self.engine not in ENGINES:
-            raise RequestValidationError("engine", f"must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+            raise RequestValidationError(
+                "engine", f"must be one of {', '.join(ENGINES)}, got {self.engine!r}"
+            )
         for name in ("mask_padding", "mask_grow", "mask_feather"):
             v = getattr(self, name)
             integer(name, v)
