@@ -1,0 +1,270 @@
+"""``inpaint-studio-cli``: the headless front door (run, models; compare comes with sweeps).
+
+Exit codes: 0 done, 2 bad input (one-line reason on stderr), 3 cancelled, 1 unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import InpaintError, JobCancelled
+from .events import EngineEvent
+from .request import InpaintRequest
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds must be whole numbers separated by commas, got {text!r}"
+        ) from None
+
+
+def add_request_arguments(p: argparse.ArgumentParser) -> None:
+    """Every InpaintRequest field as a flag named after it (shared by run and compare)."""
+    d = InpaintRequest()
+    p.add_argument(
+        "--engine",
+        choices=["classical", "diffusion"],
+        default=None,
+        help="fill engine (default: diffusion when --model is given, else classical)",
+    )
+    p.add_argument(
+        "--model", help="diffusers folder, .safetensors file, or a repo id in the HF cache"
+    )
+    p.add_argument("--prompt", default=d.prompt)
+    p.add_argument("--negative-prompt", default=d.negative_prompt)
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--guidance-scale", type=float, default=d.guidance_scale)
+    p.add_argument("--strength", type=float, default=d.strength)
+    p.add_argument("--num-outputs", type=int, default=d.num_outputs)
+    p.add_argument(
+        "--width", type=int, help="working width (multiple of 8); default: crop's aspect"
+    )
+    p.add_argument("--height", type=int, help="working height (multiple of 8)")
+    p.add_argument(
+        "--target-size",
+        type=int,
+        default=d.target_size,
+        help="working long side when no size is given",
+    )
+    p.add_argument("--no-safety-checker", action="store_true", help="turn the safety checker off")
+    p.add_argument(
+        "--padding", type=int, default=d.mask_padding, help="context pixels around the mask"
+    )
+    p.add_argument("--grow", type=int, default=d.mask_grow, help="grow the mask by N pixels")
+    p.add_argument(
+        "--feather",
+        type=int,
+        default=d.mask_feather,
+        help="feather the paste-back seam by N pixels",
+    )
+    p.add_argument(
+        "--color-match", action="store_true", help="match the fill's colours to its surroundings"
+    )
+    p.add_argument("--method", help="classical engine method (auto, telea, ns, ...)")
+    p.add_argument("--device", help="auto, cuda, mps, cpu")
+    p.add_argument("--dtype", help="float32, float16, bfloat16")
+
+
+def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
+    engine = args.engine or ("diffusion" if args.model else "classical")
+    fields: dict[str, Any] = dict(
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        steps=args.steps,
+        guidance_scale=args.guidance_scale,
+        strength=args.strength,
+        num_outputs=args.num_outputs,
+        width=args.width,
+        height=args.height,
+        target_size=args.target_size,
+        safety_checker=not args.no_safety_checker,
+        engine=engine,
+        model=args.model,
+        mask_padding=args.padding,
+        mask_grow=args.grow,
+        mask_feather=args.feather,
+        color_match=args.color_match,
+        options={"method": args.method} if args.method else {},
+    )
+    for name in ("scheduler", "seed", "seeds"):
+        if getattr(args, name, None) is not None:
+            fields[name] = getattr(args, name)
+    fields.update(overrides)
+    return InpaintRequest(**fields)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inpaint-studio-cli", description="Inpaint Studio from the command line."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fill the masked area of a photo")
+    run.add_argument("--image", required=True, help="photo: path or http(s) URL")
+    run.add_argument(
+        "--mask",
+        required=True,
+        help="mask: path or URL (white/opaque-paint = fill, or transparency)",
+    )
+    run.add_argument("--out", required=True, help="output PNG, or a folder for several outputs")
+    run.add_argument("--mask-from", choices=["auto", "alpha", "luma"], default="auto")
+    run.add_argument(
+        "--resize-mask", action="store_true", help="scale a mask of another size to the photo"
+    )
+    run.add_argument("--scheduler", default=None)
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument(
+        "--seeds", type=_seeds, default=None, help="comma-separated seeds, one output each"
+    )
+    add_request_arguments(run)
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object listing the outputs"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    models = sub.add_parser("models", help="list the models found on this machine")
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--dir", action="append", default=[], help="also look in this folder")
+    return parser
+
+
+class ProgressBar:
+    """tqdm on stderr, driven by engine events."""
+
+    def __init__(self, enabled: bool, label: str) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=100,
+                desc=label,
+                unit="%",
+                file=sys.stderr,
+                leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            )
+
+    def __call__(self, event: EngineEvent) -> None:
+        if self._bar is None:
+            return
+        if event.kind == "progress":
+            self._bar.n = int(round(100 * event.progress))
+            if event.message:
+                self._bar.set_description_str(event.message, refresh=False)
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def output_paths(out: str, stem: str, seeds: list[int | None]) -> list[Path]:
+    """``--out`` names a file (one output) or a folder (several; or any name without a suffix)."""
+    path = Path(out)
+    if len(seeds) == 1 and path.suffix and not path.is_dir():
+        return [path]
+    if path.suffix and not path.is_dir():  # several outputs but a file name: number them beside it
+        return [
+            path.with_name(f"{path.stem}-{i + 1}-seed{s}{path.suffix}") for i, s in enumerate(seeds)
+        ]
+    return [path / f"{stem}-{i + 1}-seed{s}.png" for i, s in enumerate(seeds)]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import imaging
+    from .engines.base import get_engine
+    from .inpaint import inpaint
+
+    request = request_from_args(args)
+    photo = imaging.load_image(args.image)
+    mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
+    if request.engine == "diffusion":
+        if not request.model:
+            raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
+        engine = get_engine("diffusion", model=request.model, device=args.device, dtype=args.dtype)
+    else:
+        engine = get_engine("classical")
+    bar = ProgressBar(not args.quiet and not args.json, request.engine)
+    try:
+        results = inpaint(request, photo, mask, engine, bar)
+    finally:
+        bar.close()
+    model_name = getattr(engine, "model_name", None)
+    paths = output_paths(
+        args.out, Path(str(photo.source)).stem or "inpaint", [r.seed for r in results]
+    )
+    outputs = []
+    for result, path in zip(results, paths, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        imaging.save_png(
+            path,
+            result.composite(photo.rgb),
+            alpha=photo.alpha,
+            request=result.request,
+            seed=result.seed,
+            model_name=model_name,
+        )
+        outputs.append(
+            {
+                "path": str(path),
+                "seed": result.seed,
+                "nsfw_flagged": result.nsfw_flagged,
+                "box": [result.box.x0, result.box.y0, result.box.x1, result.box.y1],
+            }
+        )
+    if args.json:
+        print(json.dumps({"outputs": outputs, "engine": request.engine, "model": request.model}))
+    else:
+        for o in outputs:
+            flag = "  (flagged by the safety checker)" if o["nsfw_flagged"] else ""
+            print(f"wrote {o['path']} (seed {o['seed']}){flag}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    found = models.list_models([Path(d) for d in args.dir] or None)
+    if args.json:
+        print(
+            json.dumps(
+                {"models": [m.to_dict() if hasattr(m, "to_dict") else vars(m) for m in found]},
+                default=str,
+            )
+        )
+    else:
+        print(models.format_model_table(found))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "models":
+            return cmd_models(args)
+    except JobCancelled:
+        print("cancelled", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 3
+    except (InpaintError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
