@@ -6,3 +6,25 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("INPAINT_STUDIO_TESTING", "1")
+
+
+# --- tiny random-weight SD inpainting models (inpaint_core.testing), saved once per session --------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny 9-channel inpainting model saved as a diffusers folder (model_index.json)."""
+    from inpaint_core.testing import save_tiny_inpaint_model
+
+    return save_tiny_inpaint_model(tmp_path_factory.mktemp("tiny-inpaint") / "tiny-sd-inpaint")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_4ch_dir(tmp_path_factory):
+    """A tiny *non*-inpainting model (4-channel UNet), to test that it is refused."""
+    from inpaint_core.testing import save_tiny_inpaint_model
+
+    return save_tiny_inpaint_model(
+        tmp_path_factory.mktemp("tiny-4ch") / "tiny-sd-4ch", in_channels=4
+    )

@@ -1,0 +1,317 @@
+"""Random-weight Stable Diffusion inpainting models built in code, for tests and benchmarks.
+
+No downloads: every component is built from a config with random weights, but with the *real
+geometry* of SD-1.5-inpainting (see FIELD_NOTES.md): a 9-channel UNet input, a VAE that downsamples
+by 8 (four blocks), a CLIP text encoder whose hidden size is the UNet's cross-attention size, and a
+CLIP tokenizer with ``model_max_length=77``. Random weights mean the pictures are noise, but every
+shape, cost and code path (batching, schedulers, masks, safety checker) is the real one.
+
+This is a plain module (no pytest import) so tests *and* ``bench/`` scripts can use it. The pytest
+fixtures that save a model once per session live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# SD-1.5's scheduler config (PNDM, as shipped with stable-diffusion-inpainting).
+SD15_SCHEDULER_CONFIG: dict[str, Any] = {
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "num_train_timesteps": 1000,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+}
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP's reversible byte -> printable-unicode table (256 symbols)."""
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs], strict=True))
+
+
+def byte_level_vocab() -> dict[str, int]:
+    """256 byte symbols, their ``</w>`` (end-of-word) forms, then start/end tokens: 514 entries."""
+    symbols = list(_bytes_to_unicode().values())
+    vocab: dict[str, int] = {}
+    for s in symbols:
+        vocab[s] = len(vocab)
+    for s in symbols:
+        vocab[s + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return vocab
+
+
+def build_byte_level_clip_tokenizer(model_max_length: int = 77):
+    """A real ``CLIPTokenizer`` over a byte-level vocab and an empty merges file.
+
+    Every text tokenizes (one token per byte) and nothing is downloaded. Without
+    ``model_max_length=77`` the pipeline's encoding overflows the text encoder's positions.
+    """
+    from transformers import CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_file = Path(tmp) / "vocab.json"
+        merges_file = Path(tmp) / "merges.txt"
+        vocab_file.write_text(json.dumps(byte_level_vocab()), encoding="utf-8")
+        merges_file.write_text("#version: 0.2\n", encoding="utf-8")
+        return CLIPTokenizer(
+            vocab=str(vocab_file), merges=str(merges_file), model_max_length=model_max_length
+        )
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global RNG for weight init without disturbing the caller's RNG state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _tiny_components(seed: int, in_channels: int, with_safety_checker: bool) -> dict[str, Any]:
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = build_byte_level_clip_tokenizer()
+    vocab_size = len(tokenizer)
+    hidden = 32
+    with _seeded(seed):
+        unet = UNet2DConditionModel(
+            sample_size=8,
+            in_channels=in_channels,
+            out_channels=4,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=hidden,
+            attention_head_dim=(2, 4),
+            norm_num_groups=16,
+        )
+    with _seeded(seed + 1):
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            # four blocks -> three downsamplings -> a latent 1/8 of the image, as in SD
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(8, 16, 16, 16),
+            layers_per_block=1,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=64,
+        )
+    with _seeded(seed + 2):
+        text_config = CLIPTextConfig(
+            vocab_size=vocab_size,
+            hidden_size=hidden,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=hidden,
+            bos_token_id=tokenizer.convert_tokens_to_ids("<|startoftext|>"),
+            eos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+            pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+            hidden_act="quick_gelu",
+        )
+        text_encoder = CLIPTextModel(text_config)
+    scheduler = PNDMScheduler(**SD15_SCHEDULER_CONFIG)
+    components: dict[str, Any] = {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "scheduler": scheduler,
+        "safety_checker": None,
+        "feature_extractor": None,
+        "requires_safety_checker": False,
+    }
+    if with_safety_checker:
+        checker, extractor = _tiny_safety_checker(seed + 3)
+        components.update(
+            safety_checker=checker, feature_extractor=extractor, requires_safety_checker=True
+        )
+    return components
+
+
+def _tiny_safety_checker(seed: int):
+    """A tiny ``StableDiffusionSafetyChecker`` that flags nothing until told to (see
+    :func:`set_safety_checker_flags_everything`)."""
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    config = CLIPConfig(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "vocab_size": 514,
+            "bos_token_id": 512,
+            "eos_token_id": 513,
+            "pad_token_id": 513,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=32,
+    )
+    with _seeded(seed):
+        checker = StableDiffusionSafetyChecker(config).eval()
+    set_safety_checker_flags_everything(checker, False)
+    extractor = CLIPImageProcessor(
+        size={"shortest_edge": 32},
+        crop_size={"height": 32, "width": 32},
+        do_center_crop=True,
+    )
+    return checker, extractor
+
+
+def set_safety_checker_flags_everything(checker: Any, flag: bool = True) -> None:
+    """Make a (tiny) safety checker flag every image (``flag=True``) or none (``False``).
+
+    The checker flags when ``cos(image, concept) - threshold > 0``; cosines lie in [-1, 1], so a
+    threshold of -2 flags everything and +2 nothing — deterministic whatever the random weights.
+    """
+    value = -2.0 if flag else 2.0
+    with torch.no_grad():
+        checker.concept_embeds_weights.fill_(value)
+        checker.special_care_embeds_weights.fill_(value)
+
+
+def build_tiny_inpaint_pipeline(
+    seed: int = 0, *, in_channels: int = 9, with_safety_checker: bool = False
+):
+    """A tiny random-weight ``StableDiffusionInpaintPipeline`` with SD's real geometry (CPU, fp32)."""
+    from diffusers import StableDiffusionInpaintPipeline
+
+    components = _tiny_components(seed, in_channels, with_safety_checker)
+    pipe = StableDiffusionInpaintPipeline(**components)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def save_tiny_inpaint_model(
+    dest: Path | str,
+    *,
+    in_channels: int = 9,
+    with_safety_checker: bool = False,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny model as a diffusers folder (``model_index.json`` + one folder per component).
+
+    ``in_channels=4`` makes a *non*-inpainting model (for the "refuse a 4-channel UNet" path).
+    Returns ``dest``.
+    """
+    dest = Path(dest)
+    pipe = build_tiny_inpaint_pipeline(
+        seed, in_channels=in_channels, with_safety_checker=with_safety_checker
+    )
+    pipe.save_pretrained(dest, safe_serialization=True)
+    return dest
+
+
+def build_full_size_sd15_inpaint_pipeline(
+    dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", seed: int = 0
+):
+    """SD-1.5-inpainting shapes (UNet 320/640/1280/1280, VAE 128/256/512/512, CLIP ViT-L/14 text
+    encoder: hidden 768, 12 layers) with random weights, for ``bench/gpu.py``. No downloads.
+
+    Weights are initialised directly on ``device`` (fast on a GPU), then cast to ``dtype``.
+    """
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionInpaintPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = build_byte_level_clip_tokenizer()
+    with _seeded(seed), torch.device(device):
+        unet = UNet2DConditionModel(
+            sample_size=64,
+            in_channels=9,
+            out_channels=4,
+            block_out_channels=(320, 640, 1280, 1280),
+            layers_per_block=2,
+            down_block_types=(
+                "CrossAttnDownBlock2D",
+                "CrossAttnDownBlock2D",
+                "CrossAttnDownBlock2D",
+                "DownBlock2D",
+            ),
+            up_block_types=(
+                "UpBlock2D",
+                "CrossAttnUpBlock2D",
+                "CrossAttnUpBlock2D",
+                "CrossAttnUpBlock2D",
+            ),
+            cross_attention_dim=768,
+            attention_head_dim=8,
+        )
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            latent_channels=4,
+            sample_size=512,
+        )
+        text_encoder = CLIPTextModel(
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=768,
+                intermediate_size=3072,
+                num_hidden_layers=12,
+                num_attention_heads=12,
+                max_position_embeddings=77,
+                projection_dim=768,
+                hidden_act="quick_gelu",
+                bos_token_id=tokenizer.convert_tokens_to_ids("<|startoftext|>"),
+                eos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+                pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+            )
+        )
+    pipe = StableDiffusionInpaintPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=PNDMScheduler(**SD15_SCHEDULER_CONFIG),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe = pipe.to(device=device, dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
