@@ -12,7 +12,15 @@ import numpy as np
 from .errors import JobCancelled
 
 EventKind = Literal[
-    "queued", "started", "progress", "preview", "result", "finished", "error", "cancelled"
+    "queued",
+    "started",
+    "progress",
+    "preview",
+    "partial",
+    "result",
+    "finished",
+    "error",
+    "cancelled",
 ]
 
 

@@ -1,0 +1,188 @@
+"""Compare sweeps: seeds × schedulers (× steps, guidance, strength) in one job with shared work.
+
+Cells that differ only by seed run as one batched engine call; scheduler changes are swaps on the
+loaded model; the prompt embeddings and the masked-image latents are cached by the diffusion engine,
+so a sweep encodes them once. Cells stream out (``partial`` events) as each group finishes, and a
+cancel keeps the finished ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .engines.base import Engine
+from .errors import RequestValidationError
+from .events import CancelToken, EngineEvent, EventCallback, ignore_events
+from .inpaint import InpaintResult, inpaint
+from .request import MAX_SEED, InpaintRequest
+
+#: axis name -> (request field, label maker)
+AXES: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "scheduler": ("scheduler", lambda v: str(v)),
+    "steps": ("steps", lambda v: f"{v} steps"),
+    "guidance_scale": ("guidance_scale", lambda v: f"CFG {v:g}"),
+    "strength": ("strength", lambda v: f"strength {v:g}"),
+    "seed": ("seed", lambda v: f"seed {v}"),
+}
+MAX_CELLS = 256
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    index: int
+    row: int
+    col: int
+    request: InpaintRequest  # one output, concrete seed
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(AXES[k][1](v) for k, v in self.values.items())
+
+
+@dataclass
+class SweepPlan:
+    base: InpaintRequest
+    axes: dict[str, list[Any]]  # ordered: the non-seed axes make rows, seeds make columns
+    cells: list[SweepCell]
+    n_rows: int
+    n_cols: int
+
+    @property
+    def row_labels(self) -> list[str]:
+        labels = []
+        for r in range(self.n_rows):
+            cell = self.cells[r * self.n_cols]
+            labels.append(
+                ", ".join(AXES[k][1](v) for k, v in cell.values.items() if k != "seed") or "—"
+            )
+        return labels
+
+    @property
+    def col_labels(self) -> list[str]:
+        return [AXES["seed"][1](self.cells[c].values["seed"]) for c in range(self.n_cols)]
+
+    def groups(self) -> list[list[SweepCell]]:
+        """Cells that differ only by seed: one batched engine call each (a row of the grid)."""
+        return [self.cells[r * self.n_cols : (r + 1) * self.n_cols] for r in range(self.n_rows)]
+
+    def estimate_seconds(self, seconds_per_step: float, batch_cost: float = 0.8) -> float:
+        """Rough time: each row is one call whose cost grows by ``batch_cost`` per extra seed."""
+        total = 0.0
+        for group in self.groups():
+            req = group[0].request
+            steps = max(1, int(req.steps * req.strength)) if req.engine == "diffusion" else 1
+            total += steps * seconds_per_step * (1 + batch_cost * (len(group) - 1))
+        return total
+
+    def summary(self, seconds_per_step: float | None = None) -> str:
+        text = f"{len(self.cells)} images ({self.n_rows} rows × {self.n_cols} seeds)"
+        if seconds_per_step:
+            text += f", about {format_duration(self.estimate_seconds(seconds_per_step))}"
+        return text
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return (
+        f"{minutes} min {sec:02d} s"
+        if minutes < 60
+        else f"{minutes // 60} h {minutes % 60:02d} min"
+    )
+
+
+def plan_sweep(
+    base: InpaintRequest,
+    *,
+    seeds: int | Sequence[int] = 4,
+    schedulers: Sequence[str] | None = None,
+    steps: Sequence[int] | None = None,
+    guidance_scales: Sequence[float] | None = None,
+    strengths: Sequence[float] | None = None,
+) -> SweepPlan:
+    """The grid is the product of the given axes; ``seeds`` is N random seeds or a list."""
+    if isinstance(seeds, int):
+        if not 1 <= seeds <= 64:
+            raise RequestValidationError(
+                "seeds", f"must be between 1 and 64 random seeds, got {seeds}"
+            )
+        start = base.seed if base.seed is not None else secrets.randbelow(MAX_SEED - 64)
+        seed_list = [start + i for i in range(seeds)]
+    else:
+        seed_list = [int(s) for s in seeds]
+        if not seed_list:
+            raise RequestValidationError("seeds", "must list at least one seed")
+    axes: dict[str, list[Any]] = {}
+    for name, values in (
+        ("scheduler", schedulers),
+        ("steps", steps),
+        ("guidance_scale", guidance_scales),
+        ("strength", strengths),
+    ):
+        if values:
+            axes[name] = list(values)
+    axes["seed"] = seed_list
+    row_axes = [k for k in axes if k != "seed"]
+    rows = list(itertools.product(*(axes[k] for k in row_axes))) or [()]
+    n_cells = len(rows) * len(seed_list)
+    if n_cells > MAX_CELLS:
+        raise RequestValidationError(
+            "sweep", f"{n_cells} cells is more than the limit of {MAX_CELLS}"
+        )
+    cells = []
+    for r, row_values in enumerate(rows):
+        values = dict(zip(row_axes, row_values, strict=True))
+        for c, seed in enumerate(seed_list):
+            fields = {AXES[k][0]: v for k, v in values.items()}
+            req = replace(
+                base, **fields, seed=seed, seeds=None, num_outputs=1
+            )  # validates every value
+            cells.append(SweepCell(len(cells), r, c, req, {**values, "seed": seed}))
+    return SweepPlan(base, axes, cells, len(rows), len(seed_list))
+
+
+@dataclass
+class CellResult:
+    cell: SweepCell
+    result: InpaintResult
+
+
+def run_sweep(
+    plan: SweepPlan,
+    image: Any,
+    mask: np.ndarray,
+    engine: Engine,
+    on_event: EventCallback = ignore_events,
+    cancel: CancelToken | None = None,
+    *,
+    resize_mask: bool = False,
+) -> list[CellResult]:
+    """Run every cell; rows are batched engine calls. Emits ``partial`` events as rows finish."""
+    cancel = cancel or CancelToken()
+    groups = plan.groups()
+    done: list[CellResult] = []
+    for gi, group in enumerate(groups):
+        cancel.raise_if_cancelled()
+        request = replace(
+            group[0].request, seeds=tuple(c.request.seed for c in group), num_outputs=len(group)
+        )
+
+        def scaled(event: EngineEvent, gi: int = gi) -> None:
+            if event.kind == "progress":
+                event.progress = (gi + event.progress) / len(groups)
+                event.message = event.message or f"row {gi + 1}/{len(groups)}"
+            on_event(event)
+
+        results = inpaint(request, image, mask, engine, scaled, cancel, resize_mask=resize_mask)
+        cells = [CellResult(cell, res) for cell, res in zip(group, results, strict=True)]
+        done.extend(cells)
+        on_event(EngineEvent("partial", progress=(gi + 1) / len(groups), images=cells))
+    return done
