@@ -74,3 +74,28 @@ def test_cancel_mid_sweep_keeps_finished_cells():
     with pytest.raises(JobCancelled):
         run_sweep(plan, *_inputs(), engine, on_event, cancel)
     assert len(kept) == 2 and len(engine.calls) == 1
+
+
+def test_contact_sheet_has_cells_labels_and_blanks_for_missing():
+    from inpaint_core.contact_sheet import cell_thumbnail, contact_sheet
+
+    plan = plan_sweep(BASE, seeds=2, schedulers=["DDIM", "K_EULER"])
+    cells = run_sweep(plan, *_inputs(), SolidFillEngine(native_resolution=False))
+    sheet = contact_sheet(plan, cells[:3], cell_size=128, title="sweep")
+    assert sheet.ndim == 3 and sheet.dtype == np.uint8
+    thumb = np.asarray(cell_thumbnail(cells[0], 128))
+    # the first cell's pixels appear in the sheet somewhere on the first row
+    found = any(
+        np.array_equal(sheet[y : y + thumb.shape[0], x : x + thumb.shape[1]], thumb)
+        for y in range(0, 80)
+        for x in range(0, 260)
+        if y + thumb.shape[0] <= sheet.shape[0] and x + thumb.shape[1] <= sheet.shape[1]
+    )
+    assert found
+    # labels drawn: dark ink in the left label column and in the header row
+    assert (sheet[:, :60] < 80).any() and (sheet[:40] < 80).any()
+    # the 4th cell was not run: its slot (bottom right) has no engine-green fill, the others do
+    green = (sheet[:, :, 1] > 180) & (sheet[:, :, 0] < 60)
+    th, tw = thumb.shape[:2]
+    assert not green[-th - 6 :, -tw - 6 :].any()
+    assert green[: sheet.shape[0] // 2].any()

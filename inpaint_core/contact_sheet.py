@@ -1,0 +1,72 @@
+"""A contact sheet PNG for a sweep: cells in a grid with readable row and column labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .sweep import CellResult, SweepPlan
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font
+    except TypeError:  # very old Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def cell_thumbnail(cell: CellResult, size: int) -> Image.Image:
+    """The cell's result in its region of the photo (the crop it was made on), ``size`` long side."""
+    img = Image.fromarray(cell.result.patch)
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return img
+
+
+def contact_sheet(
+    plan: SweepPlan,
+    cells: Sequence[CellResult],
+    *,
+    cell_size: int = 256,
+    gap: int = 6,
+    font_size: int = 18,
+    title: str | None = None,
+) -> np.ndarray:
+    """Render finished ``cells`` of ``plan`` (missing ones stay blank) as an RGB uint8 array."""
+    font = _font(font_size)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def text_w(t: str) -> int:
+        return int(measure.textlength(t, font=font))
+
+    thumbs = {c.cell.index: cell_thumbnail(c, cell_size) for c in cells}
+    sample = next(iter(thumbs.values()), None)
+    cw = sample.width if sample else cell_size
+    ch = sample.height if sample else cell_size
+    label_w = max([text_w(t) for t in plan.row_labels] + [0]) + 2 * gap
+    header_h = font_size + 2 * gap
+    title_h = (font_size + 2 * gap) if title else 0
+    width = label_w + plan.n_cols * (cw + gap) + gap
+    height = title_h + header_h + plan.n_rows * (ch + gap) + gap
+    sheet = Image.new("RGB", (width, height), (250, 250, 250))
+    draw = ImageDraw.Draw(sheet)
+    ink = (20, 20, 20)
+    if title:
+        draw.text((gap, gap), title, fill=ink, font=font)
+    for c, label in enumerate(plan.col_labels):
+        x = label_w + c * (cw + gap) + (cw - text_w(label)) // 2
+        draw.text((x, title_h + gap), label, fill=ink, font=font)
+    for r, label in enumerate(plan.row_labels):
+        y = title_h + header_h + r * (ch + gap) + (ch - font_size) // 2
+        draw.text((gap, y), label, fill=ink, font=font)
+    for cell in plan.cells:
+        x = label_w + cell.col * (cw + gap)
+        y = title_h + header_h + cell.row * (ch + gap)
+        thumb = thumbs.get(cell.index)
+        if thumb is None:
+            draw.rectangle([x, y, x + cw - 1, y + ch - 1], outline=(180, 180, 180))
+            draw.text((x + gap, y + gap), "not run", fill=(150, 150, 150), font=font)
+        else:
+            sheet.paste(thumb, (x, y))
+    return np.asarray(sheet)
