@@ -129,6 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    cmp_ = sub.add_parser(
+        "compare",
+        help="sweep seeds x schedulers (x steps, guidance, strength) into a contact sheet",
+    )
+    cmp_.add_argument("--image", required=True, help="photo: path or http(s) URL")
+    cmp_.add_argument("--mask", required=True, help="mask: path or URL")
+    cmp_.add_argument("--out", required=True, help="folder for the contact sheet and every cell")
+    cmp_.add_argument("--mask-from", choices=["auto", "alpha", "luma"], default="auto")
+    cmp_.add_argument("--resize-mask", action="store_true")
+    cmp_.add_argument("--seeds", default="4", help="N random seeds, or a comma-separated list")
+    cmp_.add_argument("--seed", type=int, default=None, help="first seed when --seeds is a count")
+    cmp_.add_argument("--schedulers", default="", help="comma-separated scheduler names")
+    cmp_.add_argument("--steps-list", default="", help="comma-separated step counts (an axis)")
+    cmp_.add_argument(
+        "--guidance-list", default="", help="comma-separated guidance scales (an axis)"
+    )
+    cmp_.add_argument("--strength-list", default="", help="comma-separated strengths (an axis)")
+    cmp_.add_argument("--scheduler", default=None, help="scheduler when --schedulers is not given")
+    add_request_arguments(cmp_)
+    cmp_.add_argument("--json", action="store_true")
+    cmp_.add_argument("--quiet", action="store_true")
+    cmp_.add_argument(
+        "--yes", action="store_true", help="(kept for scripts) start without the estimate pause"
+    )
+
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
     models.add_argument("--dir", action="append", default=[], help="also look in this folder")
@@ -180,18 +205,11 @@ def output_paths(out: str, stem: str, seeds: list[int | None]) -> list[Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import imaging
-    from .engines.base import get_engine
     from .inpaint import inpaint
 
     request = request_from_args(args)
-    photo = imaging.load_image(args.image)
-    mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
-    if request.engine == "diffusion":
-        if not request.model:
-            raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
-        engine = get_engine("diffusion", model=request.model, device=args.device, dtype=args.dtype)
-    else:
-        engine = get_engine("classical")
+    photo, mask = _load_inputs(args)
+    engine = _engine_for(request, args)
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
     try:
         results = inpaint(request, photo, mask, engine, bar)
@@ -229,6 +247,103 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(text: str, kind: type, flag: str) -> list[Any]:
+    try:
+        return [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InpaintError(
+            f"{flag} must be a comma-separated list of numbers, got {text!r}"
+        ) from None
+
+
+def _load_inputs(args: argparse.Namespace):
+    from . import imaging
+
+    photo = imaging.load_image(args.image)
+    mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
+    return photo, mask
+
+
+def _engine_for(request: InpaintRequest, args: argparse.Namespace):
+    from .engines.base import get_engine
+
+    if request.engine == "diffusion":
+        if not request.model:
+            raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
+        return get_engine("diffusion", model=request.model, device=args.device, dtype=args.dtype)
+    return get_engine("classical")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from . import imaging
+    from .contact_sheet import contact_sheet
+    from .sweep import plan_sweep, run_sweep
+
+    seeds_text = args.seeds.strip()
+    seeds: int | list[int] = (
+        int(seeds_text) if "," not in seeds_text else _list(seeds_text, int, "--seeds")
+    )
+    base = request_from_args(args, seeds=None)
+    plan = plan_sweep(
+        base,
+        seeds=seeds,
+        schedulers=[s.strip() for s in args.schedulers.split(",") if s.strip()] or None,
+        steps=_list(args.steps_list, int, "--steps-list") or None,
+        guidance_scales=_list(args.guidance_list, float, "--guidance-list") or None,
+        strengths=_list(args.strength_list, float, "--strength-list") or None,
+    )
+    photo, mask = _load_inputs(args)
+    engine = _engine_for(base, args)
+    step_s = getattr(engine, "seconds_per_step", None)
+    print(f"compare: {plan.summary(step_s)}", file=sys.stderr)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_name = getattr(engine, "model_name", None)
+    written: list[dict[str, Any]] = []
+
+    bar = ProgressBar(not args.quiet and not args.json, "compare")
+
+    def on_event(event: EngineEvent) -> None:
+        bar(event)
+        if event.kind == "partial":
+            for cr in event.images:
+                path = out / f"cell-r{cr.cell.row + 1}-c{cr.cell.col + 1}-seed{cr.result.seed}.png"
+                imaging.save_png(
+                    path,
+                    cr.result.composite(photo.rgb),
+                    alpha=photo.alpha,
+                    request=cr.result.request,
+                    seed=cr.result.seed,
+                    model_name=model_name,
+                )
+                written.append(
+                    {
+                        "path": str(path),
+                        "row": cr.cell.row,
+                        "col": cr.cell.col,
+                        "seed": cr.result.seed,
+                        "label": cr.cell.label,
+                        "nsfw_flagged": cr.result.nsfw_flagged,
+                    }
+                )
+
+    cells = []
+    try:
+        cells = run_sweep(plan, photo, mask, engine, on_event)
+    finally:
+        bar.close()
+    sheet_path = out / "contact-sheet.png"
+    title = f"{Path(str(photo.source)).name}: {base.prompt or '(no prompt)'}"
+    Image.fromarray(contact_sheet(plan, cells, title=title)).save(sheet_path)
+    if args.json:
+        print(json.dumps({"contact_sheet": str(sheet_path), "cells": written}))
+    else:
+        print(f"wrote {sheet_path} and {len(written)} cells to {out}")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from . import models
 
@@ -251,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "compare":
+            return cmd_compare(args)
         if args.command == "models":
             return cmd_models(args)
     except JobCancelled:
