@@ -541,13 +541,14 @@ def save_png(
     else:
         im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
 
-    info = PngImagePlugin.PngInfo()
-    if request is not None:
+    chunks: dict[str, str] = {str(k): str(v) for k, v in (extra_text or {}).items()}
+    if request is not None:  # ours win over stale copies passed along in extra_text
         used = metadata.request_for_output(request, seed)
-        info.add_text("parameters", metadata.format_parameters(used, seed, model_name))
-        info.add_text(metadata.JSON_CHUNK, used.to_json())
-    for key, value in (extra_text or {}).items():
-        info.add_text(str(key), str(value))
+        chunks[metadata.PARAMETERS_CHUNK] = metadata.format_parameters(used, seed, model_name)
+        chunks[metadata.JSON_CHUNK] = used.to_json()
+    info = PngImagePlugin.PngInfo()
+    for key, value in chunks.items():
+        info.add_text(key, value)  # tEXt, or iTXt (UTF-8) when the text is not Latin-1
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
