@@ -277,8 +277,7 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
 def cmd_compare(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from . import imaging
-    from .contact_sheet import contact_sheet
+    from .contact_sheet import contact_sheet, save_cell_png
     from .sweep import plan_sweep, run_sweep
 
     seeds_text = args.seeds.strip()
@@ -309,15 +308,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         bar(event)
         if event.kind == "partial":
             for cr in event.images:
-                path = out / f"cell-r{cr.cell.row + 1}-c{cr.cell.col + 1}-seed{cr.result.seed}.png"
-                imaging.save_png(
-                    path,
-                    cr.result.composite(photo.rgb),
-                    alpha=photo.alpha,
-                    request=cr.result.request,
-                    seed=cr.result.seed,
-                    model_name=model_name,
-                )
+                path = save_cell_png(out, cr, photo.rgb, photo.alpha, model_name)
                 written.append(
                     {
                         "path": str(path),

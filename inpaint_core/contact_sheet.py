@@ -1,8 +1,10 @@
-"""A contact sheet PNG for a sweep: cells in a grid with readable row and column labels."""
+"""Exporting a sweep: a contact sheet PNG (cells in a grid with readable row and column labels)
+and every cell as a full-size PNG carrying its own parameters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -70,3 +72,32 @@ def contact_sheet(
         else:
             sheet.paste(thumb, (x, y))
     return np.asarray(sheet)
+
+
+def cell_filename(cell: CellResult) -> str:
+    """``cell-r{row}-c{col}-seed{seed}.png`` (1-based row/column, as the sheet shows them)."""
+    return f"cell-r{cell.cell.row + 1}-c{cell.cell.col + 1}-seed{cell.result.seed}.png"
+
+
+def save_cell_png(
+    folder: str | Path,
+    cell: CellResult,
+    photo_rgb: np.ndarray,
+    alpha: np.ndarray | None = None,
+    model_name: str | None = None,
+) -> Path:
+    """The cell composited into the full photo, saved with its request as PNG metadata.
+
+    Loading it back (``imaging.load_image(path).text`` → ``metadata.request_from_png_text``) gives
+    the exact request (concrete seed included) that re-runs this cell.
+    """
+    from . import imaging  # local: keeps the sheet renderer light
+
+    return imaging.save_png(
+        Path(folder) / cell_filename(cell),
+        cell.result.composite(photo_rgb),
+        alpha=alpha,
+        request=cell.result.request,
+        seed=cell.result.seed,
+        model_name=model_name,
+    )
