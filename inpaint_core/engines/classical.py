@@ -1,0 +1,183 @@
+"""The classical (no weights) fill engine: the default when no model is installed.
+
+It repairs thin scratches and small blotches. The mask is split into groups of nearby damage (the
+mask's connected components after growing each by :data:`CONTEXT` pixels); each group is filled on
+a small crop around it, so a 6000x4000 scan with a few scratches costs about what the scratches
+cost. Methods (``request.options["method"]``):
+
+``auto`` (default)
+    per group: :func:`~.fillers.sparse_dct` (a biharmonic first guess refined by iterated
+    thresholding of overlapping block DCTs: edges and texture continue across a scratch), with a
+    Telea first guess for thick holes, and plain Telea for holes too thick for the DCT to bridge.
+``dct``
+    :func:`~.fillers.sparse_dct` on every group, whatever its size.
+``biharmonic``, ``telea``, ``ns``
+    the smooth biharmonic fill, and OpenCV's Telea and Navier-Stokes methods.
+
+Measured by ``bench/restoration.py``. The classical engine is deterministic and returns exactly one
+output (``seed=None``) whatever ``request.num_outputs`` or ``request.seeds`` say: every seed would
+give the same picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from ..errors import InpaintError, MaskError, RequestValidationError
+from ..events import CancelToken, EngineEvent, EventCallback
+from ..request import InpaintRequest
+from . import fillers
+from .base import EngineOutput
+
+METHODS = ("auto", "dct", "biharmonic", "telea", "ns")
+#: Known pixels kept around each piece of damage: more than any filler reads (DCT blocks: 15 px).
+CONTEXT = 24
+#: Holes thicker than this (diameter of the largest inscribed disc, px) get a Telea first guess:
+#: the biharmonic solve grows superlinearly there and it is no better on big holes (measured).
+BIHARMONIC_MAX_THICKNESS = 48
+#: ``auto``: holes thicker than this are left to Telea; no local method bridges them well.
+DCT_MAX_THICKNESS = 256
+#: A group with at least this share of the damage reports progress between DCT sweeps too.
+_FINE_PROGRESS_SHARE = 0.05
+
+
+def _method_of(request: InpaintRequest) -> str:
+    method = (request.options or {}).get("method", "auto")
+    if method is None:
+        return "auto"
+    if not isinstance(method, str) or method.lower() not in METHODS:
+        raise RequestValidationError(
+            "options.method",
+            f"unknown classical method {method!r}; choose one of {', '.join(METHODS)}",
+        )
+    return method.lower()
+
+
+def _thickness(missing: np.ndarray) -> float:
+    """Diameter of the largest disc inside the hole, in pixels."""
+    padded = np.pad(missing.astype(np.uint8), 1)  # the crop border is not a known pixel
+    return 2.0 * float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+
+
+def _fill(
+    method: str, crop: np.ndarray, missing: np.ndarray, step: Callable[[float], None]
+) -> np.ndarray:
+    if method == "telea":
+        return fillers.telea(crop, missing)
+    if method == "ns":
+        return fillers.navier_stokes(crop, missing)
+    if method == "biharmonic":
+        return fillers.biharmonic(crop, missing)
+    thick = _thickness(missing)
+    if method == "auto" and thick > DCT_MAX_THICKNESS:
+        return fillers.telea(crop, missing)
+    init = "biharmonic" if thick <= BIHARMONIC_MAX_THICKNESS else "telea"
+    return fillers.sparse_dct(crop, missing, init=init, check=step)
+
+
+def damage_groups(missing: np.ndarray, context: int = CONTEXT) -> tuple[np.ndarray, np.ndarray]:
+    """Label pieces of damage that share context: ``(labels, stats)`` as OpenCV returns them.
+
+    Each mask component is grown by ``context``; overlapping grown components form one group, and
+    the group's box (``stats[k, :4]`` = x, y, w, h) is the crop it is filled on.
+    """
+    size = 2 * context + 1
+    grown = cv2.dilate(missing.astype(np.uint8), np.ones((size, size), np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    return labels, stats
+
+
+def _progress(on_event: EventCallback, progress: float, step: int, total: int) -> None:
+    on_event(
+        EngineEvent(
+            "progress", progress=progress, step=step, total_steps=total, message="classical fill"
+        )
+    )
+
+
+def _sweep_reporter(
+    on_event: EventCallback,
+    cancel: CancelToken,
+    start: float,
+    share: float,
+    step: int,
+    total: int,
+) -> Callable[[float], None]:
+    """What a filler calls between its sweeps: cancel check, plus progress for a big group."""
+
+    def report(fraction: float) -> None:
+        cancel.raise_if_cancelled()
+        if share >= _FINE_PROGRESS_SHARE:
+            _progress(on_event, min(1.0, start + share * fraction), step, total)
+
+    return report
+
+
+class ClassicalEngine:
+    """No-weights fill engine (see the module docstring)."""
+
+    name = "classical"
+    native_resolution = True
+
+    def run(
+        self,
+        request: InpaintRequest,
+        image: np.ndarray,
+        mask: np.ndarray,
+        on_event: EventCallback,
+        cancel: CancelToken,
+    ) -> list[EngineOutput]:
+        """Fill ``mask`` (any non-zero value = fill) in ``image``; one output, ``seed=None``.
+
+        Pixels outside the mask are returned unchanged. Raises :class:`MaskError` when the mask
+        leaves no known pixel to fill from, and :class:`RequestValidationError` for an unknown
+        ``options["method"]``.
+        """
+        method = _method_of(request)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InpaintError(
+                f"the classical engine needs an RGB uint8 image, got {image.shape} {image.dtype}"
+            )
+        if mask.shape != image.shape[:2]:
+            raise MaskError(
+                f"mask size {mask.shape[1]}x{mask.shape[0]} does not match the image size "
+                f"{image.shape[1]}x{image.shape[0]}"
+            )
+        missing = mask > 0
+        out = image.copy()
+        total_area = int(missing.sum())
+        info = {"method": method, "groups": 0}
+        if total_area == 0:
+            on_event(EngineEvent("progress", progress=1.0, message="nothing to fill"))
+            return [EngineOutput(image=out, seed=None, info=info)]
+        if missing.all():
+            raise MaskError(
+                "the mask covers the whole image: the classical engine fills from the pixels around "
+                "the damage and there are none (shrink the mask, or use the diffusion engine)"
+            )
+        cancel.raise_if_cancelled()
+        labels, stats = damage_groups(missing)
+        n_groups = len(stats) - 1
+        info["groups"] = n_groups
+        _progress(on_event, 0.0, 0, n_groups)
+        done = 0
+        for k in range(1, n_groups + 1):
+            cancel.raise_if_cancelled()
+            x, y, w, h = (int(v) for v in stats[k, :4])
+            sl = (slice(y, y + h), slice(x, x + w))
+            own = (labels[sl] == k) & missing[sl]
+            area = int(own.sum())
+            step = _sweep_reporter(
+                on_event, cancel, done / total_area, area / total_area, k - 1, n_groups
+            )
+            # A group's box may hold another group's damage (boxes of L-shaped groups overlap),
+            # still unfilled. It is never read: it lies over 2 * CONTEXT px from this group's
+            # mask, beyond the reach of every filler (DCT blocks: 15 px, biharmonic: 2, Telea: 3).
+            filled = _fill(method, out[sl], own, step)
+            out[sl][own] = filled[own]
+            done += area
+            _progress(on_event, 1.0 if k == n_groups else done / total_area, k, n_groups)
+        return [EngineOutput(image=out, seed=None, info=info)]
