@@ -78,10 +78,14 @@ def make_scheduler(name: str, config: Any) -> Any:
     """A new scheduler ``name`` built from a model's scheduler ``config`` (dict or FrozenDict).
 
     Keys the target class does not know are ignored by ``from_config``; the table's kwargs win.
+    The whole base config is carried over, values the model left at their defaults included:
+    diffusers' ``_use_default_values`` bookkeeping would otherwise give a model built in memory
+    and the same model saved and reloaded different schedules (e.g. ``timestep_spacing``).
     """
     canonical = canonical_scheduler_name(name)
     spec = SCHEDULERS[canonical]
-    return scheduler_class(canonical).from_config(dict(config), **spec.kwargs)
+    base = {k: v for k, v in dict(config).items() if k != "_use_default_values"}
+    return scheduler_class(canonical).from_config(base, **spec.kwargs)
 
 
 # pipeline -> the model's own scheduler config (as loaded); weak so a dropped model is freed.
@@ -113,3 +117,9 @@ def set_scheduler(pipe: Any, name: str) -> str:
     pipe.scheduler = make_scheduler(canonical, base)
     _CURRENT[pipe] = (canonical, pipe.scheduler)
     return canonical
+
+
+def forget_scheduler(pipe: Any) -> None:
+    """Make the next :func:`set_scheduler` build a fresh scheduler (after a cancelled or failed run
+    whose scheduler may hold half-run state)."""
+    _CURRENT.pop(pipe, None)

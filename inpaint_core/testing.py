@@ -206,6 +206,15 @@ def set_safety_checker_flags_everything(checker: Any, flag: bool = True) -> None
         checker.special_care_embeds_weights.fill_(value)
 
 
+def _eval(pipe: Any) -> None:
+    """Inference mode for every module, as ``from_pretrained`` leaves them (modules built in code
+    start in training mode, which changes their outputs)."""
+    for name in ("unet", "vae", "text_encoder", "safety_checker"):
+        module = getattr(pipe, name, None)
+        if module is not None:
+            module.eval()
+
+
 def build_tiny_inpaint_pipeline(
     seed: int = 0, *, in_channels: int = 9, with_safety_checker: bool = False
 ):
@@ -214,6 +223,7 @@ def build_tiny_inpaint_pipeline(
 
     components = _tiny_components(seed, in_channels, with_safety_checker)
     pipe = StableDiffusionInpaintPipeline(**components)
+    _eval(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -313,5 +323,6 @@ def build_full_size_sd15_inpaint_pipeline(
         requires_safety_checker=False,
     )
     pipe = pipe.to(device=device, dtype=dtype)
+    _eval(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe

@@ -93,3 +93,17 @@ def test_swap_on_a_loaded_pipeline_never_reloads():
     current = pipe.scheduler
     set_scheduler(pipe, "plms")
     assert pipe.scheduler is current
+
+
+def test_same_schedule_for_a_model_in_memory_and_reloaded(tiny_model_dir):
+    from diffusers import StableDiffusionInpaintPipeline
+
+    mem = build_tiny_inpaint_pipeline()
+    disk = StableDiffusionInpaintPipeline.from_pretrained(tiny_model_dir, local_files_only=True)
+    for name in scheduler_names():
+        a = make_scheduler(name, mem.scheduler.config)
+        b = make_scheduler(name, disk.scheduler.config)
+        a.set_timesteps(10)
+        b.set_timesteps(10)
+        assert a.config.timestep_spacing == b.config.timestep_spacing == "leading"
+        assert a.timesteps.tolist() == b.timesteps.tolist()

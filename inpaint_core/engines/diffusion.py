@@ -1,0 +1,558 @@
+"""The diffusion engine: Stable Diffusion inpainting (diffusers ``StableDiffusionInpaintPipeline``).
+
+It fills the *working crop* (already on the model grid, multiples of 8) for every seed of the
+request. What it adds over a bare pipeline call, and why:
+
+* **Batched seeds equal single seeds.** Given a list of generators, diffusers VAE-encodes the
+  masked image (and, for strength < 1, the photo) once, *sampling* with ``generator[0]`` only, so
+  seed 6 in a batch [5, 6] is not the picture seed 6 gives alone (FIELD_NOTES). We encode both
+  ourselves with the latent *mean* (``latent_dist.mode() * scaling_factor``), pass
+  ``masked_image_latents=``, and draw each seed's starting noise from its own generator — noised
+  with the photo's latents for strength < 1, since the pipeline takes ``latents=`` as pure noise.
+  The encodings are cached, so a sweep over seeds/schedulers encodes once.
+* **Prompt embeddings are cached** across jobs (prompt, negative prompt, model) and passed as
+  ``prompt_embeds=``/``negative_prompt_embeds=``.
+* **We decode the latents ourselves** (``output_type="latent"``): the VAE may run in another dtype
+  than the UNet (fp32 VAE next to an fp16 UNet on CUDA), a NaN decode is retried with the VAE
+  upcast to float32, and the safety checker runs on a copy so a flagged image is *kept and flagged*
+  (``EngineOutput.nsfw_flagged``), never silently blacked out: the GUI hides it behind a reveal
+  option, the CLI reports it. When the user turned the checker off it does not run at all.
+* **Progress, previews, cancel** from ``callback_on_step_end``: one ``progress`` event per step, a
+  throttled ``preview`` (linear latent->RGB, no extra weights), and a cancel raises
+  :class:`JobCancelled` from the callback, i.e. within one UNet step, with no VAE decode after it.
+* **Out of memory** (CUDA/MPS): empty the cache, switch on attention slicing + VAE slicing/tiling,
+  retry once one image at a time, then a clear :class:`InpaintError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import schedulers
+from ..errors import InpaintError, JobCancelled, ModelError
+from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
+from ..request import InpaintRequest
+from .base import EngineOutput
+from .latent_preview import latents_to_rgb
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH = 4
+_EMBED_CACHE_SIZE = 16
+_LATENT_CACHE_SIZE = 8
+
+
+@dataclass
+class _Loaded:
+    """Stand-in for :class:`inpaint_core.models.LoadedModel` (same attributes)."""
+
+    pipe: Any
+    name: str
+    device: str
+    dtype: torch.dtype
+    has_safety_checker: bool
+
+
+def loaded_from_pipeline(pipe: Any, name: str = "in-memory pipeline") -> Any:
+    """Wrap an already built pipeline (e.g. :func:`inpaint_core.testing.build_tiny_inpaint_pipeline`)."""
+    return _Loaded(
+        pipe=pipe,
+        name=name,
+        device=str(pipe.device),
+        dtype=pipe.unet.dtype,
+        has_safety_checker=getattr(pipe, "safety_checker", None) is not None,
+    )
+
+
+def _load_model(model: str | Path, device: str | None, dtype: str | None, on_progress: Any) -> Any:
+    """Load through :mod:`inpaint_core.models` (the real path: folders, HF cache, single files)."""
+    try:
+        from ..models import load_pipeline
+    except ImportError:  # models module not available yet: plain diffusers folder only
+        load_pipeline = None
+    if load_pipeline is not None:
+        return load_pipeline(model, device=device, dtype=dtype, on_progress=on_progress)
+    from diffusers import StableDiffusionInpaintPipeline
+
+    folder = Path(model)
+    if not (folder / "model_index.json").is_file():
+        raise ModelError(f"{model}: not a diffusers model folder (no model_index.json)")
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    pipe = StableDiffusionInpaintPipeline.from_pretrained(folder, local_files_only=True).to(dev)
+    pipe.set_progress_bar_config(disable=True)
+    return loaded_from_pipeline(pipe, folder.name)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: Any, make: Any) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+class DiffusionEngine:
+    """Stable Diffusion inpainting on a local model; the model stays loaded between jobs.
+
+    ``DiffusionEngine(model="path/or/repo-id", device=None, dtype=None)`` loads lazily on the first
+    :meth:`run` (with progress events); ``DiffusionEngine(loaded=LoadedModel)`` uses a loaded one.
+    ``preview``: send cheap per-step previews (at most one per ``preview_interval_s``).
+    ``max_batch``: seeds per pipeline call (bigger batches are split; ``options["max_batch"]``).
+    """
+
+    name = "diffusion"
+    native_resolution = False
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        loaded: Any = None,
+        preview: bool = True,
+        preview_interval_s: float = 0.25,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        if model is None and loaded is None:
+            raise ModelError("the diffusion engine needs a model: give model=PATH|REPO_ID")
+        self.model = model
+        self.device = device
+        self.dtype = dtype
+        self.preview = preview
+        self.preview_interval_s = preview_interval_s
+        self.max_batch = max(1, int(max_batch))
+        self._loaded = loaded
+        self._embeds = _LRU(_EMBED_CACHE_SIZE)
+        self._latents = _LRU(_LATENT_CACHE_SIZE)
+        self._memory_savers = False
+
+    # -- model ------------------------------------------------------------------------------
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    @property
+    def model_name(self) -> str:
+        if self._loaded is not None:
+            return str(self._loaded.name)
+        return Path(str(self.model)).name if self.model is not None else ""
+
+    def load(self, on_event: EventCallback = ignore_events) -> Any:
+        """Load the model now (no-op when loaded). Sends ``progress`` events while loading."""
+        if self._loaded is not None:
+            return self._loaded
+        what = str(self.model)
+        on_event(EngineEvent("progress", progress=0.0, message=f"loading model {what}"))
+
+        def on_progress(*args: Any, **kwargs: Any) -> None:
+            # tolerant of the loader's callback shape: (fraction[, message]) or (message) or kwargs
+            fraction = kwargs.get("progress", kwargs.get("fraction"))
+            message = kwargs.get("message")
+            for a in args:
+                if isinstance(a, (int, float)) and not isinstance(a, bool) and fraction is None:
+                    fraction = float(a)
+                elif isinstance(a, str) and message is None:
+                    message = a
+            on_event(
+                EngineEvent(
+                    "progress",
+                    progress=float(fraction or 0.0),
+                    message=message or f"loading model {what}",
+                )
+            )
+
+        loaded = _load_model(self.model, self.device, self.dtype, on_progress)
+        in_channels = loaded.pipe.unet.config.in_channels
+        if in_channels != 9:
+            raise ModelError(
+                f"{loaded.name}: not an inpainting model (its UNet takes {in_channels} input "
+                "channels; inpainting models take 9)"
+            )
+        loaded.pipe.set_progress_bar_config(disable=True)
+        self._loaded = loaded
+        self._embeds.clear()
+        self._latents.clear()
+        on_event(EngineEvent("progress", progress=1.0, message=f"model {loaded.name} loaded"))
+        return loaded
+
+    def unload(self) -> None:
+        """Drop the model (frees its memory once nothing else holds it)."""
+        self._loaded = None
+        self._embeds.clear()
+        self._latents.clear()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # -- caches -----------------------------------------------------------------------------
+    def _model_key(self, pipe: Any) -> tuple[Any, ...]:
+        return (self.model_name, id(pipe), str(pipe.device), str(pipe.unet.dtype))
+
+    def encode_prompt(
+        self, prompt: str, negative_prompt: str, cfg: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Text embeddings (positive, negative-or-None), cached by prompt, negative and model."""
+        pipe = self._loaded.pipe
+        key = (self._model_key(pipe), id(pipe.text_encoder), prompt, negative_prompt, cfg)
+
+        def make() -> tuple[torch.Tensor, torch.Tensor | None]:
+            with torch.inference_mode():
+                pos, neg = pipe.encode_prompt(
+                    prompt, pipe.device, 1, cfg, negative_prompt if cfg else None
+                )
+            return pos, neg
+
+        return self._embeds.get_or(key, make)
+
+    def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels in [-1, 1] (N, 3, H, W) -> scaled latent *mean* (deterministic, no sampling)."""
+        vae = self._loaded.pipe.vae
+        with torch.inference_mode():
+            dist = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist
+            return dist.mode() * vae.config.scaling_factor
+
+    def _image_latents(
+        self, image: np.ndarray, mask: np.ndarray, need_photo: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(masked-image latents, photo latents or None), cached per (model, image, mask)."""
+        pipe = self._loaded.pipe
+        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0 * 2.0 - 1.0
+        keep = torch.from_numpy(mask < 128)[None, None].float()  # the pipeline's 0.5 threshold
+        img_key = _digest(image)
+        masked = self._latents.get_or(
+            ("masked", self._model_key(pipe), img_key, _digest(mask)),
+            lambda: self._vae_encode(pixels * keep),
+        )
+        photo = None
+        if need_photo:
+            photo = self._latents.get_or(
+                ("photo", self._model_key(pipe), img_key), lambda: self._vae_encode(pixels)
+            )
+        return masked, photo
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(
+        self,
+        request: InpaintRequest,
+        image: np.ndarray,
+        mask: np.ndarray,
+        on_event: EventCallback = ignore_events,
+        cancel: CancelToken | None = None,
+    ) -> list[EngineOutput]:
+        cancel = cancel or CancelToken()
+        _check_inputs(image, mask)
+        loaded = self.load(on_event)
+        cancel.raise_if_cancelled()
+        pipe = loaded.pipe
+        req = request.resolved()
+        seeds = list(req.seeds or ())
+        scheduler = schedulers.set_scheduler(pipe, req.scheduler)
+        opts = req.options or {}
+        max_batch = max(1, int(opts.get("max_batch", self.max_batch)))
+        preview = bool(opts.get("preview", self.preview))
+
+        cfg = req.guidance_scale > 1.0 and pipe.unet.config.time_cond_proj_dim is None
+        pos, neg = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
+        masked_latents, photo_latents = self._image_latents(image, mask, req.strength < 1.0)
+        height, width = image.shape[:2]
+        ctx = _RunContext(
+            engine=self,
+            req=req,
+            image=image,
+            mask=mask,
+            pos=pos,
+            neg=neg,
+            masked_latents=masked_latents,
+            photo_latents=photo_latents,
+            on_event=on_event,
+            cancel=cancel,
+            preview=preview,
+            n_images=len(seeds),
+        )
+        t0 = time.perf_counter()
+        outputs: list[EngineOutput] = []
+        try:
+            for start in range(0, len(seeds), max_batch):
+                chunk = seeds[start : start + max_batch]
+                outputs.extend(self._chunk_with_oom_retry(ctx, chunk, len(outputs)))
+        except BaseException:
+            schedulers.forget_scheduler(pipe)  # a half-run scheduler is not reused
+            raise
+        seconds = time.perf_counter() - t0
+        for out in outputs:
+            out.info.update(
+                scheduler=scheduler,
+                steps=req.steps,
+                model=loaded.name,
+                device=str(pipe.device),
+                dtype=str(pipe.unet.dtype).removeprefix("torch."),
+                size=(width, height),
+                seconds=seconds,
+            )
+        return outputs
+
+    def _chunk_with_oom_retry(
+        self, ctx: _RunContext, seeds: list[int], done: int
+    ) -> list[EngineOutput]:
+        try:
+            return self._run_chunk(ctx, seeds, done)
+        except (JobCancelled, InpaintError):
+            raise
+        except Exception as exc:
+            if not _is_oom(exc) or self._memory_savers:
+                if _is_oom(exc):
+                    raise InpaintError(_oom_message(ctx, len(seeds))) from exc
+                raise
+            log.warning("out of memory; retrying with attention slicing and VAE tiling")
+        self._enable_memory_savers()
+        ctx.on_event(EngineEvent("progress", message="out of memory: retrying with memory savers"))
+        outputs: list[EngineOutput] = []
+        try:
+            for i, seed in enumerate(seeds):
+                outputs.extend(self._run_chunk(ctx, [seed], done + i))
+        except (JobCancelled, InpaintError):
+            raise
+        except Exception as exc:
+            if _is_oom(exc):
+                raise InpaintError(_oom_message(ctx, 1)) from exc
+            raise
+        return outputs
+
+    def _enable_memory_savers(self) -> None:
+        pipe = self._loaded.pipe
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        pipe.enable_attention_slicing()
+        pipe.vae.enable_slicing()
+        pipe.vae.enable_tiling()
+        self._memory_savers = True
+
+    def _run_chunk(self, ctx: _RunContext, seeds: list[int], done: int) -> list[EngineOutput]:
+        from PIL import Image
+
+        pipe = self._loaded.pipe
+        req = ctx.req
+        ctx.cancel.raise_if_cancelled()
+        device = pipe.device
+        dtype = pipe.unet.dtype
+        height, width = ctx.image.shape[:2]
+        n = len(seeds)
+        # one CPU generator per seed: the same seed gives the same noise on any device
+        generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+        shape = (1, pipe.vae.config.latent_channels, height // 8, width // 8)
+        noise = torch.cat(
+            [torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]
+        )
+        noise = noise.to(device=device, dtype=dtype)
+        if ctx.photo_latents is not None:
+            latents = self._noised_photo_latents(ctx.photo_latents, noise, req, n)
+        else:
+            latents = noise
+        kwargs: dict[str, Any] = {
+            "prompt_embeds": ctx.pos.repeat(n, 1, 1),
+        }
+        if ctx.neg is not None:
+            kwargs["negative_prompt_embeds"] = ctx.neg.repeat(n, 1, 1)
+        callback = _StepCallback(ctx, done, n)
+        with torch.inference_mode():
+            result = pipe(
+                image=Image.fromarray(ctx.image),
+                mask_image=Image.fromarray(ctx.mask),
+                masked_image_latents=ctx.masked_latents.to(dtype),
+                latents=latents,
+                height=height,
+                width=width,
+                strength=req.strength,
+                num_inference_steps=req.steps,
+                guidance_scale=req.guidance_scale,
+                generator=generators,
+                output_type="latent",
+                callback_on_step_end=callback,
+                callback_on_step_end_tensor_inputs=["latents"],
+                **kwargs,
+            )
+        ctx.cancel.raise_if_cancelled()
+        images = self._decode(result.images)
+        flags = self._safety_flags(images) if req.safety_checker else [False] * n
+        return [
+            EngineOutput(image=img, seed=int(seed), nsfw_flagged=bool(flag))
+            for img, seed, flag in zip(images, seeds, flags, strict=True)
+        ]
+
+    def _noised_photo_latents(
+        self, photo: torch.Tensor, noise: torch.Tensor, req: InpaintRequest, n: int
+    ) -> torch.Tensor:
+        """strength < 1: the photo's latents noised to the first timestep, as the pipeline would
+        (it takes ``latents=`` as pure noise and multiplies by ``init_noise_sigma``, so divide)."""
+        pipe = self._loaded.pipe
+        device = pipe.device
+        pipe.scheduler.set_timesteps(req.steps, device=device)
+        timesteps, _ = pipe.get_timesteps(req.steps, req.strength, device)
+        if len(timesteps) == 0:
+            raise InpaintError(
+                f"strength {req.strength} with {req.steps} steps leaves no denoising step: "
+                "raise the strength or the steps"
+            )
+        t0 = timesteps[:1].repeat(n)
+        photo = photo.to(device=device, dtype=noise.dtype).repeat(n, 1, 1, 1)
+        noised = pipe.scheduler.add_noise(photo, noise, t0)
+        return noised / pipe.scheduler.init_noise_sigma
+
+    def _decode(self, latents: torch.Tensor) -> list[np.ndarray]:
+        pipe = self._loaded.pipe
+        vae = pipe.vae
+        decoded = self._vae_decode(latents)
+        if not torch.isfinite(decoded).all():
+            if vae.dtype != torch.float32:
+                log.warning(
+                    "VAE decode gave NaN/inf in %s; retrying with the VAE in float32", vae.dtype
+                )
+                vae.to(torch.float32)
+                decoded = self._vae_decode(latents)
+            if not torch.isfinite(decoded).all():
+                hint = (
+                    "the model's own output was not finite (try --dtype float32)"
+                    if not torch.isfinite(latents).all()
+                    else "the VAE decode was not finite even in float32"
+                )
+                raise InpaintError(
+                    f"the model produced NaN (not-a-number) values, which would be a black image: "
+                    f"{hint}"
+                )
+        arr = pipe.image_processor.postprocess(decoded.float(), output_type="np")
+        return [np.ascontiguousarray((a * 255).round().astype(np.uint8)) for a in arr]
+
+    def _vae_decode(self, latents: torch.Tensor) -> torch.Tensor:
+        vae = self._loaded.pipe.vae
+        with torch.inference_mode():
+            z = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+            return vae.decode(z, return_dict=False)[0]
+
+    def _safety_flags(self, images: list[np.ndarray]) -> list[bool]:
+        """Run the model's safety checker (if it ships one) on a *copy*: flag, never blacken."""
+        pipe = self._loaded.pipe
+        checker = getattr(pipe, "safety_checker", None)
+        extractor = getattr(pipe, "feature_extractor", None)
+        if checker is None or extractor is None:
+            return [False] * len(images)
+        batch = np.stack([img.astype(np.float32) / 255.0 for img in images])
+        with torch.inference_mode():
+            _, flags = pipe.run_safety_checker(batch.copy(), pipe.device, checker.dtype)
+        return [bool(f) for f in (flags or [False] * len(images))]
+
+
+@dataclass
+class _RunContext:
+    engine: DiffusionEngine
+    req: InpaintRequest
+    image: np.ndarray
+    mask: np.ndarray
+    pos: torch.Tensor
+    neg: torch.Tensor | None
+    masked_latents: torch.Tensor
+    photo_latents: torch.Tensor | None
+    on_event: EventCallback
+    cancel: CancelToken
+    preview: bool
+    n_images: int
+    last_preview: float = float("-inf")
+
+
+class _StepCallback:
+    """``callback_on_step_end``: progress every step, throttled previews, cancel by raising."""
+
+    def __init__(self, ctx: _RunContext, done: int, n: int) -> None:
+        self.ctx = ctx
+        self.done = done
+        self.n = n
+
+    def __call__(self, pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        ctx = self.ctx
+        ctx.cancel.raise_if_cancelled()
+        total = max(1, int(getattr(pipe, "num_timesteps", 0) or ctx.req.steps))
+        step = i + 1
+        overall = (self.done + self.n * step / total) / ctx.n_images
+        message = f"step {step}/{total}"
+        if self.n < ctx.n_images:
+            message += f" (images {self.done + 1}-{self.done + self.n} of {ctx.n_images})"
+        ctx.on_event(
+            EngineEvent(
+                "progress",
+                progress=min(1.0, overall),
+                step=step,
+                total_steps=total,
+                message=message,
+            )
+        )
+        now = time.perf_counter()
+        if ctx.preview and now - ctx.last_preview >= ctx.engine.preview_interval_s:
+            ctx.last_preview = now
+            ctx.on_event(
+                EngineEvent(
+                    "preview",
+                    progress=min(1.0, overall),
+                    step=step,
+                    total_steps=total,
+                    preview=latents_to_rgb(kwargs["latents"][:1], ctx.image.shape[:2]),
+                )
+            )
+        ctx.cancel.raise_if_cancelled()  # a cancel from an event handler stops right here
+        return {}
+
+
+def _check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise InpaintError("the diffusion engine needs an RGB image (H, W, 3)")
+    if image.dtype != np.uint8:
+        raise InpaintError(f"the image must be uint8, got {image.dtype}")
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.uint8:
+        raise InpaintError("the mask must be a uint8 (H, W) array, 255 = fill")
+    h, w = image.shape[:2]
+    if mask.shape != (h, w):
+        raise InpaintError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
+    if h % 8 or w % 8:
+        raise InpaintError(
+            f"the working crop must be a multiple of 8 on both sides for the diffusion model, "
+            f"got {w}x{h}"
+        )
+    if h < 8 or w < 8:
+        raise InpaintError(f"the working crop {w}x{h} is too small")
+
+
+def _oom_message(ctx: _RunContext, batch: int) -> str:
+    h, w = ctx.image.shape[:2]
+    return (
+        f"out of GPU memory at {w}x{h} with {batch} image(s) per call, even with attention "
+        "slicing and VAE tiling: lower the target size, make fewer outputs, or use float16"
+    )
