@@ -1,0 +1,330 @@
+"""The candidates tray: every output of every run, as thumbnails labelled with seed and scheduler.
+
+Selecting a candidate asks for an in-place preview on the canvas; the actions (keep, save, use
+settings, reveal, discard) are signals, so the tray knows nothing about the document or the canvas.
+Candidates flagged by the safety checker are shown blurred until the user reveals them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QImage, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inpaint_core.inpaint import InpaintResult
+
+THUMB = 112
+_ids = itertools.count(1)
+ROLE = Qt.ItemDataRole.UserRole
+
+
+@dataclass(eq=False)
+class Candidate:
+    """One output in the tray. ``result`` holds the final pixels of ``result.box``."""
+
+    result: InpaintResult
+    job_id: str = ""
+    model_name: str | None = None
+    revealed: bool = False
+    kept: bool = False
+    id: int = field(default_factory=lambda: next(_ids))
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.result.nsfw_flagged)
+
+    @property
+    def hidden(self) -> bool:
+        """Flagged and not yet revealed: show it blurred."""
+        return self.flagged and not self.revealed
+
+    @property
+    def seed(self) -> int | None:
+        return self.result.seed
+
+    @property
+    def label(self) -> str:
+        req = self.result.request
+        what = req.scheduler if req.engine == "diffusion" else req.engine
+        seed = "—" if self.seed is None else str(self.seed)
+        mark = " ✓" if self.kept else ""
+        return f"seed {seed}{mark}\n{what}"
+
+    def display_patch(self) -> np.ndarray:
+        """The pixels to show: the patch itself, or a heavy blur of it while hidden."""
+        return blurred(self.result.patch) if self.hidden else self.result.patch
+
+
+def blurred(rgb: np.ndarray) -> np.ndarray:
+    """A blur strong enough to hide content (downscale to ~12 px, smooth back up)."""
+    h, w = rgb.shape[:2]
+    scale = 12 / max(h, w)
+    small = cv2.resize(
+        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.GaussianBlur(big, (0, 0), max(2.0, max(h, w) / 24))
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """A QImage that owns a copy of ``rgb`` (HxWx3 uint8)."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def thumbnail(candidate: Candidate, size: int = THUMB) -> QIcon:
+    patch = candidate.display_patch()
+    h, w = patch.shape[:2]
+    scale = size / max(h, w)
+    small = cv2.resize(
+        patch,
+        (max(1, round(w * scale)), max(1, round(h * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
+    canvas = QPixmap(size, size)
+    canvas.fill(QColor(0, 0, 0, 0))
+    p = QPainter(canvas)
+    img = rgb_to_qimage(small)
+    p.drawImage((size - img.width()) // 2, (size - img.height()) // 2, img)
+    if candidate.hidden:
+        p.fillRect(0, size - 22, size, 22, QColor(200, 40, 40, 200))
+        p.setPen(QColor("white"))
+        p.drawText(0, size - 22, size, 22, Qt.AlignmentFlag.AlignCenter, "flagged: hidden")
+    p.end()
+    return QIcon(canvas)
+
+
+class CandidatesTray(QWidget):
+    """Icon-mode list of :class:`Candidate` objects plus their actions."""
+
+    #: the current candidate changed (``None`` when nothing is selected): preview it in place
+    preview_requested = Signal(object)
+    keep_requested = Signal(object)
+    save_requested = Signal(object)
+    use_settings_requested = Signal(object)
+    discarded = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("candidatesTray")
+        self.list = QListWidget(objectName="candidatesList")
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 20, THUMB + 44))
+        self.list.setFlow(QListWidget.Flow.LeftToRight)
+        self.list.setWrapping(True)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.itemSelectionChanged.connect(self._selection_changed)
+        self.list.itemDoubleClicked.connect(self._double_clicked)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+
+        self.keep_action = QAction("Keep", self, objectName="keepAction")
+        self.keep_action.setToolTip("Apply as a new layer (double-click; undo with Ctrl+Z)")
+        self.keep_action.triggered.connect(lambda: self._emit_current(self.keep_requested))
+        self.save_action = QAction("Save…", self, objectName="saveCandidateAction")
+        self.save_action.setToolTip("Save this candidate as a PNG with its parameters")
+        self.save_action.triggered.connect(lambda: self._emit_current(self.save_requested))
+        self.use_action = QAction("Use settings", self, objectName="useSettingsAction")
+        self.use_action.setToolTip("Copy this candidate's parameters (and seed) to the panel")
+        self.use_action.triggered.connect(lambda: self._emit_current(self.use_settings_requested))
+        self.reveal_action = QAction("Reveal", self, objectName="revealAction")
+        self.reveal_action.setToolTip("Show a candidate the safety checker flagged")
+        self.reveal_action.triggered.connect(self.reveal_current)
+        self.discard_action = QAction("Discard", self, objectName="discardAction")
+        self.discard_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.discard_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.discard_action.triggered.connect(self.discard_current)
+        self.clear_action = QAction("Clear all", self, objectName="clearCandidatesAction")
+        self.clear_action.triggered.connect(self.clear)
+        self.addAction(self.discard_action)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for action in (
+            self.keep_action,
+            self.save_action,
+            self.use_action,
+            self.reveal_action,
+            self.discard_action,
+            self.clear_action,
+        ):
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            bar.addWidget(b)
+        bar.addStretch(1)
+        self.hint = QLabel("Hold \\ to compare with the original", objectName="candidatesHint")
+        self.hint.setStyleSheet("color: palette(mid);")
+        bar.addWidget(self.hint)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.list, 1)
+        self._update_actions()
+
+    # -- content --------------------------------------------------------------------------------
+    def add_results(
+        self, results: list[InpaintResult], job_id: str = "", model_name: str | None = None
+    ) -> list[Candidate]:
+        added = []
+        for result in results:
+            cand = Candidate(result=result, job_id=job_id, model_name=model_name)
+            item = QListWidgetItem(thumbnail(cand), cand.label)
+            item.setData(ROLE, cand)
+            item.setToolTip(self._tooltip(cand))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.list.addItem(item)
+            added.append(cand)
+        self._update_actions()
+        return added
+
+    @staticmethod
+    def _tooltip(cand: Candidate) -> str:
+        r = cand.result.request
+        lines = [f"seed {cand.seed}", f"engine {r.engine}"]
+        if r.engine == "diffusion":
+            lines += [
+                f"{r.scheduler}, {r.steps} steps, guidance {r.guidance_scale:g}, strength {r.strength:g}",
+                f"prompt: {r.prompt or '(empty)'}",
+            ]
+            if cand.model_name:
+                lines.append(f"model: {cand.model_name}")
+        if cand.flagged:
+            lines.append("flagged by the safety checker" + ("" if cand.revealed else " (hidden)"))
+        return "\n".join(lines)
+
+    def candidates(self) -> list[Candidate]:
+        return [self.list.item(i).data(ROLE) for i in range(self.list.count())]
+
+    def count(self) -> int:
+        return self.list.count()
+
+    def current(self) -> Candidate | None:
+        item = self.list.currentItem()
+        if item is None or not item.isSelected():
+            return None
+        return item.data(ROLE)
+
+    def select(self, candidate: Candidate | None) -> None:
+        if candidate is None:
+            self.list.clearSelection()
+            self.list.setCurrentItem(None)
+            return
+        item = self._item_of(candidate)
+        if item is not None:
+            self.list.setCurrentItem(item)
+            item.setSelected(True)
+
+    def _item_of(self, candidate: Candidate) -> QListWidgetItem | None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ROLE) is candidate:
+                return item
+        return None
+
+    def refresh(self, candidate: Candidate) -> None:
+        """Redraw one candidate's thumbnail and label (after reveal/keep)."""
+        item = self._item_of(candidate)
+        if item is not None:
+            item.setIcon(thumbnail(candidate))
+            item.setText(candidate.label)
+            item.setToolTip(self._tooltip(candidate))
+        self._update_actions()
+
+    def mark_kept(self, candidate: Candidate, kept: bool = True) -> None:
+        candidate.kept = kept
+        self.refresh(candidate)
+
+    def reveal_current(self) -> None:
+        cand = self.current()
+        if cand is not None and cand.hidden:
+            cand.revealed = True
+            self.refresh(cand)
+            self.preview_requested.emit(cand)
+
+    def discard(self, candidate: Candidate) -> None:
+        item = self._item_of(candidate)
+        if item is None:
+            return
+        was_current = self.current() is candidate
+        self.list.takeItem(self.list.row(item))
+        self.discarded.emit(candidate)
+        if was_current:
+            self.list.clearSelection()
+            self.preview_requested.emit(None)
+        self._update_actions()
+
+    def discard_current(self) -> None:
+        cand = self.current()
+        if cand is not None:
+            self.discard(cand)
+
+    def clear(self) -> None:
+        for cand in self.candidates():
+            self.discarded.emit(cand)
+        self.list.clear()
+        self.preview_requested.emit(None)
+        self._update_actions()
+
+    # -- reactions ------------------------------------------------------------------------------
+    def _current_changed(self, *_: Any) -> None:
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self._update_actions()
+        self.preview_requested.emit(self.current())
+
+    def _double_clicked(self, item: QListWidgetItem) -> None:
+        cand = item.data(ROLE)
+        if cand.hidden:  # look before you keep
+            self.reveal_current()
+        else:
+            self.keep_requested.emit(cand)
+
+    def _emit_current(self, signal: Any) -> None:
+        cand = self.current()
+        if cand is not None:
+            signal.emit(cand)
+
+    def _context_menu(self, pos: Any) -> None:
+        if self.list.itemAt(pos) is None:
+            return
+        menu = QMenu(self)
+        for action in (self.keep_action, self.save_action, self.use_action, self.reveal_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.discard_action)
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _update_actions(self) -> None:
+        cand = self.current()
+        has = cand is not None
+        self.keep_action.setEnabled(has and not cand.hidden)  # type: ignore[union-attr]
+        for action in (self.save_action, self.use_action, self.discard_action):
+            action.setEnabled(has)
+        self.reveal_action.setEnabled(has and cand.hidden)  # type: ignore[union-attr]
+        self.clear_action.setEnabled(self.list.count() > 0)
