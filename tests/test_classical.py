@@ -199,3 +199,15 @@ def test_biharmonic_matches_scikit_image(photo, scratch_mask):
     ref = inpaint_biharmonic(photo, missing, channel_axis=-1)
     ref = np.clip(np.rint(ref * 255), 0, 255).astype(np.uint8)
     assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("diameter", [100, 280])
+def test_thick_holes_take_the_telea_paths(diameter):
+    # > BIHARMONIC_MAX_THICKNESS: DCT on a Telea first guess; > DCT_MAX_THICKNESS: plain Telea
+    photo = np.ascontiguousarray(skimage.data.astronaut()[100:420, 100:420])
+    m = np.zeros(photo.shape[:2], np.uint8)
+    cv2.circle(m, (160, 160), diameter // 2, 255, -1)
+    broken = damaged(photo, m)
+    (out,) = run(broken, m)
+    assert np.array_equal(out.image[m == 0], photo[m == 0])
+    assert psnr_inside(out.image, photo, m) > psnr_inside(broken, photo, m) + 3
