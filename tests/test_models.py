@@ -298,6 +298,13 @@ def test_load_repo_id_from_hf_cache_offline(isolated_dirs, tiny_model_dir, no_ne
     assert no_network == []
 
 
+def test_hf_cache_repo_folder_given_as_a_path(isolated_dirs, tiny_model_dir):
+    _models_root, cache = isolated_dirs
+    make_hf_cache_repo(cache, "org/by-path", tiny_model_dir)
+    loaded = load_pipeline(cache / "models--org--by-path")
+    assert (loaded.kind, loaded.source) == ("hf_cache", "org/by-path")
+
+
 def test_hf_home_is_honoured(tmp_path, monkeypatch, tiny_model_dir, no_network):
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)

@@ -201,7 +201,7 @@ def describe_folder(folder: Path) -> ModelInfo:
     channels = folder_in_channels(folder)
     note = "" if channels is not None else "no readable unet/config.json"
     if channels is not None and channels != 9:
-        note = f"UNet takes {channels} input channels (not inpainting)"
+        note = f"UNet takes {channels} input channels"
     return ModelInfo(
         name=folder.name,
         source=str(folder),
@@ -424,6 +424,10 @@ def _looks_like_path(text: str) -> bool:
 
 def _ref_for_path(path: Path, given: str) -> ModelRef:
     if path.is_dir():
+        if path.name.startswith("models--") and (path / "snapshots").is_dir():
+            # a repo folder inside the HF cache, given by path
+            repo_id = path.name.removeprefix("models--").replace("--", "/", 1)
+            return ModelRef("hf_cache", snapshot_dir(path.parent, repo_id), repo_id, repo_id)
         if not (path / "model_index.json").is_file():
             raise ModelError(
                 f"{path} is a folder but not a diffusers model: it has no model_index.json"

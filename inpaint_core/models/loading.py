@@ -206,10 +206,14 @@ def _check_folder(folder: Path, what: str) -> dict[str, Any]:
 
 
 def _weights_variant(unet_dir: Path) -> str | None:
+    """``"fp16"`` when the folder only has fp16-variant weights (``*.fp16.safetensors``, common in
+    HF downloads), else None (diffusers then prefers ``.safetensors`` over a pickle ``.bin``, which
+    it opens with ``weights_only=True``)."""
     names = {p.name for p in unet_dir.iterdir()} if unet_dir.is_dir() else set()
-    plain = any(n.startswith("diffusion_pytorch_model.") and n.count(".") == 1 for n in names)
-    plain = plain or any(n.startswith("diffusion_pytorch_model.safetensors.index") for n in names)
-    if not plain and "diffusion_pytorch_model.fp16.safetensors" in names:
+    stem = "diffusion_pytorch_model"
+    plain = {f"{stem}.safetensors", f"{stem}.bin", f"{stem}.safetensors.index.json"}
+    fp16 = {f"{stem}.fp16.safetensors", f"{stem}.fp16.bin", f"{stem}.safetensors.index.fp16.json"}
+    if not names & plain and names & fp16:
         return "fp16"
     return None
 
