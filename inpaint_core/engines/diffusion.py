@@ -247,7 +247,7 @@ class DiffusionEngine:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(masked-image latents, photo latents or None), cached per (model, image, mask)."""
         pipe = self._loaded.pipe
-        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0 * 2.0 - 1.0
+        pixels = torch.tensor(image).permute(2, 0, 1)[None].float() / 255.0 * 2.0 - 1.0
         keep = torch.from_numpy(mask < 128)[None, None].float()  # the pipeline's 0.5 threshold
         img_key = _digest(image)
         masked = self._latents.get_or(
@@ -281,6 +281,13 @@ class DiffusionEngine:
         opts = req.options or {}
         max_batch = max(1, int(opts.get("max_batch", self.max_batch)))
         preview = bool(opts.get("preview", self.preview))
+        # One cell of a batch re-run from its saved parameters (``options["batch_seeds"]``, set by
+        # compare sweeps): run the batch it was made in and keep its output. CPU kernels round
+        # per batch size, so a batch of one would be off by ±1 level (see sweep.remember_batch).
+        keep_seed = None
+        batch_seeds = [int(s) for s in opts.get("batch_seeds") or ()]
+        if len(seeds) == 1 and seeds[0] in batch_seeds:
+            keep_seed, seeds = seeds[0], batch_seeds
 
         cfg = req.guidance_scale > 1.0 and pipe.unet.config.time_cond_proj_dim is None
         pos, neg = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
@@ -320,6 +327,8 @@ class DiffusionEngine:
                 size=(width, height),
                 seconds=seconds,
             )
+        if keep_seed is not None:
+            outputs = [next(o for o in outputs if o.seed == keep_seed)]
         return outputs
 
     def _chunk_with_oom_retry(
