@@ -644,3 +644,16 @@ def test_get_loaded_uses_one_process_wide_cache(tiny_model_dir):
         assert models.get_loaded(tiny_model_dir, device="cpu", dtype="float32") is first
     finally:
         models.default_cache().clear()
+
+
+def test_listing_models_does_not_import_torch(tmp_path):
+    """``inpaint-studio-cli models`` stays quick: discovery never imports torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import inpaint_core.models as m; m.list_models(); "
+        "m.format_model_table([]); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    env = {**os.environ, models.MODELS_ENV: str(tmp_path), "HF_HUB_CACHE": str(tmp_path / "c")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)

@@ -6,35 +6,44 @@
 * :func:`get_loaded` / :class:`ModelCache` — keep a model loaded between jobs.
 * :func:`list_models` / :func:`format_model_table` — what is on disk (cheap: no weights read).
 * :func:`resolve_device` / :func:`resolve_dtype` — the device and precision policy.
+
+Names are imported lazily, so listing models (``inpaint-studio-cli models``) never imports torch.
 """
 
-from .cache import ModelCache, default_cache, get_loaded
-from .device import parse_dtype, resolve_device, resolve_dtype, vae_dtype_for
-from .discovery import (
-    MODELS_ENV,
-    CheckpointInfo,
-    ModelInfo,
-    ModelRef,
-    format_model_table,
-    hf_cache_dir,
-    list_models,
-    models_dir,
-    models_dirs,
-    resolve_model,
-)
-from .loading import (
-    LoadedModel,
-    ProgressCallback,
-    bundled_config_dir,
-    inspect_checkpoint,
-    install_vae_upcast,
-    load_pipeline,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ModelCache": "cache",
+    "default_cache": "cache",
+    "get_loaded": "cache",
+    "parse_dtype": "device",
+    "resolve_device": "device",
+    "resolve_dtype": "device",
+    "vae_dtype_for": "device",
+    "MODELS_ENV": "discovery",
+    "CheckpointInfo": "discovery",
+    "ModelInfo": "discovery",
+    "ModelRef": "discovery",
+    "format_model_table": "discovery",
+    "hf_cache_dir": "discovery",
+    "list_models": "discovery",
+    "models_dir": "discovery",
+    "models_dirs": "discovery",
+    "resolve_model": "discovery",
+    "LoadedModel": "loading",
+    "ProgressCallback": "loading",
+    "bundled_config_dir": "loading",
+    "inspect_checkpoint": "loading",
+    "install_vae_upcast": "loading",
+    "load_pipeline": "loading",
+}
 __all__ = [
-    "MODELS_ENV",
     "CheckpointInfo",
     "LoadedModel",
+    "MODELS_ENV",
     "ModelCache",
     "ModelInfo",
     "ModelRef",
@@ -56,3 +65,41 @@ __all__ = [
     "resolve_model",
     "vae_dtype_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from .cache import ModelCache, default_cache, get_loaded
+    from .device import parse_dtype, resolve_device, resolve_dtype, vae_dtype_for
+    from .discovery import (
+        MODELS_ENV,
+        CheckpointInfo,
+        ModelInfo,
+        ModelRef,
+        format_model_table,
+        hf_cache_dir,
+        list_models,
+        models_dir,
+        models_dirs,
+        resolve_model,
+    )
+    from .loading import (
+        LoadedModel,
+        ProgressCallback,
+        bundled_config_dir,
+        inspect_checkpoint,
+        install_vae_upcast,
+        load_pipeline,
+    )
