@@ -326,6 +326,15 @@ def test_repo_not_in_cache_fails_fast_without_network(isolated_dirs, no_network)
     assert no_network == []
 
 
+def test_cache_repo_without_refs_main(isolated_dirs, tiny_model_dir):
+    """Downloaded from another branch (e.g. ``revision="fp16"``): no refs/main, still found."""
+    _models_root, cache = isolated_dirs
+    make_hf_cache_repo(cache, "org/branch", tiny_model_dir)
+    refs = cache / "models--org--branch" / "refs"
+    (refs / "main").rename(refs / "fp16")
+    assert load_pipeline("org/branch").kind == "hf_cache"
+
+
 def test_partial_cache_download_is_reported(isolated_dirs, tiny_model_dir):
     _models_root, cache = isolated_dirs
     snapshot = make_hf_cache_repo(cache, "org/partial", tiny_model_dir)
