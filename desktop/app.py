@@ -1,22 +1,47 @@
-"""Entry point of the ``inpaint-studio`` GUI script."""
+"""Entry point of the ``inpaint-studio`` GUI script: ``inpaint-studio [photo-or-url]``."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="inpaint-studio", description="Inpaint Studio: paint a mask, fill it."
+    )
+    parser.add_argument(
+        "photo", nargs="?", help="a photo to open (path or http(s) URL); default: the sample photo"
+    )
+    parser.add_argument("--settings-dir", help="keep the window's settings in this folder")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()
-    from PySide6.QtWidgets import QApplication, QLabel
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
 
-    from inpaint_core.resources import sample_photo
+    from PySide6.QtGui import QImageReader
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    label = QLabel(f"Inpaint Studio — {sample_photo().name}")
-    label.resize(640, 480)
-    label.show()
+    from .icons import app_icon
+    from .main_window import APP_NAME, MainWindow
+    from .settings import open_settings
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inpaint-studio"])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("Inpaint Studio")
+    app.setWindowIcon(app_icon())
+    # photos are decoded by inpaint_core (Pillow); this only matters for clipboard/drop images
+    QImageReader.setAllocationLimit(2048)
+    window = MainWindow(open_settings(args.settings_dir))
+    window.show()
+    if args.photo:
+        window.open_source(args.photo)
+    else:
+        window.open_sample()
     return app.exec()
 
 

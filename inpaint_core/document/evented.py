@@ -39,9 +39,14 @@ class ListEvents:
     ``inserted(index, item)`` after an insert, ``removed(index, item)`` after a removal,
     ``moved(src, dst)`` after ``move`` (``dst`` is the item's new index), ``changed(index, item, name)``
     after a property of an item changed (the owner calls :meth:`EventedList.notify_changed`).
+    ``inserting(index)``, ``removing(index)`` and ``moving(src, dst)`` come just *before* the change
+    (what Qt item models need for ``beginInsertRows`` & co.).
     """
 
     def __init__(self) -> None:
+        self.inserting = Emitter()
+        self.removing = Emitter()
+        self.moving = Emitter()
         self.inserted = Emitter()
         self.removed = Emitter()
         self.moved = Emitter()
@@ -66,9 +71,10 @@ class EventedList(MutableSequence[T], Generic[T]):
         if isinstance(index, slice):
             raise TypeError("EventedList does not support slice assignment")
         index = self._norm(index)
-        old = self._items[index]
-        del self._items[index]
+        self.events.removing.emit(index)
+        old = self._items.pop(index)
         self.events.removed.emit(index, old)
+        self.events.inserting.emit(index)
         self._items.insert(index, value)
         self.events.inserted.emit(index, value)
 
@@ -78,11 +84,13 @@ class EventedList(MutableSequence[T], Generic[T]):
                 del self[i]
             return
         index = self._norm(index)
+        self.events.removing.emit(index)
         item = self._items.pop(index)
         self.events.removed.emit(index, item)
 
     def insert(self, index: int, value: T) -> None:
         index = max(0, min(len(self._items), index if index >= 0 else len(self._items) + index))
+        self.events.inserting.emit(index)
         self._items.insert(index, value)
         self.events.inserted.emit(index, value)
 
@@ -91,6 +99,7 @@ class EventedList(MutableSequence[T], Generic[T]):
         src, dst = self._norm(src), self._norm(dst)
         if src == dst:
             return
+        self.events.moving.emit(src, dst)
         item = self._items.pop(src)
         self._items.insert(dst, item)
         self.events.moved.emit(src, dst)

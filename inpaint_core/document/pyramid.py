@@ -44,13 +44,15 @@ class Pyramid:
         return self.levels[0]
 
     def rebase(self, base: np.ndarray, box: BBox | None = None) -> None:
-        """Point level 0 at a new array of the same shape; recompute ``box`` (None = everything)."""
-        if base.shape != self.levels[0].shape or box is None:
+        """Point level 0 at a new array. Same shape: the other levels are kept and only ``box``
+        (if given) is recomputed — the caller updates the boxes that differ. New shape: rebuild."""
+        if base.shape != self.levels[0].shape:
             self.levels = [base]
             self._build()
             return
         self.levels[0] = base
-        self.update(box)
+        if box is not None:
+            self.update(box)
 
     def level_for(self, zoom: float) -> int:
         """The coarsest level that still has at least one pixel per screen pixel at ``zoom``."""

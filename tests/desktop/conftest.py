@@ -1,0 +1,46 @@
+"""The studio window under pytest-qt (offscreen): settings in a temp dir, the sample photo open."""
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QApplication
+
+from desktop.main_window import MainWindow
+from desktop.settings import SETTINGS_DIR_ENV, open_settings
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    d = tmp_path / "settings"
+    monkeypatch.setenv(SETTINGS_DIR_ENV, str(d))
+    return d
+
+
+@pytest.fixture
+def window(qtbot, settings_dir):
+    w = MainWindow(open_settings(settings_dir))
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.open_sample()
+    w.activateWindow()  # offscreen, shortcuts fire only in the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
+    QApplication.processEvents()
+    return w
+
+
+def widget_point(canvas, x: float, y: float) -> QPoint:
+    p: QPointF = canvas.image_to_widget(x, y)
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def drag(
+    qtbot, canvas, points, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier
+):
+    """Press at the first image point, move through the rest, release at the last."""
+    wp = [widget_point(canvas, x, y) for x, y in points]
+    qtbot.mousePress(canvas, button, modifier, wp[0])
+    for p in wp[1:]:
+        qtbot.mouseMove(canvas, p)
+    qtbot.mouseRelease(canvas, button, modifier, wp[-1])
+    QApplication.processEvents()
