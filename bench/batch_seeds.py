@@ -63,7 +63,9 @@ def main() -> int:
     batched()
     sequential()  # warm-up + caches (prompt, image latents) shared by both
     t = interleaved({"sequential": sequential, "batched": batched}, args.repeats)
-    diff = max(maxdiff(a, b) for a, b in zip(results["batched"], results["sequential"], strict=True))
+    diff = max(
+        maxdiff(a, b) for a, b in zip(results["batched"], results["sequential"], strict=True)
+    )
     seeds_differ = min(
         maxdiff(results["batched"][i], results["batched"][j])
         for i in range(len(SEEDS))
@@ -86,7 +88,9 @@ def main() -> int:
         num_images_per_prompt=len(SEEDS),
         **common,
     ).images
-    stock_alone = [pipe(generator=torch.Generator().manual_seed(s), **common).images[0] for s in SEEDS]
+    stock_alone = [
+        pipe(generator=torch.Generator().manual_seed(s), **common).images[0] for s in SEEDS
+    ]
     stock_diff = max(
         maxdiff((a * 255).round().astype(np.uint8), (b * 255).round().astype(np.uint8))
         for a, b in zip(stock_batch, stock_alone, strict=True)
@@ -99,7 +103,9 @@ def main() -> int:
     )
     print(f"  4 sequential engine calls    : {t['sequential'] * 1000:8.1f} ms")
     print(f"  1 batched engine call        : {t['batched'] * 1000:8.1f} ms")
-    print(f"  speed ratio (seq / batched)  : {t['sequential'] / t['batched']:.2f}x  (target >= 1.2x)")
+    print(
+        f"  speed ratio (seq / batched)  : {t['sequential'] / t['batched']:.2f}x  (target >= 1.2x)"
+    )
     print(f"  max pixel diff batch vs seq  : {diff} levels  (target <= 3)")
     print(f"  min pixel diff between seeds : {seeds_differ} levels  (different seeds differ)")
     print(f"  stock pipeline, batch vs seq : {stock_diff} levels  (the trap the engine avoids)")

@@ -60,7 +60,9 @@ def sync(device: str) -> None:
 def peak_memory_gib(device: str) -> str:
     if device.startswith("cuda"):
         return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB VRAM"
-    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB RSS (process peak)"
+    return (
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB RSS (process peak)"
+    )
 
 
 def measure(engine, args, image, mask, label: str) -> dict[str, float]:
@@ -171,14 +173,18 @@ def main() -> int:
         f"{args.steps} steps, {args.scheduler}, CFG 7.5, median of {args.repeats}; built in {build:.1f} s"
     )
     image, mask = photo_and_mask(args.size)
-    engine = DiffusionEngine(loaded=loaded_from_pipeline(pipe, "sd15-inpaint-shapes"), max_batch=args.batch)
+    engine = DiffusionEngine(
+        loaded=loaded_from_pipeline(pipe, "sd15-inpaint-shapes"), max_batch=args.batch
+    )
     eager = measure(engine, args, image, mask, "eager")
     if compile_too:
         pipe.unet = torch.compile(pipe.unet, mode=args.compile_mode)
         compiled = measure(engine, args, image, mask, f"torch.compile UNet ({args.compile_mode})")
         print(f"compile speed-up, batch 1: {eager['single'] / compiled['single']:.2f}x")
         if "batch" in eager:
-            print(f"compile speed-up, batch {args.batch}: {eager['batch'] / compiled['batch']:.2f}x")
+            print(
+                f"compile speed-up, batch {args.batch}: {eager['batch'] / compiled['batch']:.2f}x"
+            )
     elif not on_cuda:
         print("(torch.compile pass skipped: CPU smoke run)")
     target = 0.5
