@@ -114,6 +114,9 @@ class MainWindow(QMainWindow):
         self._memory_changed(0, self.history.limit_bytes)
         self._restore_layout()
         self._update_actions()
+        from . import compare_action  # "Compare side by side…" (Ctrl+Shift+C): sweeps in a grid
+
+        compare_action.install(self)
 
     # -- construction -----------------------------------------------------------------------------
 
