@@ -291,3 +291,34 @@ def test_setup_dialog_builds_the_plan_and_refuses_bad_axes(qtbot):
     assert dlg.plan() is None and "guidance_scale" in dlg.summary.text()
     dlg.guidance.setText("")
     assert dlg.plan() is not None and [c.request.seed for c in dlg.plan().cells[:2]] == [7, 9]
+
+
+# -- in the studio window ---------------------------------------------------------------------------
+def test_compare_action_in_the_window_runs_a_sweep_and_keeps_cells_as_layers(qtbot, window):
+    from PySide6.QtGui import QAction
+
+    action = window.findChild(QAction, "compareAction")
+    assert action is not None and action.shortcut().toString() == "Ctrl+Shift+C"
+    launcher = window.compare
+    doc = window.doc
+    assert launcher.open(exec_dialog=False) is None  # no mask yet: refused with a message
+    doc.mask[100:160, 150:230] = 255
+    base = InpaintRequest(engine="classical", seed=5)
+    plan = plan_sweep(base, seeds=2, strengths=[0.5, 1.0])
+    view = launcher.open(plan=plan, exec_dialog=False)
+    assert view is not None and view.isWindow() and view.isVisible()
+    with qtbot.waitSignal(view.sweep_done, timeout=30_000):
+        pass
+    assert len(view.results) == 4
+    layers_before = len(doc.result_layers)
+    view.select(0)
+    view.keep_current()
+    view.select(3)
+    view.keep_current()
+    assert len(doc.result_layers) == layers_before + 2  # each kept cell is its own layer
+    kept = doc.result_layers[-2:]
+    assert {layer.name for layer in kept} == {plan.cells[0].label, plan.cells[3].label}
+    assert kept[0].box == view.results[0].result.box
+    window.undo_stack.undo()  # undoable, one step per kept cell
+    assert len(doc.result_layers) == layers_before + 1
+    view.close()
