@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -408,6 +408,33 @@ class CompareView(QWidget):
         super().closeEvent(event)
 
     # -- keys -------------------------------------------------------------------------------
+    _KEYS = frozenset(
+        {
+            Qt.Key.Key_Left,
+            Qt.Key.Key_Right,
+            Qt.Key.Key_Up,
+            Qt.Key.Key_Down,
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_K,
+            Qt.Key.Key_0,
+            Qt.Key.Key_F,
+        }
+    )
+
+    def event(self, event: QEvent) -> bool:
+        # Claim our keys before the window's application-wide shortcuts see them (Esc is
+        # "cancel generation" there): in the large view Esc means "back to the grid".
+        if event.type() == QEvent.Type.ShortcutOverride:
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            key = event.key()
+            if mods == Qt.KeyboardModifier.NoModifier and (
+                key in self._KEYS or (key == Qt.Key.Key_Escape and self.is_large)
+            ):
+                event.accept()
+                return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
         moves = {

@@ -322,3 +322,30 @@ def test_compare_action_in_the_window_runs_a_sweep_and_keeps_cells_as_layers(qtb
     window.undo_stack.undo()  # undoable, one step per kept cell
     assert len(doc.result_layers) == layers_before + 1
     view.close()
+
+
+def test_view_keys_win_over_application_shortcuts(qtbot, window):
+    """Esc is the window's app-wide "cancel generation"; in the large view it means "back"."""
+    from PySide6.QtGui import QAction, QKeySequence
+
+    fired = []
+    esc = QAction("cancel generation", window)
+    esc.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+    esc.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    esc.triggered.connect(lambda: fired.append(1))
+    window.addAction(esc)
+    window.doc.mask[100:160, 150:230] = 255
+    plan = plan_sweep(InpaintRequest(engine="classical", seed=5), seeds=2)
+    view = window.compare.open(plan=plan, exec_dialog=False)
+    with qtbot.waitSignal(view.sweep_done, timeout=30_000):
+        pass
+    view.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is view, timeout=2000)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert view.is_large
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert not view.is_large and fired == []
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # in the grid, Esc is the application's again
+    assert fired == [1]
+    view.close()
