@@ -282,6 +282,10 @@ def test_bad_inputs_are_clear_errors(engine, crop):
         engine.run(req(), image.astype(np.float32), mask)
     with pytest.raises(ModelError, match="needs a model"):
         DiffusionEngine()
+    with pytest.raises(InpaintError, match="no denoising step"):
+        engine.run(req(steps=3, strength=0.2), image, mask)
+    # the engine is still fine afterwards
+    assert engine.run(req(steps=3, strength=0.5), image, mask)[0].image.shape == (SIZE, SIZE, 3)
 
 
 def test_out_of_memory_retries_with_memory_savers(crop, monkeypatch):
