@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from .tools import BrushSettings
@@ -31,9 +32,22 @@ class StatusBar(QStatusBar):
         )
         for w in (self.cursor, self.size, self.zoom, self.brush, self.memory):
             self.addPermanentWidget(w)
-        self.set_cursor(None)
+        # the cursor moves at 100+ Hz; the label follows at ~30 Hz (a relayout per move costs more
+        # than painting the stroke)
+        self._cursor_pos: tuple[int, int] | None = None
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(33)
+        self._cursor_timer.timeout.connect(self._show_cursor)
+        self._show_cursor()
 
     def set_cursor(self, pos: tuple[int, int] | None) -> None:
+        self._cursor_pos = pos
+        if not self._cursor_timer.isActive():
+            self._cursor_timer.start()
+
+    def _show_cursor(self) -> None:
+        pos = self._cursor_pos
         self.cursor.setText("—" if pos is None else f"x {pos[0]}, y {pos[1]}")
 
     def set_image_size(self, w: int, h: int) -> None:

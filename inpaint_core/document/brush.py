@@ -4,8 +4,8 @@
 How a stroke works (napari labels' ``_begin_stroke``/``_commit_stroke``, tiled):
 
 * the first time a stroke touches a 64x64 tile, the tile's old mask values are saved into a scratch
-  copy (``_old``); the scratch buffers are allocated with ``np.zeros`` once per document, so the
-  operating system only backs the pages a stroke actually touches;
+  copy (``_old``); the scratch buffers are allocated with ``np.zeros`` per stroke and dropped at its
+  end, so the operating system only backs the pages a stroke touches, and only while it lasts;
 * each segment between two mouse positions is a capsule (a disc swept along the segment): the
   distance from every pixel in the segment's box to the segment gives a soft coverage, so a fast
   mouse never leaves dots, whatever the spacing of the events;
@@ -93,10 +93,11 @@ class StrokeBuffer:
         return self._touched is not None
 
     def begin(self) -> None:
-        if self._old is None:
-            # zeros = calloc: untouched pages cost no memory (scratch proportional to stroked area)
-            self._old = np.zeros_like(self.mask)
-            self._cov = np.zeros_like(self.mask)
+        # Fresh zeroed scratch per stroke, dropped again in end(): np.zeros comes from calloc
+        # (mmap for big arrays), so only the pages this stroke touches ever take memory, and they
+        # are given back when the stroke ends. (Not zeros_like: that writes every page.)
+        self._old = np.zeros(self.mask.shape, np.uint8)
+        self._cov = np.zeros(self.mask.shape, np.uint8)
         self._touched = np.zeros(self._grid, bool)
         self.erase = None
         self.bbox = None
@@ -183,7 +184,6 @@ class StrokeBuffer:
             ys, xs = self._tile_slices(int(ty), int(tx))
             old = self._old[ys, xs]
             new = self.mask[ys, xs]
-            self._cov[ys, xs] = 0
             diff = old != new
             if not diff.any():
                 continue
@@ -193,8 +193,7 @@ class StrokeBuffer:
             box = BBox(xs.start + c0, ys.start + r0, xs.start + c1, ys.start + r1)
             tiles.append(Tile(box, old[r0:r1, c0:c1].copy(), new[r0:r1, c0:c1].copy()))
         erase = bool(self.erase)
-        self._touched = None
-        self.erase = None
+        self._release()
         if not tiles:
             return None
         return ArrayPatch("mask", tiles, label or ("Erase" if erase else "Brush stroke"))
@@ -207,8 +206,10 @@ class StrokeBuffer:
         for ty, tx in np.argwhere(self._touched):
             ys, xs = self._tile_slices(int(ty), int(tx))
             self.mask[ys, xs] = self._old[ys, xs]
-            self._cov[ys, xs] = 0
         box = self.bbox
-        self._touched = None
-        self.erase = None
+        self._release()
         return box
+
+    def _release(self) -> None:
+        self._old = self._cov = self._touched = None
+        self.erase = None
