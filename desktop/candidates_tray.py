@@ -43,6 +43,8 @@ class Candidate:
     model_name: str | None = None
     revealed: bool = False
     kept: bool = False
+    #: the document it was made for (it only fits that picture)
+    document: Any = field(default=None, repr=False)
     id: int = field(default_factory=lambda: next(_ids))
 
     @property
@@ -188,11 +190,15 @@ class CandidatesTray(QWidget):
 
     # -- content --------------------------------------------------------------------------------
     def add_results(
-        self, results: list[InpaintResult], job_id: str = "", model_name: str | None = None
+        self,
+        results: list[InpaintResult],
+        job_id: str = "",
+        model_name: str | None = None,
+        document: Any = None,
     ) -> list[Candidate]:
         added = []
         for result in results:
-            cand = Candidate(result=result, job_id=job_id, model_name=model_name)
+            cand = Candidate(result=result, job_id=job_id, model_name=model_name, document=document)
             item = QListWidgetItem(thumbnail(cand), cand.label)
             item.setData(ROLE, cand)
             item.setToolTip(self._tooltip(cand))

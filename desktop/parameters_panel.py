@@ -8,7 +8,6 @@ read, because INI values come back as ``str`` in a new process).
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -63,6 +63,7 @@ class ParametersPanel(QWidget):
         self._field_widgets: dict[str, QWidget] = {}
         self._extra_options: dict[str, Any] = {}
         self._opened_models: list[str] = []
+        self._model_error: tuple[str, str] | None = None
         self._loading = False
         self._build()
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
@@ -223,6 +224,23 @@ class ParametersPanel(QWidget):
         # always visible at the bottom: errors, progress, Generate/Cancel
         foot = QVBoxLayout()
         foot.setContentsMargins(8, 4, 8, 8)
+        self.offer_frame = QFrame(objectName="offerFrame")
+        self.offer_frame.setStyleSheet(
+            "#offerFrame { background: #E8F0FE; border: 1px solid #B7CEF5; border-radius: 4px; }"
+            " QLabel { color: #174EA6; background: transparent; }"
+        )
+        offer = QHBoxLayout(self.offer_frame)
+        offer.setContentsMargins(6, 4, 4, 4)
+        self.offer_label = QLabel("", objectName="offerLabel", wordWrap=True)
+        self.offer_load_button = QToolButton(objectName="offerLoadButton", text="Load")
+        self.offer_dismiss_button = QToolButton(objectName="offerDismissButton", text="✕")
+        self.offer_dismiss_button.setAutoRaise(True)
+        self.offer_dismiss_button.clicked.connect(self.offer_frame.hide)
+        offer.addWidget(self.offer_label, 1)
+        offer.addWidget(self.offer_load_button)
+        offer.addWidget(self.offer_dismiss_button)
+        self.offer_frame.hide()
+        foot.addWidget(self.offer_frame)
         self.message_label = QLabel("", objectName="messageLabel", wordWrap=True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.hide()
@@ -463,8 +481,17 @@ class ParametersPanel(QWidget):
             self.changed.emit()
             return None
         self.clear_field_errors()
+        if self._model_error is not None and self._model_error[0] == req.model:
+            # the last load of this model failed: keep saying so (it does not block a retry)
+            self.show_field_error("model", self._model_error[1])
         self.changed.emit()
         return req
+
+    def set_model_error(self, source: str | None, message: str = "") -> None:
+        """Remember that loading ``source`` failed (shown at the model field while it is chosen);
+        ``None`` forgets it (e.g. after a successful load)."""
+        self._model_error = (source, message) if source else None
+        self.validate()
 
     def show_field_error(self, field: str, message: str) -> None:
         self.clear_field_errors()
@@ -578,91 +605,14 @@ class ParametersPanel(QWidget):
             self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
         self.progress_bar.setFormat(text)
 
-    # -- settings -------------------------------------------------------------------------------
+    # -- settings (desktop/parameters_settings.py) ------------------------------------------------
     def save_settings(self, settings: QSettings) -> None:
-        s = settings
-        s.beginGroup(SETTINGS_GROUP)
-        try:
-            req = self._raw_values()
-            for key, value in req.items():
-                s.setValue(key, value)
-        finally:
-            s.endGroup()
+        from .parameters_settings import save_panel
 
-    def _raw_values(self) -> dict[str, Any]:
-        extra = list(self._opened_models)
-        return {
-            "engine": self.engine,
-            "model": self.model or "",
-            "extra_models": json.dumps(extra),
-            "prompt": self.prompt_edit.toPlainText(),
-            "negative_prompt": self.negative_edit.toPlainText(),
-            "scheduler": self.scheduler_combo.currentText(),
-            "steps": self.steps_spin.value(),
-            "guidance_scale": self.guidance_spin.value(),
-            "strength": self.strength_spin.value(),
-            "seed": self.seed_edit.text(),
-            "random_seed": self.random_seed_check.isChecked(),
-            "num_outputs": self.outputs_spin.value(),
-            "size_mode": self.size_mode_combo.currentData(),
-            "target_size": self.target_spin.value(),
-            "width": self.width_spin.value(),
-            "height": self.height_spin.value(),
-            "safety_checker": self.safety_check.isChecked(),
-            "mask_padding": self.padding_spin.value(),
-            "mask_grow": self.grow_spin.value(),
-            "mask_feather": self.feather_spin.value(),
-            "color_match": self.color_match_check.isChecked(),
-        }
+        save_panel(self, settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         """Last-used values; anything missing or unreadable keeps its default."""
-        s = settings
-        s.beginGroup(SETTINGS_GROUP)
-        self._loading = True
-        try:
+        from .parameters_settings import restore_panel
 
-            def val(key: str, default: Any, kind: type) -> Any:
-                try:
-                    return s.value(key, default, type=kind)
-                except (TypeError, ValueError):
-                    return default
-
-            try:
-                extra = json.loads(val("extra_models", "[]", str))
-            except ValueError:
-                extra = []
-            for src in extra if isinstance(extra, list) else []:
-                if isinstance(src, str) and src:
-                    self.add_model(src)
-            model = val("model", "", str)
-            if model:
-                self.set_model(model)
-            engine = val("engine", "", str)
-            if engine in ENGINE_LABELS:
-                self.engine_combo.setCurrentIndex(self.engine_combo.findData(engine))
-            self.prompt_edit.setPlainText(val("prompt", "", str))
-            self.negative_edit.setPlainText(val("negative_prompt", "", str))
-            scheduler = val("scheduler", "", str)
-            if scheduler in scheduler_names():
-                self.scheduler_combo.setCurrentText(scheduler)
-            self.steps_spin.setValue(val("steps", self.steps_spin.value(), int))
-            self.guidance_spin.setValue(val("guidance_scale", self.guidance_spin.value(), float))
-            self.strength_spin.setValue(val("strength", self.strength_spin.value(), float))
-            self.seed_edit.setText(val("seed", "", str))
-            self.random_seed_check.setChecked(val("random_seed", True, bool))
-            self.outputs_spin.setValue(val("num_outputs", self.outputs_spin.value(), int))
-            mode = val("size_mode", "auto", str)
-            self.size_mode_combo.setCurrentIndex(1 if mode == "explicit" else 0)
-            self.target_spin.setValue(val("target_size", self.target_spin.value(), int))
-            self.width_spin.setValue(val("width", self.width_spin.value(), int))
-            self.height_spin.setValue(val("height", self.height_spin.value(), int))
-            self.safety_check.setChecked(val("safety_checker", True, bool))
-            self.padding_spin.setValue(val("mask_padding", self.padding_spin.value(), int))
-            self.grow_spin.setValue(val("mask_grow", self.grow_spin.value(), int))
-            self.feather_spin.setValue(val("mask_feather", self.feather_spin.value(), int))
-            self.color_match_check.setChecked(val("color_match", False, bool))
-        finally:
-            self._loading = False
-            s.endGroup()
-        self.validate()
+        restore_panel(self, settings)

@@ -1,0 +1,664 @@
+"""Generation in the window: connects the parameters panel, the engine bridge, the document/canvas
+and the candidates tray.
+
+Everything that touches torch runs on the bridge's ONE worker thread (model loading, generation,
+even the device query for the status bar); this module only reacts to the bridge's GUI-thread
+signals, so the window stays responsive and a second run can be queued while one runs.
+``install(window)`` fills the window's ``parametersDock`` and ``candidatesDock``, adds the actions
+(Generate: Ctrl+Enter, Cancel: Esc, Save with parameters, Open parameters from PNG) and the
+status-bar fields (device, loaded model).
+
+Overlay on the canvas: step previews while a run goes, otherwise the selected candidate in place
+(the mask tint is hidden meanwhile). Hold ``\\`` to see the picture without it (before/after).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+from inpaint_core.errors import InpaintError, RequestValidationError
+from inpaint_core.masks import BBox
+from inpaint_core.request import InpaintRequest
+
+from .candidates_tray import Candidate, CandidatesTray
+from .engine_bridge import EngineBridge
+from .generation_host import (
+    DocumentHost,
+    StudioEngineCache,
+    describe_device,
+    overlay_image,
+    plan_region,
+    window_host,
+)
+from .parameters_panel import ParametersPanel
+
+__all__ = ["DocumentHost", "GenerationController", "install", "window_host"]
+
+BEFORE_AFTER_KEY = Qt.Key.Key_Backslash
+#: extra PNG text chunk listing every kept layer's request (``parameters`` holds the top one)
+LAYERS_CHUNK = "inpaint_studio_layers"
+
+
+@dataclass
+class _Job:
+    kind: str  # "generate" | "load" | "device"
+    request: InpaintRequest | None = None
+    box: BBox | None = None
+    alpha: np.ndarray | None = None  # the mask on the working grid, for step previews
+    model: str | None = None
+    document: Any = None
+    started: bool = False
+    stepped: bool = False
+
+
+class GenerationController(QObject):
+    """Owns the parameters panel, the candidates tray, the actions and the job bookkeeping."""
+
+    def __init__(
+        self,
+        host: DocumentHost,
+        *,
+        bridge: EngineBridge | None = None,
+        settings: QSettings | None = None,
+        parent: QObject | None = None,
+        query_device: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.host = host
+        if bridge is None:
+            self.engine_cache: Any = StudioEngineCache()
+            bridge = EngineBridge(engine_factory=self.engine_cache, parent=self)
+        else:
+            self.engine_cache = bridge.queue.engine_factory
+        self.bridge = bridge
+        self.settings = settings if settings is not None else QSettings()
+        self.panel = ParametersPanel()
+        self.tray = CandidatesTray()
+        self.jobs: dict[str, _Job] = {}
+        self.model_name: str | None = None
+        self._step_preview: tuple[BBox, QImage] | None = None
+        self._before_after = False
+        self._offered: InpaintRequest | None = None
+        self._closed = False
+        #: asks a yes/no question (tests replace it)
+        self.confirm: Callable[[str, str], bool] = self._ask
+
+        self.device_label = QLabel("Device: …", objectName="deviceStatus")
+        self.device_label.setToolTip("Where generation runs (checked on the worker thread)")
+        self.model_label = QLabel("Model: none loaded", objectName="modelStatus")
+        for label in (self.device_label, self.model_label):
+            label.setContentsMargins(6, 0, 6, 0)
+
+        self._make_actions()
+        self._connect()
+        self.panel.restore_settings(self.settings)
+        self.rescan_models()
+        if query_device:
+            self.refresh_device()
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        def action(text: str, name: str, tip: str, *keys: QKeySequence) -> QAction:
+            a = QAction(text, self, objectName=name)
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            if keys:
+                a.setShortcuts(list(keys))
+            return a
+
+        self.generate_action = action(
+            "&Generate",
+            "generateAction",
+            "Generate (Ctrl+Enter); while one runs, this queues another",
+            QKeySequence("Ctrl+Return"),
+            QKeySequence("Ctrl+Enter"),
+        )
+        self.cancel_action = action(
+            "&Cancel Generation",
+            "cancelAction",
+            "Stop the running generation within one step and drop queued ones (Esc)",
+            QKeySequence(Qt.Key.Key_Escape),
+        )
+        self.cancel_action.setEnabled(False)
+        self.save_action = action(
+            "Save with &Parameters…",
+            "saveWithParamsAction",
+            "Save the picture as PNG with the parameters of the kept results",
+            QKeySequence("Ctrl+Alt+Shift+S"),
+        )
+        self.open_params_action = action(
+            "Open Parameters from PNG…",
+            "openParamsAction",
+            "Load the generation parameters stored in a PNG (ours or A1111's)",
+        )
+        self.rescan_action = action(
+            "Rescan Models", "rescanModelsAction", "Look for models on disk again"
+        )
+        self.panel.generate_button.setToolTip(self.generate_action.toolTip())
+        self.panel.cancel_button.setToolTip(self.cancel_action.toolTip())
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.job_started.connect(self._on_started)
+        b.progress_changed.connect(self._on_progress)
+        b.preview_ready.connect(self._on_preview)
+        b.results_ready.connect(self._on_results)
+        b.job_failed.connect(self._on_failed)
+        b.job_cancelled.connect(self._on_cancelled)
+        b.job_finished.connect(self._on_finished)
+        self.generate_action.triggered.connect(self.generate)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.save_action.triggered.connect(lambda: self.save_with_parameters())
+        self.open_params_action.triggered.connect(lambda: self.open_parameters())
+        self.rescan_action.triggered.connect(self.rescan_models)
+        self.panel.generate_clicked.connect(self.generate)
+        self.panel.cancel_clicked.connect(self.cancel)
+        self.panel.model_chosen.connect(self.load_model)
+        self.panel.offer_load_button.clicked.connect(self._accept_offer)
+        self.tray.preview_requested.connect(lambda _c: self._refresh_overlay())
+        self.tray.keep_requested.connect(self.keep)
+        self.tray.save_requested.connect(lambda c: self.save_candidate(c))
+        self.tray.use_settings_requested.connect(self.use_settings)
+        self.tray.discarded.connect(lambda _c: self._refresh_overlay())
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def rescan_models(self) -> None:
+        """Fill the model picker from disk; with no inpainting model found, the classical engine
+        (no weights) is chosen."""
+        try:
+            from inpaint_core.models import list_models
+
+            models = list_models()
+        except Exception as exc:  # noqa: BLE001 - a broken models folder must not stop the window
+            models = []
+            self.panel.show_message(f"Could not list the models: {exc}")
+        self.panel.set_models(models)
+        if not any(m.is_inpainting for m in models) and not self.panel.model:
+            self.panel.engine_combo.setCurrentIndex(self.panel.engine_combo.findData("classical"))
+        if self.panel.engine == "diffusion" and self.panel.model and not self.model_name:
+            self.model_label.setText(f"Model: {Path(self.panel.model).name} (not loaded yet)")
+
+    # -- jobs -------------------------------------------------------------------------------------
+    def _generate_jobs(self) -> list[str]:
+        return [j for j, job in self.jobs.items() if job.kind == "generate"]
+
+    def generate(self) -> str | None:
+        """Queue a generation with the panel's parameters (never blocks; a run already going is
+        not disturbed). Returns the job id, or None when something is missing (said in the panel)."""
+        req = self.panel.validate()
+        if req is None:
+            self.panel.show_message("Fix the marked field first.")
+            return None
+        picture, mask = self.host.picture(), self.host.mask()
+        if picture is None or mask is None:
+            self.panel.show_message("Open a photo first.")
+            return None
+        try:
+            region = plan_region(req, mask)
+        except InpaintError as exc:
+            self.panel.show_message(f"{exc}  (B: brush)")
+            return None
+        self.panel.show_message("")
+        box = region.box
+        alpha = np.where(mask[box.slices] > 0, 255, 0).astype(np.uint8)
+        if not region.native:
+            alpha = cv2.resize(alpha, region.grid, interpolation=cv2.INTER_AREA)
+        job_id = self.bridge.submit(req, picture, mask)
+        self.jobs[job_id] = _Job("generate", req, box, alpha, req.model, self.host.document)
+        self._update_busy()
+        if len(self._generate_jobs()) > 1:
+            self.panel.set_progress(
+                self.panel.progress_bar.value() / 1000, self._progress_text("Running")
+            )
+        return job_id
+
+    def cancel(self) -> None:
+        """Stop the running generation within one step and drop the queued ones."""
+        for job_id in self._generate_jobs():
+            self.bridge.cancel(job_id)
+
+    def load_model(self, source: str) -> str:
+        """Load ``source`` on the worker, into the engine cache the generations use."""
+        factory = self.bridge.queue.engine_factory
+
+        def run(on_event: Any, cancel: Any) -> list[Any]:
+            engine = factory(InpaintRequest(engine="diffusion", model=source))
+            load = getattr(engine, "load", None)
+            if load is not None:
+                load(on_event)
+            return [getattr(engine, "model_name", "") or Path(source).name]
+
+        self.model_label.setText(f"Model: loading {Path(source).name}…")
+        self.panel.set_model_progress(0.0, "Loading…")
+        job_id = self.bridge.submit_call(run, label=f"load {source}")
+        self.jobs[job_id] = _Job("load", model=source)
+        return job_id
+
+    def refresh_device(self) -> None:
+        if self._closed:
+            return
+        job_id = self.bridge.submit_call(lambda _e, _c: [describe_device()], label="device")
+        self.jobs[job_id] = _Job("device")
+
+    # -- bridge signals ---------------------------------------------------------------------------
+    def _on_started(self, job_id: str, _label: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        job.started = True
+        if job.kind == "generate":
+            self.panel.set_progress(0.0, self._progress_text("Starting…"))
+
+    def _progress_text(self, text: str) -> str:
+        queued = sum(1 for j in self._generate_jobs() if not self.jobs[j].started)
+        return text + (f"  ·  {queued} queued" if queued else "")
+
+    def _on_progress(self, job_id: str, fraction: float, step: int, total: int, msg: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        loading = msg.startswith(("loading model", "model ")) or job.kind == "load"
+        if loading and job.kind != "device":
+            self.panel.set_model_progress(fraction, msg or "Loading…")
+        if job.kind == "generate":
+            job.stepped = job.stepped or step > 0
+            text = f"Step {step}/{total}" if total else (msg or "Working…")
+            self.panel.set_progress(fraction if step else 0.0, self._progress_text(text))
+
+    def _on_preview(self, job_id: str, rgb: Any) -> None:
+        job = self.jobs.get(job_id)
+        if job is None or job.box is None or job.document is not self.host.document:
+            return
+        alpha = job.alpha
+        if alpha is not None and alpha.shape != rgb.shape[:2]:
+            alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
+        self._step_preview = (job.box, overlay_image(rgb, alpha))
+        self._refresh_overlay()
+
+    def _on_results(self, job_id: str, results: list[Any]) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        if job.kind == "device":
+            self.device_label.setText(f"Device: {results[0]}" if results else "Device: ?")
+        elif job.kind == "load":
+            self._model_loaded(str(results[0]) if results else None)
+        elif job.kind == "generate":
+            self._step_preview = None
+            model = next((r.info.get("model") for r in results if r.info.get("model")), None)
+            if job.request is not None and job.request.engine == "diffusion":
+                self._model_loaded(model or self.model_name)
+            if job.document is not self.host.document:
+                return  # made for a picture that is no longer open
+            added = self.tray.add_results(results, job_id, model, job.document)
+            self.panel.show_seed_used([r.seed for r in results if r.seed is not None])
+            if added and self.tray.current() is None:
+                self.tray.select(added[0])  # shows it in place
+            self._refresh_overlay()
+
+    def _model_loaded(self, name: str | None) -> None:
+        self.model_name = name
+        self.model_label.setText(f"Model: {name}" if name else "Model: none loaded")
+        self.panel.set_model_progress(None)
+        self.panel.set_model_error(None)
+
+    def _on_failed(self, job_id: str, message: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None or job.kind == "device":
+            return
+        # a diffusion generation that fails before its first step failed to load its model
+        loading = job.kind == "generate" and not job.stepped and job.request is not None
+        if job.kind == "load" or (loading and job.request.engine == "diffusion"):
+            self.panel.set_model_progress(None)
+            source = job.model if job.kind == "load" else job.request.model
+            if source:
+                self.panel.set_model_error(source, message)
+                self.model_name = None
+                self.model_label.setText("Model: none (loading failed)")
+        what = "Loading the model" if job.kind == "load" else "Generation"
+        self.panel.show_message(f"{what} failed: {message}")
+        self._status(f"{what} failed: {message}")
+
+    def _on_cancelled(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.kind == "generate":
+            self._status("Generation cancelled")
+            self.panel.set_progress(0.0, "Cancelled")
+
+    def _on_finished(self, job_id: str) -> None:
+        job = self.jobs.pop(job_id, None)
+        if job is None or job.kind != "generate":
+            return
+        self._step_preview = None
+        self._refresh_overlay()
+        if not self._generate_jobs() and self.panel.progress_bar.format().startswith(
+            ("Step", "Starting", "Running")
+        ):
+            self.panel.set_progress(1.0, "Done")
+        self._update_busy()
+        QTimer.singleShot(0, self.refresh_device)  # memory use changed
+
+    def _update_busy(self) -> None:
+        busy = bool(self._generate_jobs())
+        self.cancel_action.setEnabled(busy)
+        self.panel.cancel_button.setEnabled(busy)
+        self.panel.generate_button.setText("Queue Another" if busy else "Generate")
+
+    def _status(self, text: str) -> None:
+        window = self.panel.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 8000)
+
+    # -- overlay: step previews, candidate previews, before/after --------------------------------
+    def _refresh_overlay(self) -> None:
+        cand = self.tray.current()
+        showing_candidate = False
+        if self._before_after:
+            self.host.set_overlay(None, None)
+        elif self._step_preview is not None:
+            self.host.set_overlay(*self._step_preview)
+        elif cand is not None and not cand.kept and self._current_document(cand):
+            self.host.set_overlay(cand.result.box, overlay_image(cand.display_patch(), None))
+            showing_candidate = True
+        else:
+            self.host.set_overlay(None, None)
+        self.host.hide_mask_overlay(showing_candidate)
+
+    def _current_document(self, cand: Candidate) -> bool:
+        return cand.document is None or cand.document is self.host.document
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            key_event: Any = event
+            if key_event.key() == BEFORE_AFTER_KEY and not key_event.isAutoRepeat():
+                focus = QApplication.focusWidget()
+                typing = isinstance(focus, (QLineEdit, QPlainTextEdit, QTextEdit))
+                if not typing and self._in_our_window(focus):
+                    pressed = kind == QEvent.Type.KeyPress
+                    if pressed != self._before_after:
+                        self.set_before_after(pressed)
+                    return True
+        elif kind == QEvent.Type.Close and obj is self.parent() and not self._closed:
+            self.shutdown()
+        return False
+
+    def _in_our_window(self, focus: QWidget | None) -> bool:
+        window = self.panel.window()
+        active = QApplication.activeWindow()
+        return active is window or (focus is not None and focus.window() is window)
+
+    def set_before_after(self, showing_original: bool) -> None:
+        """True: hide every preview, the canvas shows the picture as it is (the 'before')."""
+        self._before_after = showing_original
+        self._refresh_overlay()
+
+    # -- candidates -------------------------------------------------------------------------------
+    def keep(self, cand: Candidate) -> None:
+        """Apply a candidate as a new layer, as one step on the undo stack."""
+        if self.host.document is None:
+            return
+        if not self._current_document(cand):
+            self.panel.show_message("That candidate was made for another picture.")
+            return
+        r = cand.result
+        req = r.request
+        what = req.scheduler if req.engine == "diffusion" else req.engine
+        name = f"seed {r.seed} · {what}" if r.seed is not None else what
+        info = {"request": req.to_dict(), "seed": r.seed, "model": cand.model_name}
+        self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
+        self.tray.mark_kept(cand)
+        self._refresh_overlay()
+        self._status(f"Kept {name} as a layer (Ctrl+Z to undo)")
+
+    def use_settings(self, cand: Candidate) -> None:
+        """Copy a candidate's request (its seed locked) back to the panel."""
+        self.panel.set_request(cand.result.request)
+        self._status(f"Parameters of seed {cand.seed} copied to the panel")
+
+    def save_candidate(self, cand: Candidate, path: str | None = None) -> Path | None:
+        """The picture with this candidate pasted in, as a PNG carrying its parameters."""
+        from inpaint_core.imaging import save_png
+
+        picture = self.host.picture()
+        if picture is None:
+            return None
+        path = path or self._ask_save_path(f"candidate-seed-{cand.seed}.png")
+        if not path:
+            return None
+        try:
+            out = save_png(
+                path,
+                cand.result.composite(picture),
+                request=cand.result.request,
+                seed=cand.seed,
+                model_name=cand.model_name,
+            )
+        except (OSError, ValueError) as exc:
+            self.panel.show_message(f"Could not save {path}: {exc}")
+            return None
+        self._status(f"Saved {out}")
+        return out
+
+    # -- save / open parameters -------------------------------------------------------------------
+    def save_with_parameters(self, path: str | None = None) -> Path | None:
+        """The flattened picture as PNG: ``parameters`` holds the top kept layer's request, the
+        ``inpaint_studio_layers`` chunk every kept layer's (bottom to top)."""
+        from inpaint_core.imaging import save_png
+
+        picture = self.host.picture()
+        if picture is None:
+            self.panel.show_message("Open a photo first.")
+            return None
+        path = path or self._ask_save_path("inpainted.png")
+        if not path:
+            return None
+        kept = self.host.kept_requests()
+        request = seed = model = None
+        extra: dict[str, str] = {}
+        if kept:
+            top = kept[-1]
+            try:
+                request = InpaintRequest.from_dict(top["request"])
+            except (RequestValidationError, TypeError):
+                request = None
+            seed, model = top.get("seed"), top.get("model")
+            layers = [
+                {"request": k["request"], "seed": k.get("seed"), "model": k.get("model")}
+                for k in kept
+            ]
+            extra[LAYERS_CHUNK] = json.dumps(layers)
+        try:
+            out = save_png(
+                path, picture, request=request, seed=seed, model_name=model, extra_text=extra
+            )
+        except (OSError, ValueError) as exc:
+            self.panel.show_message(f"Could not save {path}: {exc}")
+            return None
+        self._status(f"Saved {out}" + ("" if kept else " (no kept results: no parameters)"))
+        return out
+
+    def open_parameters(
+        self, path: str | None = None, *, confirm: bool = True
+    ) -> InpaintRequest | None:
+        """Read the generation parameters of a PNG made by us (or A1111) and offer to load them."""
+        from inpaint_core.imaging import load_image
+        from inpaint_core.metadata import request_from_png_text
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self.panel, "Open parameters from a PNG", "", "PNG images (*.png);;All files (*)"
+            )
+            if not path:
+                return None
+        try:
+            req = request_from_png_text(load_image(path).text, strict=False)
+        except InpaintError as exc:
+            self.panel.show_message(f"{Path(path).name}: {exc}")
+            return None
+        question = f"Load these parameters into the panel?\n\n{summary(req)}"
+        if confirm and not self.confirm("Load parameters", question):
+            return None
+        self.panel.set_request(req)
+        self._status(f"Loaded the parameters of {Path(path).name}")
+        return req
+
+    def offer_parameters(self, text: dict[str, str], name: str = "This picture") -> bool:
+        """An opened picture carries generation parameters: offer them in the panel (a bar with a
+        Load button; nothing waits for an answer). True when there were some."""
+        from inpaint_core.metadata import request_from_png_text
+
+        self._offered = None
+        self.panel.offer_frame.hide()
+        if not text:
+            return False
+        try:
+            self._offered = request_from_png_text(text, strict=False)
+        except InpaintError:
+            return False
+        self.panel.offer_label.setText(f"{name} carries generation parameters.")
+        self.panel.offer_label.setToolTip(summary(self._offered))
+        self.panel.offer_frame.show()
+        return True
+
+    def _accept_offer(self) -> None:
+        if self._offered is not None:
+            self.panel.set_request(self._offered)
+        self.panel.offer_frame.hide()
+
+    def document_changed(self, doc: Any) -> None:
+        """A new picture: candidates and queued runs of the old one no longer apply."""
+        self.cancel()
+        self._step_preview = None
+        self.tray.clear()
+        self.host.hide_mask_overlay(False)
+        if doc is not None:
+            self.offer_parameters(dict(getattr(doc, "text", {}) or {}), doc.photo.name)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self.panel.window(), title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_save_path(self, default: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self.panel, "Save PNG", default, "PNG images (*.png)")
+        if path and not path.lower().endswith(".png"):
+            path += ".png"
+        return path
+
+    # -- lifetime ---------------------------------------------------------------------------------
+    def save_settings(self) -> None:
+        self.panel.save_settings(self.settings)
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Save settings, cancel everything, stop the worker (waits a few seconds at most)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.save_settings()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.bridge.cancel_all()
+        self.bridge.shutdown()
+
+
+def summary(req: InpaintRequest) -> str:
+    """A few lines describing a request, for questions and tooltips."""
+    lines = [f"engine: {req.engine}"]
+    if req.engine == "diffusion":
+        lines += [
+            f"prompt: {req.prompt or '(empty)'}",
+            f"{req.scheduler}, {req.steps} steps, guidance {req.guidance_scale:g}, "
+            f"strength {req.strength:g}, seed {req.seed if req.seed is not None else 'random'}",
+        ]
+        if req.model:
+            lines.append(f"model: {req.model}")
+    return "\n".join(lines)
+
+
+# -- installing into the main window ---------------------------------------------------------------
+def _dock(window: QMainWindow, name: str, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
+    dock = window.findChild(QDockWidget, name)
+    if dock is None:
+        dock = QDockWidget(title, window)
+        dock.setObjectName(name)
+        window.addDockWidget(area, dock)
+    return dock
+
+
+def _menu_before(window: QMainWindow, title: str, before: str) -> Any:
+    bar = window.menuBar()
+    menu = bar.addMenu(title)
+    for action in bar.actions():
+        if action.text().replace("&", "") == before and action is not menu.menuAction():
+            bar.insertMenu(action, menu)
+            break
+    return menu
+
+
+def install(
+    window: QMainWindow,
+    host: DocumentHost | None = None,
+    *,
+    bridge: EngineBridge | None = None,
+    settings: QSettings | None = None,
+) -> GenerationController:
+    """Fill ``window``'s ``parametersDock`` and ``candidatesDock`` (created when missing), add the
+    Generate menu, the shortcuts and the status-bar fields. Returns the controller (also kept as
+    ``window.generation``). It shuts down (settings saved, worker stopped) when the window closes."""
+    host = host or window_host(window)
+    settings = settings if settings is not None else getattr(window, "settings", None)
+    ctl = GenerationController(host, bridge=bridge, settings=settings, parent=window)
+    right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+    _dock(window, "parametersDock", "Parameters", right).setWidget(ctl.panel)
+    _dock(window, "candidatesDock", "Candidates", bottom).setWidget(ctl.tray)
+    menu = _menu_before(window, "&Generate", "Help")
+    menu.setObjectName("generateMenu")
+    menu.addActions([ctl.generate_action, ctl.cancel_action])
+    menu.addSeparator()
+    menu.addActions([ctl.save_action, ctl.open_params_action])
+    menu.addSeparator()
+    menu.addAction(ctl.rescan_action)
+    window.addActions([ctl.generate_action, ctl.cancel_action, ctl.save_action])
+    window.statusBar().addPermanentWidget(ctl.model_label)
+    window.statusBar().addPermanentWidget(ctl.device_label)
+    ctl.bridge.results_ready.connect(lambda *_: _show_candidates(window))
+    changed = getattr(window, "document_changed", None)
+    if changed is not None:
+        changed.connect(ctl.document_changed)
+    window.installEventFilter(ctl)  # Close -> shutdown
+    window.generation = ctl  # type: ignore[attr-defined]
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(ctl.shutdown)
+    return ctl
+
+
+def _show_candidates(window: QMainWindow) -> None:
+    dock = window.findChild(QDockWidget, "candidatesDock")
+    if dock is not None and dock.isHidden():
+        dock.show()

@@ -1,0 +1,191 @@
+"""The window side of generation: what the controller needs from a window, and small helpers.
+
+:class:`DocumentHost` adapts a window (its ``inpaint_core`` Document, its QUndoStack, its canvas
+overlay, its "apply result as layer") to the few calls :mod:`desktop.generation` makes, so the
+controller can be driven by the studio window and by a bare test window alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+
+from inpaint_core.jobs import EngineCache
+from inpaint_core.masks import BBox
+from inpaint_core.request import InpaintRequest
+
+
+class EditCommand(QUndoCommand):
+    """One document :class:`~inpaint_core.document.Edit`, already applied when pushed (the first
+    ``redo`` does nothing)."""
+
+    def __init__(self, document: Any, edit: Any, text: str) -> None:
+        super().__init__(text)
+        self.document, self.edit, self._first = document, edit, True
+
+    def redo(self) -> None:
+        if self._first:
+            self._first = False
+            return
+        self.edit.apply(self.document, undo=False)
+
+    def undo(self) -> None:
+        self.edit.apply(self.document, undo=True)
+
+
+class DocumentHost:
+    """``document``: returns the current Document (or None). ``set_overlay(box, image)``: draw a
+    QImage scaled onto ``box`` (photo pixels) over the canvas; ``(None, None)`` removes it.
+    ``apply_layer(rgb, box, name, info)``: the window's own "apply result as layer" (one undo
+    step); without it the edit is pushed on ``undo_stack`` here."""
+
+    def __init__(
+        self,
+        document: Callable[[], Any],
+        undo_stack: QUndoStack,
+        set_overlay: Callable[[BBox | None, QImage | None], None] | None = None,
+        apply_layer: Callable[..., Any] | None = None,
+    ) -> None:
+        self._document = document
+        self.undo_stack = undo_stack
+        self._set_overlay = set_overlay
+        self._apply_layer = apply_layer
+        self._mask_hidden_by_us = False
+
+    @property
+    def document(self) -> Any:
+        return self._document()
+
+    def picture(self) -> np.ndarray | None:
+        """The flattened picture (photo + visible result layers): a copy the worker can own while
+        the user goes on painting and keeping."""
+        doc = self.document
+        return None if doc is None else np.array(doc.display_rgb(), copy=True)
+
+    def mask(self) -> np.ndarray | None:
+        doc = self.document
+        return None if doc is None else np.array(doc.mask, copy=True)
+
+    def set_overlay(self, box: BBox | None, image: QImage | None) -> None:
+        if self._set_overlay is not None:
+            self._set_overlay(box, image)
+
+    def hide_mask_overlay(self, hidden: bool) -> None:
+        """Hide the mask tint while a candidate is shown in place (it would colour the result);
+        shows it again afterwards unless the user hid it meanwhile."""
+        doc = self.document
+        if doc is None:
+            self._mask_hidden_by_us = False
+            return
+        layer = doc.mask_layer
+        index = doc.layers.index_of(layer)
+        if hidden and layer.visible:
+            doc.set_layer_visible(index, False)  # a view setting: not on the history
+            self._mask_hidden_by_us = True
+        elif not hidden and self._mask_hidden_by_us:
+            self._mask_hidden_by_us = False
+            if not layer.visible:
+                doc.set_layer_visible(index, True)
+
+    def keep(self, rgb: np.ndarray, box: BBox, name: str, info: dict[str, Any]) -> None:
+        if self._apply_layer is not None:
+            self._apply_layer(rgb, box, name, info)
+            return
+        doc = self.document
+        edit = doc.add_result_layer(rgb, box, name, info=info)
+        self.undo_stack.push(EditCommand(doc, edit, f"Keep {name}"))
+
+    def kept_requests(self) -> list[dict[str, Any]]:
+        """The generation info of the visible result layers that carry one, bottom to top."""
+        doc = self.document
+        if doc is None:
+            return []
+        return [
+            layer.info
+            for layer in doc.result_layers
+            if layer.visible and isinstance(layer.info.get("request"), dict)
+        ]
+
+
+def window_host(window: Any) -> DocumentHost:
+    """A host over the studio's main window (``document``, ``undo_stack``, ``canvas.set_overlay``,
+    ``apply_result_layer``)."""
+    stack = getattr(window, "undo_stack", None)
+    if stack is None:
+        stack = QUndoStack(window)
+    canvas = getattr(window, "canvas", None)
+    return DocumentHost(
+        lambda: getattr(window, "document", None),
+        stack,
+        getattr(canvas, "set_overlay", None),
+        getattr(window, "apply_result_layer", None),
+    )
+
+
+class StudioEngineCache(EngineCache):
+    """The core's engine cache, plus the window's preview policy applied to every engine it hands
+    out: ``previews`` on/off and ``preview_interval_s`` (None keeps the engine's default)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.previews = True
+        self.preview_interval_s: float | None = None
+
+    def __call__(self, request: InpaintRequest) -> Any:
+        engine = super().__call__(request)
+        if hasattr(engine, "preview"):
+            engine.preview = self.previews
+        if self.preview_interval_s is not None and hasattr(engine, "preview_interval_s"):
+            engine.preview_interval_s = self.preview_interval_s
+        return engine
+
+
+def overlay_image(rgb: np.ndarray, alpha: np.ndarray | None) -> QImage:
+    """RGB (+ alpha) uint8 arrays -> a QImage that owns its pixels (premultiplied with alpha: the
+    fastest format to draw)."""
+    h, w = rgb.shape[:2]
+    if alpha is None:
+        rgb = np.ascontiguousarray(rgb)
+        return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+    rgba = np.ascontiguousarray(np.dstack([rgb, alpha]))
+    img = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888)
+    return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+
+
+def plan_region(request: InpaintRequest, mask: np.ndarray) -> Any:
+    """The region ``inpaint`` will use (for placing previews). Only the engine's
+    ``native_resolution`` matters and it is known per engine name, so no engine (and no torch)
+    is created on the GUI thread."""
+    from inpaint_core.inpaint import plan_for
+
+    stub = SimpleNamespace(native_resolution=request.engine == "classical")
+    return plan_for(request, mask, stub)  # type: ignore[arg-type]
+
+
+def describe_device() -> str:
+    """'CUDA · <name> · 20.1 / 24.0 GiB free', 'MPS (Apple GPU) · …' or 'CPU · 24 GiB RAM (17
+    free)'. Imports torch: call it on the worker thread."""
+    from inpaint_core.models import resolve_device
+
+    device = resolve_device(None)
+    gib = 1024**3
+    if device.startswith("cuda"):
+        import torch
+
+        idx = torch.device(device).index or 0
+        free, total = torch.cuda.mem_get_info(idx)
+        name = torch.cuda.get_device_name(idx)
+        return f"CUDA · {name} · {free / gib:.1f} / {total / gib:.1f} GiB free"
+    try:
+        import psutil
+
+        vm = psutil.virtual_memory()
+        mem = f"{vm.total / gib:.0f} GiB RAM ({vm.available / gib:.0f} free)"
+    except Exception:  # noqa: BLE001 - memory is a nicety
+        mem = ""
+    label = "MPS (Apple GPU)" if device == "mps" else "CPU"
+    return f"{label} · {mem}" if mem else label
