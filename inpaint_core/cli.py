@@ -67,9 +67,20 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--color-match", action="store_true", help="match the fill's colours to its surroundings"
     )
-    p.add_argument("--method", help="classical engine method (auto, telea, ns, ...)")
-    p.add_argument("--device", help="auto, cuda, mps, cpu")
-    p.add_argument("--dtype", help="float32, float16, bfloat16")
+    p.add_argument(
+        "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
+    )
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="refuse photos above this many pixels (default 150 MP)",
+    )
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed to download a URL")
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
@@ -259,7 +270,10 @@ def _list(text: str, kind: type, flag: str) -> list[Any]:
 def _load_inputs(args: argparse.Namespace):
     from . import imaging
 
-    photo = imaging.load_image(args.image)
+    limits: dict[str, Any] = {"timeout": args.timeout}
+    if args.max_pixels:
+        limits["max_pixels"] = args.max_pixels
+    photo = imaging.load_image(args.image, **limits)
     mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
     return photo, mask
 

@@ -204,3 +204,34 @@ def test_diffusion_batch_then_rerun_one_seed_from_its_png(tmp_path, capsys, tiny
     assert diff <= 3
     first = load_image(report["outputs"][0]["path"])
     assert np.abs(first.rgb.astype(int) - second.rgb.astype(int)).max() > 10  # seeds differ
+
+
+def test_run_with_a_url_from_a_loopback_server(tmp_path, capsys):
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(sample_photo().parent)
+    )
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{sample_photo().name}"
+        out = tmp_path / "u.png"
+        assert (
+            cli.main(
+                ["run", "--image", url, "--mask", str(sample_mask()), "--out", str(out), "--quiet"]
+            )
+            == 0
+        )
+        assert load_image(out).size == (600, 400)
+        missing = url.replace("sample.jpg", "nope.jpg")
+        assert (
+            cli.main(["run", "--image", missing, "--mask", str(sample_mask()), "--out", str(out)])
+            == 2
+        )
+        assert "404" in capsys.readouterr().err
+    finally:
+        server.shutdown()
