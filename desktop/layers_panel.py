@@ -8,10 +8,19 @@ recorded.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -31,6 +40,29 @@ KindRole = Qt.ItemDataRole.UserRole + 1
 OpacityRole = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+@cache
+def _swatch(colour: tuple[int, int, int]) -> QIcon:
+    """The mask's icon: a blot in the overlay colour."""
+    pm = QPixmap(48, 48)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QPen(QColor(0x2B, 0x2F, 0x36), 3))
+    p.setBrush(QColor(0xF4, 0xF4, 0xF4))
+    p.drawRoundedRect(QRectF(4, 8, 40, 32), 4, 4)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(*colour, 200))
+    path = QPainterPath()
+    path.moveTo(11, 31)
+    path.cubicTo(15, 16, 24, 33, 28, 18)
+    path.cubicTo(30, 12, 39, 17, 37, 26)
+    path.cubicTo(35, 35, 18, 37, 11, 31)
+    p.drawPath(path)
+    p.end()
+    pm.setDevicePixelRatio(2)
+    return QIcon(pm)
 
 
 class LayerListModel(QAbstractListModel):
@@ -134,7 +166,9 @@ class LayerListModel(QAbstractListModel):
                 return f"{layer.name}  ·  {round(layer.opacity * 100)} %"
             return layer.name
         if role == Qt.ItemDataRole.DecorationRole:
-            return icon({"photo": "photo", "mask": "mask"}.get(layer.kind, "layer"))
+            if isinstance(layer, MaskLayer):
+                return _swatch(layer.colour)
+            return icon({"photo": "photo"}.get(layer.kind, "layer"))
         if role == Qt.ItemDataRole.CheckStateRole and "visible" in layer.editable:
             return Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
