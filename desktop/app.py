@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="inpaint-studio", description="Inpaint Studio: paint a mask, fill it."
     )
@@ -17,12 +21,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import multiprocessing
-
-    multiprocessing.freeze_support()
-    args = _parse(sys.argv[1:] if argv is None else list(argv))
-
+def create_window(argv: list[str]) -> MainWindow:
+    """The application object (if none yet) and a shown main window with the photo (or sample) open."""
     from PySide6.QtGui import QImageReader
     from PySide6.QtWidgets import QApplication
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import APP_NAME, MainWindow
     from .settings import open_settings
 
+    args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inpaint-studio"])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("Inpaint Studio")
@@ -39,10 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(open_settings(args.settings_dir))
     window.show()
     if args.photo:
-        window.open_source(args.photo)
+        window.open_source(args.photo)  # a bad file: a message in the window, which stays open
     else:
         window.open_sample()
-    return app.exec()
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    window = create_window(sys.argv[1:] if argv is None else list(argv))
+    from PySide6.QtWidgets import QApplication
+
+    code = QApplication.instance().exec()
+    del window
+    return code
 
 
 if __name__ == "__main__":
