@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QToolButton,
+    QSizePolicy,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -163,28 +164,25 @@ class CandidatesTray(QWidget):
         self.clear_action.triggered.connect(self.clear)
         self.addAction(self.discard_action)
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        for action in (
-            self.keep_action,
-            self.save_action,
-            self.use_action,
-            self.reveal_action,
-            self.discard_action,
-            self.clear_action,
-        ):
-            b = QToolButton()
-            b.setDefaultAction(action)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            bar.addWidget(b)
-        bar.addStretch(1)
-        self.hint = QLabel("Hold \\ to compare with the original", objectName="candidatesHint")
-        self.hint.setStyleSheet("color: palette(mid);")
-        bar.addWidget(self.hint)
+        # a tool bar: buttons that do not fit go behind its overflow arrow (the dock stays narrow)
+        bar = QToolBar(objectName="candidatesToolBar")
+        bar.setIconSize(QSize(16, 16))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addActions([self.keep_action, self.save_action, self.use_action, self.reveal_action])
+        bar.addSeparator()
+        bar.addActions([self.discard_action, self.clear_action])
+        self.hint = QLabel("Hold \\ for before/after", objectName="candidatesHint")
+        self.hint.setStyleSheet("color: palette(mid); padding: 0 6px;")
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(bar, 1)
+        row.addWidget(self.hint, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addLayout(row)
         layout.addWidget(self.list, 1)
         self._update_actions()
 

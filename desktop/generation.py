@@ -109,6 +109,7 @@ class GenerationController(QObject):
         self.model_label = QLabel("Model: none loaded", objectName="modelStatus")
         for label in (self.device_label, self.model_label):
             label.setContentsMargins(6, 0, 6, 0)
+            label.setMinimumWidth(24)  # may be clipped: the status bar must not widen the window
 
         self._make_actions()
         self._connect()
@@ -646,7 +647,7 @@ def install(
     window.addActions([ctl.generate_action, ctl.cancel_action, ctl.save_action])
     window.statusBar().addPermanentWidget(ctl.model_label)
     window.statusBar().addPermanentWidget(ctl.device_label)
-    ctl.bridge.results_ready.connect(lambda *_: _show_candidates(window))
+    ctl.tray.list.model().rowsInserted.connect(lambda *_: _show_candidates(window))
     changed = getattr(window, "document_changed", None)
     if changed is not None:
         changed.connect(ctl.document_changed)
