@@ -73,6 +73,8 @@ class Canvas(QWidget):
     cursor_moved = Signal(object)
     #: a finished stroke: the document's undo patch (an Edit), for the window's undo stack
     stroke_finished = Signal(object)
+    #: True when a stroke starts, False when it ends (finished, cancelled or empty)
+    stroke_active_changed = Signal(bool)
 
     def __init__(self, brush: BrushSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,9 +100,8 @@ class Canvas(QWidget):
     # -- document -----------------------------------------------------------------------------
 
     def set_document(self, doc: Document | None) -> None:
+        self.cancel_stroke()
         if self.doc is not None:
-            if self.doc.stroke_active:
-                self.doc.cancel_stroke()
             self.doc.events.mask_changed.disconnect(self._on_mask_changed)
             self.doc.events.pixels_changed.disconnect(self._on_pixels_changed)
             self.doc.events.display_replaced.disconnect(self._on_display_replaced)
@@ -413,6 +414,7 @@ class Canvas(QWidget):
             self.doc.begin_stroke()
             self.doc.paint_dab(x, y, b.radius, b.hardness, b.opacity, b.erase)
             self._stroke_last = (x, y)
+            self.stroke_active_changed.emit(True)
             return
         super().mousePressEvent(event)
 
@@ -443,13 +445,34 @@ class Canvas(QWidget):
             self._update_cursor_shape()
             return
         if event.button() == Qt.MouseButton.LeftButton and self._stroke_last is not None:
-            self._stroke_last = None
-            if self.doc is not None and self.doc.stroke_active:
-                edit = self.doc.end_stroke()
-                if edit is not None:
-                    self.stroke_finished.emit(edit)
+            self.finish_stroke()
             return
         super().mouseReleaseEvent(event)
+
+    @property
+    def stroking(self) -> bool:
+        return self._stroke_last is not None
+
+    def finish_stroke(self) -> None:
+        """End the stroke in progress (if any) and hand its patch over as one undo step."""
+        if self._stroke_last is None:
+            return
+        self._stroke_last = None
+        edit = None
+        if self.doc is not None and self.doc.stroke_active:
+            edit = self.doc.end_stroke()
+        self.stroke_active_changed.emit(False)
+        if edit is not None:
+            self.stroke_finished.emit(edit)
+
+    def cancel_stroke(self) -> None:
+        """Drop the stroke in progress (Esc): the mask goes back to what it was."""
+        if self._stroke_last is None:
+            return
+        self._stroke_last = None
+        if self.doc is not None and self.doc.stroke_active:
+            self.doc.cancel_stroke()
+        self.stroke_active_changed.emit(False)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         if self.doc is None:

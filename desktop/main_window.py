@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
 
         self.canvas.stroke_finished.connect(self.push_edit)
+        self.canvas.stroke_active_changed.connect(self._stroke_active)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.canvas.cursor_moved.connect(self.status.set_cursor)
         self.history.memory_changed.connect(self._memory_changed)
@@ -246,13 +247,22 @@ class MainWindow(QMainWindow):
 
     def push_edit(self, edit: Edit | None) -> None:
         """Put an already applied edit on the history (one undo step)."""
+        self.canvas.finish_stroke()  # a stroke in progress lands first, as its own step
         if edit is not None and self.doc is not None:
             self.history.push(self.doc, edit)
         self._update_actions()
 
+    def _stroke_active(self, active: bool) -> None:
+        """No undo/redo in the middle of a stroke (the stroke owns the mask until it ends)."""
+        stack = self.history.stack
+        self.actions.undo.setEnabled(not active and stack.canUndo())
+        self.actions.redo.setEnabled(not active and stack.canRedo())
+        self.undo_view.setEnabled(not active)
+
     def _apply(self, fn: Callable[[Document], Edit | None], nothing: str = "") -> Edit | None:
         if self.doc is None:
             return None
+        self.canvas.finish_stroke()
         try:
             edit = fn(self.doc)
         except (InpaintError, ValueError) as exc:

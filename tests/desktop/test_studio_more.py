@@ -136,3 +136,30 @@ def test_mask_from_the_photos_transparency(window, tmp_path):
     ).all() and window.doc.mask.sum() == 255 * 50 * 100
     window.history.stack.undo()
     assert window.doc.mask.max() == 0
+
+
+def test_undo_waits_for_the_stroke_in_progress(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    from .conftest import drag, widget_point
+
+    canvas, doc, stack = window.canvas, window.doc, window.history.stack
+    window.brush.set_size(20)
+    drag(qtbot, canvas, [(100, 50), (200, 50)])  # stroke A, done
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 100, 100))
+    qtbot.mouseMove(canvas, widget_point(canvas, 200, 100))
+    assert not window.actions.undo.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # ignored mid-stroke
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 200, 100))
+    assert doc.mask[50, 150] == 255 and doc.mask[100, 150] == 255
+    assert stack.count() == 2 and window.actions.undo.isEnabled()
+    # a command in mid-stroke: the stroke lands first, as its own step
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 100, 300))
+    qtbot.mouseMove(canvas, widget_point(canvas, 200, 300))
+    window.invert_mask()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 200, 300))
+    texts = [stack.text(i) for i in range(stack.count())]
+    assert texts == ["Brush stroke"] * 3 + ["Invert mask"]
+    assert doc.mask[300, 150] == 0 and doc.mask[200, 400] == 255
+    stack.undo()
+    assert doc.mask[300, 150] == 255 and doc.mask[200, 400] == 0
