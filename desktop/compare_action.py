@@ -13,6 +13,8 @@ at install time, so it works whichever of the window's parts is installed first:
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,8 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox
 
+from inpaint_core.errors import InpaintError
+from inpaint_core.inpaint import plan_for
 from inpaint_core.request import InpaintRequest
 from inpaint_core.sweep import CellResult
 
@@ -57,12 +61,14 @@ class SpeedMemory:
             self.per_pixel_step[str(req.model)] = per_image_step / max(1, w * h)
             self.per_pixel_step["*"] = per_image_step / max(1, w * h)
 
-    def seconds_per_step(self, base: InpaintRequest) -> float | None:
+    def seconds_per_step(
+        self, base: InpaintRequest, grid: tuple[int, int] | None = None
+    ) -> float | None:
+        """Seconds per step of one image on ``grid`` (default: a square at the target size)."""
         if base.engine != "diffusion":
             return 0.5  # the classical engine: about half a second per row
         learned = self.per_pixel_step.get(str(base.model), self.per_pixel_step.get("*"))
-        w = base.width or base.target_size
-        h = base.height or base.target_size
+        w, h = grid or (base.width or base.target_size, base.height or base.target_size)
         if learned is not None:
             return learned * w * h
         return PRIOR_S_PER_STEP_512 * (w * h) / 512**2
@@ -142,12 +148,12 @@ class CompareLauncher(QObject):
         if not mask.any():
             self._tell("Paint a mask over what should change first (B for the brush).")
             return None
-        base = self.base_request()
+        base = plan.base if plan is not None else self.base_request()
         if base is None:
             self._tell("Fix the marked parameter first.")
             return None
         base = InpaintRequest.from_dict({**base.to_dict(), "seeds": None, "num_outputs": 1})
-        seconds_per_step = self.speed.seconds_per_step(base)
+        seconds_per_step = self.speed.seconds_per_step(base, _grid(base, mask))
         if plan is None:
             dialog = SweepSetupDialog(base, seconds_per_step, self.window)
             if exec_dialog and dialog.exec() != QDialog.DialogCode.Accepted:
@@ -159,7 +165,9 @@ class CompareLauncher(QObject):
         photo_layer = getattr(doc, "photo", None)
         alpha = getattr(photo_layer, "alpha", None)
         gen = self.generation
-        model_name = getattr(gen, "model_name", None) or base.model
+        model_name = getattr(gen, "model_name", None) or (
+            Path(str(base.model)).name if base.model else None
+        )
         view = CompareView(
             _Picture(picture, alpha),
             plan,
@@ -188,6 +196,14 @@ class CompareLauncher(QObject):
             self._tell("This window cannot add layers.")
             return None
         return apply(np.array(r.patch, copy=True), r.box, name, info)
+
+
+def _grid(base: InpaintRequest, mask: np.ndarray) -> tuple[int, int] | None:
+    """The working grid the sweep will use (the region maths only; no engine is touched)."""
+    try:
+        return plan_for(base, mask, SimpleNamespace(native_resolution=False)).grid  # type: ignore[arg-type]
+    except (InpaintError, ValueError):
+        return None
 
 
 class _Picture:

@@ -98,6 +98,14 @@ class CompareView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)  # shown while a sweep runs
+        self.subtitle = QLabel(self._describe_fixed())
+        self.subtitle.setStyleSheet("color: #4a4f55;")
+        self.hint = QLabel(
+            "wheel: zoom all · drag: pan all · arrows: step · click or Enter: large A/B view · "
+            "K: keep as layer · 0: fit"
+        )
+        self.hint.setStyleSheet("color: #4a4f55;")
         self.fit_button = self._button("Fit", "fit every cell (0)", self.view.reset)
         self.keep_button = self._button(
             "Keep as layer", "apply the selected cell as a new layer (K)", self.keep_current
@@ -181,8 +189,29 @@ class CompareView(QWidget):
         self.stack.addWidget(self.large_page)
         outer = QVBoxLayout(self)
         outer.addLayout(header)
+        outer.addWidget(self.subtitle)
         outer.addWidget(self.stack, 1)
+        outer.addWidget(self.hint)
         self._update_buttons()
+
+    def _describe_fixed(self) -> str:
+        """The parameters every cell shares (the axes are in the row/column labels)."""
+        b, axes = self.plan.base, self.plan.axes
+        parts = [f"“{b.prompt}”" if b.prompt else "(no prompt)"]
+        if b.negative_prompt:
+            parts.append(f"not “{b.negative_prompt}”")
+        model = self.model_name or (Path(str(b.model)).name if b.model else None)
+        parts.append(model or f"{b.engine} engine")
+        if b.engine == "diffusion":
+            if "scheduler" not in axes:
+                parts.append(b.scheduler)
+            if "steps" not in axes:
+                parts.append(f"{b.steps} steps")
+            if "guidance_scale" not in axes:
+                parts.append(f"CFG {b.guidance_scale:g}")
+            if "strength" not in axes:
+                parts.append(f"strength {b.strength:g}")
+        return " · ".join(str(p) for p in parts)
 
     # -- cells ------------------------------------------------------------------------------
     def add_cells(self, cells: list[CellResult]) -> None:
@@ -327,6 +356,8 @@ class CompareView(QWidget):
         self._started_at = time.monotonic()
         self.job_id = bridge.submit_call(run, f"compare: {plan.summary()}")
         self.status_label.setText("starting…")
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.cancel_button.setEnabled(True)
         self._mark_running_row()
         return self.job_id
@@ -384,6 +415,7 @@ class CompareView(QWidget):
             self.progress.setValue(1000)
         self._disconnect()
         self.job_id = None
+        self.progress.setVisible(False)
         self.cancel_button.setEnabled(False)
         self._update_buttons()
         self.sweep_done.emit(len(self.results))

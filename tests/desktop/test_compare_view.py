@@ -349,3 +349,20 @@ def test_view_keys_win_over_application_shortcuts(qtbot, window):
     qtbot.keyClick(view, Qt.Key.Key_Escape)  # in the grid, Esc is the application's again
     assert fired == [1]
     view.close()
+
+
+def test_estimate_is_learned_from_finished_results(cells):
+    from dataclasses import replace
+
+    from desktop.compare_action import PRIOR_S_PER_STEP_512, SpeedMemory
+
+    mem = SpeedMemory()
+    base = InpaintRequest(engine="diffusion", model="m", steps=10, target_size=512)
+    assert mem.seconds_per_step(base) == pytest.approx(PRIOR_S_PER_STEP_512)
+    assert mem.seconds_per_step(InpaintRequest()) == 0.5  # classical: per row
+    # one engine call made 4 images of 256² in 10 steps in 17 s: 0.5 s per image-step there
+    # (a batch of 4 costs 1 + 0.8 * 3 = 3.4 single images, as SweepPlan.estimate_seconds assumes)
+    info = {"seconds": 17.0, "steps": 10, "grid": (256, 256)}
+    mem.learn([replace(c, result=replace(c.result, request=base, info=info)) for c in cells[:4]])
+    assert mem.seconds_per_step(base, (256, 256)) == pytest.approx(0.5)
+    assert mem.seconds_per_step(base) == pytest.approx(2.0)  # 4x the pixels at 512²
