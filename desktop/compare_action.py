@@ -25,16 +25,13 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox
 from inpaint_core.errors import InpaintError
 from inpaint_core.inpaint import plan_for
 from inpaint_core.request import InpaintRequest
-from inpaint_core.sweep import CellResult
+from inpaint_core.sweep import CellResult, prior_seconds_per_step
 
 from .compare_setup import SweepSetupDialog
 from .compare_view import CompareView
 from .engine_bridge import EngineBridge
 
 SHORTCUT = "Ctrl+Shift+C"
-#: seconds per denoising step of one 512² image when nothing has been measured yet (CPU, SD-1.5,
-#: fp32, from FIELD_NOTES); a GPU run replaces it with its own measurement after one generation
-PRIOR_S_PER_STEP_512 = 10.0
 
 
 class SpeedMemory:
@@ -62,16 +59,15 @@ class SpeedMemory:
             self.per_pixel_step["*"] = per_image_step / max(1, w * h)
 
     def seconds_per_step(
-        self, base: InpaintRequest, grid: tuple[int, int] | None = None
+        self, base: InpaintRequest, grid: tuple[int, int] | None = None, device: str = "cpu"
     ) -> float | None:
-        """Seconds per step of one image on ``grid`` (default: a square at the target size)."""
-        if base.engine != "diffusion":
-            return 0.5  # the classical engine: about half a second per row
+        """Seconds per step of one image on ``grid`` (default: a square at the target size):
+        measured here if anything ran, else the core's first guess for ``device``."""
         learned = self.per_pixel_step.get(str(base.model), self.per_pixel_step.get("*"))
+        if base.engine != "diffusion" or learned is None:
+            return prior_seconds_per_step(base, grid, device)
         w, h = grid or (base.width or base.target_size, base.height or base.target_size)
-        if learned is not None:
-            return learned * w * h
-        return PRIOR_S_PER_STEP_512 * (w * h) / 512**2
+        return learned * w * h
 
 
 class CompareLauncher(QObject):
@@ -114,6 +110,12 @@ class CompareLauncher(QObject):
             return InpaintRequest()
         return panel.validate()  # None (with the bad field marked) on bad input
 
+    def _device(self) -> str:
+        """The generation panel's device (it asks the worker once); "cpu" when unknown."""
+        label = getattr(self.generation, "device_label", None)
+        text = label.text().lower() if label is not None else ""
+        return "cuda" if "cuda" in text else "mps" if "mps" in text else "cpu"
+
     def _place_in_menu(self, retry: bool = True) -> None:
         for menu in self.window.menuBar().findChildren(QMenu):
             if menu.objectName() == "generateMenu" or menu.title().replace("&", "") == "Generate":
@@ -153,7 +155,7 @@ class CompareLauncher(QObject):
             self._tell("Fix the marked parameter first.")
             return None
         base = InpaintRequest.from_dict({**base.to_dict(), "seeds": None, "num_outputs": 1})
-        seconds_per_step = self.speed.seconds_per_step(base, _grid(base, mask))
+        seconds_per_step = self.speed.seconds_per_step(base, _grid(base, mask), self._device())
         if plan is None:
             dialog = SweepSetupDialog(base, seconds_per_step, self.window)
             if exec_dialog and dialog.exec() != QDialog.DialogCode.Accepted:
@@ -201,7 +203,8 @@ class CompareLauncher(QObject):
 def _grid(base: InpaintRequest, mask: np.ndarray) -> tuple[int, int] | None:
     """The working grid the sweep will use (the region maths only; no engine is touched)."""
     try:
-        return plan_for(base, mask, SimpleNamespace(native_resolution=False)).grid  # type: ignore[arg-type]
+        stub = SimpleNamespace(native_resolution=base.engine == "classical")
+        return plan_for(base, mask, stub).grid  # type: ignore[arg-type]
     except (InpaintError, ValueError):
         return None
 

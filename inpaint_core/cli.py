@@ -288,6 +288,26 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
     return get_engine("classical")
 
 
+def _prior_step_seconds(base: InpaintRequest, mask: Any, engine: Any) -> float | None:
+    """A first guess for the estimate: the real working grid, the device the model will use."""
+    from .inpaint import plan_for
+    from .sweep import prior_seconds_per_step
+
+    try:
+        grid = plan_for(base, mask, engine).grid
+    except InpaintError:
+        return None
+    device = "cpu"
+    if base.engine == "diffusion":
+        from .models import resolve_device
+
+        try:
+            device = resolve_device(getattr(engine, "device", None))
+        except InpaintError:
+            pass
+    return prior_seconds_per_step(base, grid, device)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from PIL import Image
 
@@ -309,7 +329,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     photo, mask = _load_inputs(args)
     engine = _engine_for(base, args)
-    step_s = getattr(engine, "seconds_per_step", None)
+    step_s = getattr(engine, "seconds_per_step", None) or _prior_step_seconds(base, mask, engine)
     print(f"compare: {plan.summary(step_s)}", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,26 @@ class SweepPlan:
         return text
 
 
+#: seconds per denoising step (with CFG) of one 512² image, before anything was measured on this
+#: machine. CPU: measured for SD-1.5 shapes in fp32 on the 2-core development machines
+#: (FIELD_NOTES). GPU/MPS: a rough mid-range figure, not measured here. Real timings replace these
+#: as soon as one generation has run (the GUI learns them; an engine may expose ``seconds_per_step``).
+PRIOR_SECONDS_PER_STEP_512 = {"cpu": 10.0, "cuda": 0.1, "mps": 0.5}
+
+
+def prior_seconds_per_step(
+    request: InpaintRequest, grid: tuple[int, int] | None = None, device: str = "cpu"
+) -> float:
+    """A first guess of one image's seconds per step on ``grid`` (w, h), for "about T" estimates."""
+    if request.engine != "diffusion":
+        return 0.5  # the classical engine: about half a second per call, whatever the steps
+    w, h = grid or (request.width or request.target_size, request.height or request.target_size)
+    per_512 = PRIOR_SECONDS_PER_STEP_512.get(
+        device.split(":")[0], PRIOR_SECONDS_PER_STEP_512["cpu"]
+    )
+    return per_512 * (w * h) / 512**2
+
+
 def format_duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"

@@ -7,6 +7,8 @@ saved PNG parameters re-run it bit for bit.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -160,3 +162,58 @@ def test_rerun_from_saved_png_parameters_is_bit_identical(sweep, inputs, engine,
     assert len(again) == 1 and again[0].seed == cr.result.seed
     assert np.array_equal(again[0].composite(photo), loaded.rgb)
     assert np.array_equal(again[0].patch, cr.result.patch)
+
+
+def test_prior_estimate_scales_with_the_grid_and_device(base):
+    from inpaint_core.sweep import PRIOR_SECONDS_PER_STEP_512, prior_seconds_per_step
+
+    cpu = prior_seconds_per_step(base, (512, 512))
+    assert cpu == PRIOR_SECONDS_PER_STEP_512["cpu"]
+    assert prior_seconds_per_step(base, (256, 256)) == pytest.approx(cpu / 4)
+    assert prior_seconds_per_step(base, (512, 512), "cuda:1") == PRIOR_SECONDS_PER_STEP_512["cuda"]
+    assert prior_seconds_per_step(InpaintRequest(engine="classical")) == 0.5
+
+
+def test_cli_compare_on_the_diffusion_engine(base, inputs, tmp_path, capsys):
+    from inpaint_core import cli
+
+    photo, mask = inputs
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "sweep"
+    code = cli.main(
+        [
+            "compare",
+            "--image",
+            str(tmp_path / "photo.png"),
+            "--mask",
+            str(tmp_path / "mask.png"),
+            "--out",
+            str(out),
+            "--model",
+            base.model,
+            "--device",
+            "cpu",
+            "--seeds",
+            "2",
+            "--seed",
+            "11",
+            "--schedulers",
+            "DDIM,K_EULER",
+            "--steps",
+            "2",
+            "--target-size",
+            "64",
+            "--prompt",
+            base.prompt,
+            "--json",
+        ]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "compare: 4 images (2 rows × 2 seeds), about" in captured.err
+    report = json.loads(captured.out)
+    assert len(report["cells"]) == 4 and (out / "contact-sheet.png").is_file()
+    first = imaging.load_image(report["cells"][0]["path"])
+    req = metadata.request_from_png_text(first.text)
+    assert req.engine == "diffusion" and req.seed == 11 and req.options["batch_seeds"] == [11, 12]

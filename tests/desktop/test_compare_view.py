@@ -354,11 +354,15 @@ def test_view_keys_win_over_application_shortcuts(qtbot, window):
 def test_estimate_is_learned_from_finished_results(cells):
     from dataclasses import replace
 
-    from desktop.compare_action import PRIOR_S_PER_STEP_512, SpeedMemory
+    from desktop.compare_action import SpeedMemory
+    from inpaint_core.sweep import PRIOR_SECONDS_PER_STEP_512
 
     mem = SpeedMemory()
     base = InpaintRequest(engine="diffusion", model="m", steps=10, target_size=512)
-    assert mem.seconds_per_step(base) == pytest.approx(PRIOR_S_PER_STEP_512)
+    assert mem.seconds_per_step(base) == pytest.approx(PRIOR_SECONDS_PER_STEP_512["cpu"])
+    assert mem.seconds_per_step(base, (256, 256), "cuda") == pytest.approx(
+        PRIOR_SECONDS_PER_STEP_512["cuda"] / 4
+    )
     assert mem.seconds_per_step(InpaintRequest()) == 0.5  # classical: per row
     # one engine call made 4 images of 256² in 10 steps in 17 s: 0.5 s per image-step there
     # (a batch of 4 costs 1 + 0.8 * 3 = 3.4 single images, as SweepPlan.estimate_seconds assumes)
