@@ -370,3 +370,34 @@ def test_estimate_is_learned_from_finished_results(cells):
     mem.learn([replace(c, result=replace(c.result, request=base, info=info)) for c in cells[:4]])
     assert mem.seconds_per_step(base, (256, 256)) == pytest.approx(0.5)
     assert mem.seconds_per_step(base) == pytest.approx(2.0)  # 4x the pixels at 512²
+
+
+def test_compare_uses_the_generation_panel_and_bridge_and_sits_in_its_menu(
+    qtbot, window, monkeypatch
+):
+    from PySide6.QtWidgets import QDialog, QMenu
+
+    import desktop.compare_action as compare_action
+
+    QApplication.processEvents()  # the menu placement waits for the generation part's menu
+    gen = window.generation
+    menus = [m for m in window.menuBar().findChildren(QMenu) if m.objectName() == "generateMenu"]
+    assert menus and window.compare.action in menus[0].actions()
+    assert window.compare.bridge() is gen.bridge  # ONE worker thread, ONE loaded model
+
+    gen.panel.set_request(InpaintRequest(engine="classical", seed=77, mask_padding=16))
+    window.doc.mask[100:160, 150:230] = 255
+
+    def accept(dialog):  # the user types 3 seeds and presses Start
+        dialog.seeds.setText("3")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(compare_action.SweepSetupDialog, "exec", accept)
+    view = window.compare.open()
+    assert view is not None
+    assert [c.request.seed for c in view.plan.cells] == [77, 78, 79]
+    assert view.plan.base.mask_padding == 16 and view.plan.base.engine == "classical"
+    with qtbot.waitSignal(view.sweep_done, timeout=30_000):
+        pass
+    assert len(view.results) == 3
+    view.close()
