@@ -6,7 +6,7 @@ shows them through one shared zoom/pan (:mod:`desktop.compare_panes`), and hands
 window (``cell_kept``) which applies it as an undoable layer.
 
 Keys: arrows step through cells, Enter opens the large A/B view, Esc goes back, K keeps the
-selected cell, 0 fits the zoom.
+selected cell, R reveals a cell the safety checker flagged, 0 fits the zoom.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class CompareView(QWidget):
         self.source_name = source_name
         self.results: dict[int, CellResult] = {}
         self.kept: list[int] = []
+        self.revealed: set[int] = set()
         self.current = 0
         self.job_id: str | None = None
         self.bridge: Any = None
@@ -221,12 +222,35 @@ class CompareView(QWidget):
             if not 0 <= i < len(self.cells):
                 continue
             self.results[i] = cr
-            self.cells[i].set_rgb(cr.result.patch)
+            self._show_cell(i)
         if self.job_id is not None:
             self._mark_running_row()
         if self.is_large and self.current in {c.cell.index for c in cells}:
             self._show_large(self.current)
         self._update_buttons()
+
+    def shown_patch(self, index: int) -> np.ndarray | None:
+        """The cell's pixels, or None while it is hidden (flagged by the safety checker and not
+        revealed: like the candidates tray, a flagged picture is kept but not shown unasked)."""
+        cr = self.results.get(index)
+        if cr is None or (cr.result.nsfw_flagged and index not in self.revealed):
+            return None
+        return cr.result.patch
+
+    def _show_cell(self, index: int) -> None:
+        pane = self.cells[index]
+        pane.set_rgb(self.shown_patch(index))
+        if index in self.results and pane.pixmap is None:
+            pane.set_status("flagged by the safety checker\nR: reveal")
+
+    def reveal(self, index: int | None = None) -> None:
+        """Show a cell the safety checker flagged (the user asked for it)."""
+        index = self.current if index is None else index
+        if index in self.results:
+            self.revealed.add(index)
+            self._show_cell(index)
+            if self.is_large:
+                self._show_large(index)
 
     def _mark_running_row(self) -> None:
         waiting = [c for c in self.plan.cells if c.index not in self.results]
@@ -282,7 +306,9 @@ class CompareView(QWidget):
         )
         self.wipe.b_label = f"B: {cell.label}"
         self.wipe.set_original(self.cell_original(index))
-        self.wipe.set_rgb(cr.result.patch if cr else None)
+        self.wipe.set_rgb(self.shown_patch(index))
+        if cr is not None and self.shown_patch(index) is None:
+            self.large_title.setText(f"{cell.label}  (flagged by the safety checker: R reveals it)")
 
     # -- keep and export --------------------------------------------------------------------
     def keep_current(self) -> CellResult | None:
@@ -449,6 +475,7 @@ class CompareView(QWidget):
             Qt.Key.Key_Return,
             Qt.Key.Key_Enter,
             Qt.Key.Key_K,
+            Qt.Key.Key_R,
             Qt.Key.Key_0,
             Qt.Key.Key_F,
         }
@@ -485,6 +512,8 @@ class CompareView(QWidget):
             self.open_large()
         elif key == Qt.Key.Key_Escape and self.is_large:
             self.back_to_grid()
+        elif key == Qt.Key.Key_R:
+            self.reveal()
         elif key == Qt.Key.Key_K:
             self.keep_current()
         elif key in (Qt.Key.Key_0, Qt.Key.Key_F):

@@ -401,3 +401,16 @@ def test_compare_uses_the_generation_panel_and_bridge_and_sits_in_its_menu(
         pass
     assert len(view.results) == 3
     view.close()
+
+
+def test_flagged_cells_stay_hidden_until_revealed(qtbot, view, cells):
+    from dataclasses import replace
+
+    flagged = replace(cells[1], result=replace(cells[1].result, nsfw_flagged=True))
+    view.add_cells([cells[0], flagged])
+    assert view.cells[0].pixmap is not None and view.cells[1].pixmap is None
+    assert "safety checker" in view.cells[1].status
+    view.open_large(1)
+    assert view.wipe.pixmap is None and "R reveals" in view.large_title.text()
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    assert view.wipe.pixmap is not None and view.cells[1].pixmap is not None
