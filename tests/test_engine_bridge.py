@@ -39,7 +39,6 @@ def test_bridge_delivers_signals_on_the_gui_thread(qtbot):
 
 def test_bridge_reports_errors_and_cancel(qtbot):
     from desktop.engine_bridge import EngineBridge
-
     from inpaint_core.jobs import EngineCache
 
     engine = SolidFillEngine(steps=100)
