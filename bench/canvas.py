@@ -184,6 +184,11 @@ def main() -> int:
         f"Canvas: one mouse-move of a brush stroke (40 px brush, 80 % hard), {args.moves} moves each, "
         f"event -> stroke segment -> pyramid -> dirty-rect repaint; offscreen Qt {app.platformName()}"
     )
+    load = os.getloadavg()
+    print(
+        f"(machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}: "
+        "the tails (p95, max) are mostly the scheduler when the load is above the core count)"
+    )
     print(f"{'photo':>6} {'size':>11} {'zoom':>6} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     for name, r in rows.items():
         w, h = SIZES[name]
