@@ -132,7 +132,8 @@ class MainWindow(OpenExportMixin, EditCommandsMixin, QMainWindow):
         self.undo_view.setObjectName("historyView")
         self.undo_view.setEmptyLabel("Opened photo")
         self.undo_view.setCleanIcon(icon("photo"))
-        self.undo_view.setUniformItemSizes(True)  # every step as tall as the first (with its icon)
+        self.undo_view.setUniformItemSizes(True)
+        self.undo_view.setSpacing(2)
         self._dock("History", "historyDock", self.undo_view, right)
         # Places the generation panels (the next issue) fill: empty for now.
         self._dock(
