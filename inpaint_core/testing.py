@@ -30,6 +30,10 @@ SD15_SCHEDULER_CONFIG: dict[str, Any] = {
     "set_alpha_to_one": False,
     "skip_prk_steps": True,
     "steps_offset": 1,
+    # Not a PNDM argument, but the real config carries it and swaps inherit it: without it DDIM
+    # clips predicted latents to [-1, 1] (its default), which SD latents overrun (build with
+    # ``from_config`` so the key is kept).
+    "clip_sample": False,
 }
 
 
@@ -137,7 +141,7 @@ def _tiny_components(seed: int, in_channels: int, with_safety_checker: bool) -> 
             hidden_act="quick_gelu",
         )
         text_encoder = CLIPTextModel(text_config)
-    scheduler = PNDMScheduler(**SD15_SCHEDULER_CONFIG)
+    scheduler = PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG)
     components: dict[str, Any] = {
         "unet": unet,
         "vae": vae,
@@ -317,7 +321,7 @@ def build_full_size_sd15_inpaint_pipeline(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
-        scheduler=PNDMScheduler(**SD15_SCHEDULER_CONFIG),
+        scheduler=PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
