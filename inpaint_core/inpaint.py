@@ -14,6 +14,9 @@ from .events import CancelToken, EventCallback, ignore_events
 from .masks import BBox
 from .request import InpaintRequest
 
+#: request option naming the seeds an output was batched with (read by the diffusion engine)
+BATCH_OPTION = "batch_seeds"
+
 
 @dataclass
 class InpaintResult:
@@ -99,6 +102,13 @@ def inpaint(
     outputs = engine.run(resolved, grid_image, grid_mask, on_event, cancel)
 
     alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
+    seeds = list(resolved.seeds or ())
+    options = dict(resolved.options or {})
+    if len(seeds) > 1 and getattr(engine, "name", "") == "diffusion":
+        # On CPU a batched UNet rounds differently from a batch of one (±1 level in a few pixels),
+        # so each output records the batch it was made in; re-running its saved parameters makes
+        # the same batch and keeps that one output: the PNG reproduces bit for bit.
+        options[BATCH_OPTION] = [int(s) for s in seeds]
     results: list[InpaintResult] = []
     for out in outputs:
         filled = region.from_grid(reg, out.image)
@@ -110,6 +120,7 @@ def inpaint(
             seed=out.seed if out.seed is not None else resolved.seed,
             seeds=None,
             num_outputs=1,
+            options=options,
         )
         results.append(
             InpaintResult(

@@ -169,21 +169,6 @@ def plan_sweep(
     return SweepPlan(base, axes, cells, len(rows), len(seed_list))
 
 
-BATCH_OPTION = "batch_seeds"
-
-
-def remember_batch(result: InpaintResult, batch: Sequence[int]) -> InpaintResult:
-    """Record in the result's request the seeds it was batched with.
-
-    On CPU a batched UNet rounds differently from a batch of one (matmul blocking depends on the
-    batch size; measured: latents ~1e-5 apart, ±1 level in a few pixels), so a cell re-run alone
-    would be *nearly* the same picture. With ``options["batch_seeds"]`` in its saved parameters the
-    diffusion engine re-runs the cell inside the same batch and keeps its one output: bit for bit.
-    """
-    options = {**(result.request.options or {}), BATCH_OPTION: [int(s) for s in batch]}
-    return replace(result, request=replace(result.request, options=options))
-
-
 @dataclass
 class CellResult:
     cell: SweepCell
@@ -220,8 +205,7 @@ def run_sweep(
         if len(results) == 1 and len(group) > 1 and results[0].seed is None:
             # a deterministic engine (classical) makes one picture whatever the seed
             results = results * len(group)
-        if len(group) > 1 and request.engine == "diffusion":
-            results = [remember_batch(res, request.seeds or ()) for res in results]
+        # (each diffusion output already records the batch it was made in: see inpaint.BATCH_OPTION)
         cells = [CellResult(cell, res) for cell, res in zip(group, results, strict=True)]
         done.extend(cells)
         on_event(EngineEvent("partial", progress=(gi + 1) / len(groups), images=cells))

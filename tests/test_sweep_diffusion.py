@@ -85,7 +85,7 @@ def test_six_cells_equal_six_separate_runs(sweep, inputs, engine):
         diffs.append(maxdiff(alone[0].patch, cr.result.patch))
     # batched seeds (one call per row) give the pictures each seed gives alone. Not always bit
     # for bit: on CPU a batch of 3 rounds a little differently from a batch of 1 (measured here:
-    # latents ~1e-5 apart, at most 1 level in a few pixels) -- see sweep.remember_batch.
+    # latents ~1e-5 apart, at most 1 level in a few pixels) -- see inpaint.BATCH_OPTION.
     print("batch vs alone, max levels per cell:", diffs)
     assert max(diffs) <= 3, diffs
     assert sum(d == 0 for d in diffs) >= 1

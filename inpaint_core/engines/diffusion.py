@@ -283,7 +283,7 @@ class DiffusionEngine:
         preview = bool(opts.get("preview", self.preview))
         # One cell of a batch re-run from its saved parameters (``options["batch_seeds"]``, set by
         # compare sweeps): run the batch it was made in and keep its output. CPU kernels round
-        # per batch size, so a batch of one would be off by ±1 level (see sweep.remember_batch).
+        # per batch size, so a batch of one would be off by ±1 level (see inpaint.BATCH_OPTION).
         keep_seed = None
         batch_seeds = [int(s) for s in opts.get("batch_seeds") or ()]
         if len(seeds) == 1 and seeds[0] in batch_seeds:
