@@ -29,10 +29,17 @@ class EngineBridge(QObject):
     job_finished = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, engine_factory: EngineFactory | None = None, parent: QObject | None = None):
+    def __init__(
+        self,
+        engine_factory: EngineFactory | None = None,
+        parent: QObject | None = None,
+        *,
+        progress_interval: float = 0.05,
+    ):
+        """``progress_interval``: the job queue's progress throttle (seconds; 0 passes every event)."""
         super().__init__(parent)
         self._active: set[str] = set()
-        self.queue = JobQueue(self._on_event, engine_factory)
+        self.queue = JobQueue(self._on_event, engine_factory, progress_interval=progress_interval)
 
     # -- GUI-thread API --------------------------------------------------------------------
     def submit(self, request: InpaintRequest, image: np.ndarray, mask: np.ndarray) -> str:

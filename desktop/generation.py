@@ -47,6 +47,7 @@ from .generation_host import (
     DocumentHost,
     StudioEngineCache,
     describe_device,
+    leave_a_core_to_the_window,
     overlay_image,
     plan_region,
     window_host,
@@ -88,7 +89,7 @@ class GenerationController(QObject):
         self.host = host
         if bridge is None:
             self.engine_cache: Any = StudioEngineCache()
-            bridge = EngineBridge(engine_factory=self.engine_cache, parent=self)
+            bridge = make_bridge(self.engine_cache, parent=self)
         else:
             self.engine_cache = bridge.queue.engine_factory
         self.bridge = bridge
@@ -101,6 +102,7 @@ class GenerationController(QObject):
         self._before_after = False
         self._offered: InpaintRequest | None = None
         self._closed = False
+        self._tuned = False
         #: asks a yes/no question (tests replace it)
         self.confirm: Callable[[str, str], bool] = self._ask
 
@@ -261,7 +263,15 @@ class GenerationController(QObject):
     def refresh_device(self) -> None:
         if self._closed:
             return
-        job_id = self.bridge.submit_call(lambda _e, _c: [describe_device()], label="device")
+        first = not self._tuned
+        self._tuned = True
+
+        def run(_e: Any, _c: Any) -> list[Any]:
+            if first:  # the first job on the worker: before any generation
+                leave_a_core_to_the_window()
+            return [describe_device()]
+
+        job_id = self.bridge.submit_call(run, label="device")
         self.jobs[job_id] = _Job("device")
 
     # -- bridge signals ---------------------------------------------------------------------------
@@ -585,6 +595,14 @@ class GenerationController(QObject):
             app.removeEventFilter(self)
         self.bridge.cancel_all()
         self.bridge.shutdown()
+
+
+def make_bridge(engine_factory: Any, parent: QObject | None = None) -> EngineBridge:
+    """The window's bridge. The queue's progress throttle is off (0 s): it drops a ``preview``
+    that follows a passed ``progress`` within its interval, i.e. *every* preview once steps take
+    longer than the interval (any real model). Engines throttle their previews themselves
+    (the diffusion engine: at most 4 per second) and one progress event per step is cheap."""
+    return EngineBridge(engine_factory=engine_factory, parent=parent, progress_interval=0.0)
 
 
 def summary(req: InpaintRequest) -> str:

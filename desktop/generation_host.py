@@ -126,20 +126,24 @@ def window_host(window: Any) -> DocumentHost:
     )
 
 
+#: at most 4 step previews a second: enough to watch, cheap (see bench/responsiveness.py)
+PREVIEW_INTERVAL_S = 0.25
+
+
 class StudioEngineCache(EngineCache):
     """The core's engine cache, plus the window's preview policy applied to every engine it hands
-    out: ``previews`` on/off and ``preview_interval_s`` (None keeps the engine's default)."""
+    out: ``previews`` on/off, at most one per ``preview_interval_s``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.previews = True
-        self.preview_interval_s: float | None = None
+        self.preview_interval_s = PREVIEW_INTERVAL_S
 
     def __call__(self, request: InpaintRequest) -> Any:
         engine = super().__call__(request)
         if hasattr(engine, "preview"):
             engine.preview = self.previews
-        if self.preview_interval_s is not None and hasattr(engine, "preview_interval_s"):
+        if hasattr(engine, "preview_interval_s"):
             engine.preview_interval_s = self.preview_interval_s
         return engine
 
@@ -166,16 +170,40 @@ def plan_region(request: InpaintRequest, mask: np.ndarray) -> Any:
     return plan_for(request, mask, stub)  # type: ignore[arg-type]
 
 
+THREADS_ENV = "INPAINT_STUDIO_TORCH_THREADS"
+
+
+def leave_a_core_to_the_window() -> int:
+    """Run torch's CPU work on all cores but one, so the window's thread always finds a free core.
+
+    Measured here (2 cores, other programs busy): the tiny model's 100 steps took 1.7 s every
+    time with 1 torch thread, and 4.7 to 43 s with 2 (OpenMP threads waiting for each other at
+    every barrier while the OS runs something else). ``$INPAINT_STUDIO_TORCH_THREADS`` or
+    ``$OMP_NUM_THREADS`` win when set. Call it on the worker thread (it imports torch)."""
+    import os
+
+    import torch
+
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        torch.set_num_threads(int(wanted))
+    elif not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    return torch.get_num_threads()
+
+
 def describe_device() -> str:
-    """'CUDA · <name> · 20.1 / 24.0 GiB free', 'MPS (Apple GPU) · …' or 'CPU · 24 GiB RAM (17
-    free)'. Imports torch: call it on the worker thread."""
+    """'CUDA · <name> · 20.1 / 24.0 GiB free', 'MPS (Apple GPU) · …' or 'CPU (1 of 2 cores) · 24
+    GiB RAM (17 free)'. Imports torch: call it on the worker thread."""
+    import os
+
+    import torch
+
     from inpaint_core.models import resolve_device
 
     device = resolve_device(None)
     gib = 1024**3
     if device.startswith("cuda"):
-        import torch
-
         idx = torch.device(device).index or 0
         free, total = torch.cuda.mem_get_info(idx)
         name = torch.cuda.get_device_name(idx)
@@ -187,5 +215,6 @@ def describe_device() -> str:
         mem = f"{vm.total / gib:.0f} GiB RAM ({vm.available / gib:.0f} free)"
     except Exception:  # noqa: BLE001 - memory is a nicety
         mem = ""
-    label = "MPS (Apple GPU)" if device == "mps" else "CPU"
+    cores = f"{torch.get_num_threads()} of {os.cpu_count()} cores"
+    label = "MPS (Apple GPU)" if device == "mps" else f"CPU ({cores})"
     return f"{label} · {mem}" if mem else label

@@ -45,8 +45,7 @@ class FastPreviewCache(EngineCache):
 
 @pytest.fixture
 def studio(qtbot, tmp_path):
-    from desktop.engine_bridge import EngineBridge
-    from desktop.generation import DocumentHost, install
+    from desktop.generation import DocumentHost, install, make_bridge
 
     photo = np.asarray(Image.fromarray(data.coffee()).resize((W, H), Image.LANCZOS))
     doc = Document(np.ascontiguousarray(photo), name="coffee")
@@ -60,7 +59,7 @@ def studio(qtbot, tmp_path):
     overlay = OverlayRecorder()
     host = DocumentHost(lambda: window.document, stack, overlay)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    bridge = EngineBridge(engine_factory=FastPreviewCache())
+    bridge = make_bridge(FastPreviewCache())
     ctl = install(window, host, bridge=bridge, settings=settings)
     qtbot.addWidget(window)
     window.resize(1000, 700)
@@ -266,3 +265,61 @@ def test_before_after_key_hides_the_preview(studio, qtbot):
 
 def test_status_bar_shows_the_device(studio, qtbot):
     qtbot.waitUntil(lambda: "CPU" in studio.device_label.text(), timeout=30000)
+
+
+class SlowStepsEngine:
+    """Steps of ~60 ms (slower than the queue's 50 ms progress throttle, like any real model), a
+    progress event then a preview event per step, as the diffusion engine sends them."""
+
+    name = "slow"
+    native_resolution = False
+
+    def __init__(self, steps=6, step_s=0.06):
+        self.steps, self.step_s = steps, step_s
+
+    def run(self, request, image, mask, on_event, cancel):
+        import time
+
+        from inpaint_core.engines.base import EngineOutput
+        from inpaint_core.events import EngineEvent
+
+        for step in range(1, self.steps + 1):
+            time.sleep(self.step_s)
+            cancel.raise_if_cancelled()
+            p = step / self.steps
+            on_event(EngineEvent("progress", progress=p, step=step, total_steps=self.steps))
+            preview = np.full_like(image, step * 30)
+            on_event(
+                EngineEvent(
+                    "preview", progress=p, step=step, total_steps=self.steps, preview=preview
+                )
+            )
+        return [EngineOutput(image.copy(), seed=s) for s in request.resolved().seeds]
+
+
+def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
+    """Every step's preview reaches the canvas overlay, mapped onto the region box."""
+    from desktop.generation import DocumentHost, GenerationController, make_bridge
+
+    photo = np.ascontiguousarray(data.astronaut()[:96, :128])
+    doc = Document(photo)
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[30:60, 40:90] = 255
+    doc.set_mask(mask)
+    overlay = OverlayRecorder()
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    ctl = GenerationController(
+        DocumentHost(lambda: doc, QUndoStack(), overlay),
+        bridge=make_bridge(lambda r: SlowStepsEngine()),
+        settings=settings,
+        query_device=False,
+    )
+    try:
+        ctl.panel.target_spin.setValue(64)
+        job = ctl.generate()
+        box = ctl.jobs[job].box
+        qtbot.waitUntil(lambda: ctl.tray.count() == 1, timeout=20000)
+        previews = [c for c in overlay.shown if c[0] == box and c[1] != (box.width, box.height)]
+        assert len(previews) >= 5  # one per step (6), none dropped by the throttle
+    finally:
+        ctl.shutdown()
