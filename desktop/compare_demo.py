@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = view.grab().save(args.screenshot)
     print(f"{'saved' if ok else 'could not save'} {args.screenshot}: {view.status_label.text()}")
     view.close()
+    window.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
     window.close()
     tmp.cleanup()
     return 0 if ok else 1

@@ -31,6 +31,7 @@ from .settings import open_settings, read
 from .status import StatusBar
 from .tools import BrushSettings
 from .undo import DEFAULT_LIMIT, History
+from .unsaved import UnsavedWorkMixin
 from .widgets import Banner
 from .window_edits import EditCommandsMixin
 from .window_io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
@@ -51,7 +52,7 @@ def _placeholder(text: str) -> QWidget:
     return w
 
 
-class MainWindow(OpenExportMixin, EditCommandsMixin, QMainWindow):
+class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWindow):
     document_changed = Signal(object)
 
     def __init__(self, settings: QSettings | None = None) -> None:
@@ -90,6 +91,7 @@ class MainWindow(OpenExportMixin, EditCommandsMixin, QMainWindow):
         self._build_layer_buttons()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self._init_opening()  # photos load on a background thread (desktop.loader)
 
         self.canvas.stroke_finished.connect(self.push_edit)
         self.canvas.stroke_active_changed.connect(self._stroke_active)
@@ -189,6 +191,9 @@ class MainWindow(OpenExportMixin, EditCommandsMixin, QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.close_allowed():  # unsaved changes: Save / Discard / Cancel
+            event.ignore()
+            return
         self.save_settings()
         super().closeEvent(event)
 

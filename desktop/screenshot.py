@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shot.save(str(args.out))
         print(f"saved {args.out} ({shot.width()}x{shot.height()})")
+        window.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
         window.close()
         app.quit()
 

@@ -1,9 +1,19 @@
-"""The status bar: cursor position in photo pixels, photo size, zoom, brush, undo memory."""
+"""The status bar: cursor position in photo pixels, photo size, zoom, brush, undo memory, and a busy
+indicator (with Cancel) while a photo opens in the background."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QStatusBar,
+    QToolButton,
+    QWidget,
+)
 
 from .tools import BrushSettings
 from .undo import format_bytes
@@ -18,9 +28,95 @@ def _label(name: str, tip: str, width: int) -> QLabel:
     return lab
 
 
+class _ElidedLabel(QLabel):
+    """A one-line label that shortens its text (… at the end) to the width it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        m = self.contentsMargins()
+        w = self.fontMetrics().horizontalAdvance(self._full) + m.left() + m.right() + 2
+        return QSize(w, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(24, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(
+            self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width())
+        )
+
+
+class BusyIndicator(QWidget):
+    """ "Opening photo.jpg…", an endless progress bar and a Cancel button.
+
+    It appears only when the work takes longer than ``delay_ms`` (a small photo opens without a
+    flicker in the status bar), and it only takes room the other fields leave: it never makes
+    the window's minimum width larger (its label shortens instead)."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, delay_ms: int = 150) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBusy")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy: loading gives no byte counts
+        self.bar.setTextVisible(False)
+        self.bar.setFixedSize(80, 10)
+        self.label = _ElidedLabel()
+        self.button = QToolButton()
+        self.button.setText("Cancel")
+        self.button.setAutoRaise(True)
+        self.button.setToolTip("Stop opening this photo and keep the current one")
+        self.button.clicked.connect(self.cancel_requested)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 0, 6, 0)
+        lay.setSpacing(8)
+        lay.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addWidget(self.label)
+        lay.addWidget(self.button)
+        lay.addStretch(1)
+        self.text = ""
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(delay_ms)
+        self._delay.timeout.connect(self.show)
+        self.hide()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text)
+
+    def start(self, text: str) -> None:
+        self.text = text
+        self.label.set_full_text(text)
+        if not self.isVisible():
+            self._delay.start()
+
+    def stop(self) -> None:
+        self.text = ""
+        self._delay.stop()
+        self.hide()
+
+
 class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.busy = BusyIndicator(self)
+        self.addPermanentWidget(self.busy, 1)  # left of the fields, in the room they leave
         self.cursor = _label("statusCursor", "Photo pixel under the mouse", 110)
         self.size = _label("statusSize", "Photo size", 110)
         self.zoom = _label("statusZoom", "Zoom (Ctrl+0 fit, Ctrl+1 100 %)", 60)

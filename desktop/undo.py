@@ -123,11 +123,20 @@ class History(QObject):
             for c in keep
         ]
         index = self.stack.index() - drop
+        clean = self.stack.cleanIndex() - drop  # the saved state moves down with the steps
+        had_clean = self.stack.cleanIndex() >= 0
         self.replaying = True
         try:
             self.stack.clear()
             for doc, edit, text in kept:
                 self.stack.push(EditCommand(self, doc, edit, text))
+            # clear() made step 0 "clean"; it is not the opened photo any more (the dropped steps
+            # stay applied), so the clean mark goes where the saved state now is, or nowhere
+            if had_clean and clean >= 0:
+                self.stack.setIndex(clean)
+                self.stack.setClean()
+            else:
+                self.stack.resetClean()
             self.stack.setIndex(index)
         finally:
             self.replaying = False

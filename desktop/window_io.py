@@ -2,21 +2,28 @@
 
 A mixin of :class:`desktop.main_window.MainWindow` (it uses the window's document, settings,
 banner and status bar).
+
+Opening never blocks the window: the photo is read and decoded on a background thread
+(:mod:`desktop.loader`) while the status bar shows "Opening photo.jpg…" with Cancel, and the open
+document stays until the new one has loaded (a failure shows a message and keeps it). The newest
+request wins: opening another photo while one loads forgets the first. Unsaved changes are asked
+about before a load starts, and again when it lands if the picture changed in the meantime.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from inpaint_core.document import Document, export_mask, export_picture
 from inpaint_core.errors import InpaintError
 from inpaint_core.resources import sample_photo
 
 from . import opening
+from .loader import LoadOutcome, PhotoLoader
 from .settings import read
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
@@ -24,42 +31,130 @@ EXPORT_FILTERS = {"PNG (*.png)": ".png", "JPEG (*.jpg *.jpeg)": ".jpg", "WebP (*
 LOAD_ERRORS = (InpaintError, OSError, ValueError)
 
 
+def _is_url(source: object) -> bool:
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+@dataclass
+class _Opened:
+    """What the loading thread made: the new document (built there too) and the loader's notes."""
+
+    doc: Document
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Opening:
+    """What the window needs when the photo lands."""
+
+    label: str
+    recent: str | None  # what goes on the recent list
+    history_mark: int  # the history's change count when unsaved work was settled
+
+
 class OpenExportMixin:
     # -- opening ------------------------------------------------------------------------------------
 
-    def open_source(self, source: str | Path | bytes, name: str | None = None) -> bool:
-        """Open a path, URL or bytes. A failure shows a message and keeps the open document."""
+    def _init_opening(self) -> None:
+        """Set up background opening (called once by the window, after its status bar exists)."""
+        self.loader = PhotoLoader(self)
+        self.loader.finished.connect(self._open_finished)
+        self.loader.busy_changed.connect(self._loading_changed)
+        self.status.busy.cancel_requested.connect(self.cancel_open)
+        self._history_mark = 0
+        self.history.stack.indexChanged.connect(self._history_moved)
+
+    def _history_moved(self, _index: int) -> None:
+        self._history_mark += 1
+
+    @property
+    def is_loading(self) -> bool:
+        """A photo is being opened in the background."""
+        return self.loader.busy
+
+    def open_source(
+        self, source: str | Path | bytes, name: str | None = None, *, wait: bool = False
+    ) -> bool:
+        """Open a path, URL or bytes.
+
+        The photo loads on a background thread and replaces the open document only once it has
+        loaded; a failure shows a message and keeps the open document. Unsaved changes are asked
+        about first. Returns False when nothing was started (the user chose Cancel), else True;
+        with ``wait=True`` (scripts, tests: blocks the caller) it returns whether the photo opened.
+        """
         from inpaint_core.imaging import load_image
 
         label = name or (Path(str(source)).name if not isinstance(source, bytes) else "image")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            loaded = load_image(source)
-        except LOAD_ERRORS as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error(f"Could not open {label}: {exc}")
+        if not self.settle_unsaved(f"opening {label}"):
             return False
-        QApplication.restoreOverrideCursor()
-        self.set_document(Document.from_image(loaded, name))
-        if isinstance(source, str | Path) and not str(source).lower().startswith(
-            ("http://", "https://")
-        ):
-            opening.add_recent(self.settings, str(Path(source).resolve()))
-        elif isinstance(source, str):
-            opening.add_recent(self.settings, str(source))
-        if loaded.notes:
-            self.status.showMessage("; ".join(loaded.notes), 6000)
-        self.banner.hide()
-        return True
+        if _is_url(source):
+            recent: str | None = str(source)
+        elif isinstance(source, str | Path):
+            recent = str(Path(source).expanduser().resolve())
+        else:
+            recent = None
 
-    def open_image(self, image: QImage, name: str = "Pasted image") -> bool:
+        def job() -> _Opened:  # on the loading thread: numpy/Pillow only, no Qt
+            loaded = load_image(source)
+            return _Opened(Document.from_image(loaded, name), tuple(loaded.notes))
+
+        busy = f"{'Downloading' if _is_url(source) else 'Opening'} {label}…"
+        return self._start_open(job, _Opening(label, recent, self._history_mark), busy, wait)
+
+    def open_image(self, image: QImage, name: str = "Pasted image", *, wait: bool = False) -> bool:
+        """Open an image already decoded by Qt (clipboard, drop); converted off the GUI thread."""
         if image.isNull():
             self.show_error("The pasted image is empty.")
             return False
-        rgb, alpha = opening.qimage_to_arrays(image)
-        self.set_document(Document(rgb, alpha, name=name, source=name))
+        if not self.settle_unsaved(f"opening the {name.lower()}"):
+            return False
+
+        def job() -> _Opened:  # QImage is reentrant: converting it on another thread is fine
+            rgb, alpha = opening.qimage_to_arrays(image)
+            return _Opened(Document(rgb, alpha, name=name, source=name))
+
+        ctx = _Opening(name, None, self._history_mark)
+        return self._start_open(job, ctx, f"Opening the {name.lower()}…", wait)
+
+    def _start_open(self, job, ctx: _Opening, busy_text: str, wait: bool) -> bool:
+        if wait:
+            return self._finish_open(self.loader.run_now(job, ctx.label, ctx))
+        self.loader.start(job, ctx.label, ctx)
+        self.status.busy.start(busy_text)
+        return True
+
+    def _loading_changed(self, busy: bool) -> None:
+        if not busy:
+            self.status.busy.stop()
+
+    def _open_finished(self, outcome: LoadOutcome) -> None:
+        self._finish_open(outcome)
+
+    def _finish_open(self, outcome: LoadOutcome) -> bool:
+        ctx: _Opening = outcome.context
+        if not outcome.ok:
+            self.show_error(f"Could not open {ctx.label}: {outcome.error}")
+            return False
+        # the user kept working while it loaded: the earlier answer does not cover that work
+        if self._history_mark != ctx.history_mark and not self.settle_unsaved(
+            f"opening {ctx.label}"
+        ):
+            self.status.showMessage(f"Kept the current picture; {ctx.label} was not opened.", 8000)
+            return False
+        opened: _Opened = outcome.value
+        self.set_document(opened.doc)
+        if ctx.recent:
+            opening.add_recent(self.settings, ctx.recent)
+        if opened.notes:
+            self.status.showMessage("; ".join(opened.notes), 6000)
         self.banner.hide()
         return True
+
+    def cancel_open(self) -> None:
+        """Stop waiting for the photo being opened; the open document stays."""
+        label = self.loader.label
+        if self.loader.cancel():
+            self.status.showMessage(f"Stopped opening {label}.", 6000)
 
     def open_mime(self, mime, what: str = "drop") -> bool:
         payload = opening.payload_from_mime(mime)
@@ -73,7 +168,9 @@ class OpenExportMixin:
         return False
 
     def open_sample(self) -> bool:
-        return self.open_source(sample_photo(), "Sample photo")
+        # the bundled sample is 600x400 (a few ms to decode): opened inline, so scripts and the
+        # first start have a document at once
+        return self.open_source(sample_photo(), "Sample photo", wait=True)
 
     def open_dialog(self) -> None:
         start = read(self.settings, "paths/open_dir", str(Path.home()), str)
@@ -107,8 +204,9 @@ class OpenExportMixin:
             )
 
     def _open_recent(self, path: str) -> None:
-        if not self.open_source(path) and "://" not in path and not Path(path).exists():
-            opening.remove_recent(self.settings, path)
+        if "://" not in path and not Path(path).exists():
+            opening.remove_recent(self.settings, path)  # the message comes from the load
+        self.open_source(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         mime = event.mimeData()
@@ -135,6 +233,7 @@ class OpenExportMixin:
         except (ValueError, OSError, InpaintError) as exc:
             self.show_error(f"Could not export: {exc}")
             return None
+        self.mark_saved()  # the picture is safe: closing or opening another asks nothing
         self.status.showMessage(f"Exported {out}", 6000)
         return out
 

@@ -2,7 +2,7 @@
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.main_window import MainWindow
 from desktop.settings import SETTINGS_DIR_ENV, open_settings
@@ -13,6 +13,22 @@ def settings_dir(tmp_path, monkeypatch):
     d = tmp_path / "settings"
     monkeypatch.setenv(SETTINGS_DIR_ENV, str(d))
     return d
+
+
+@pytest.fixture(autouse=True)
+def _unsaved_changes_are_discarded(monkeypatch):
+    """A modal "Save / Discard / Cancel" would hang an offscreen test (closing a window with
+    strokes on it at teardown, say): answer Discard unless a test sets ``window.ask_unsaved``."""
+    monkeypatch.setattr(
+        MainWindow, "ask_unsaved", lambda self, action: QMessageBox.StandardButton.Discard
+    )
+
+
+def open_and_wait(qtbot, window, source, name=None, timeout=20000) -> bool:
+    """``window.open_source`` and wait until the photo has landed or failed; True when it opened."""
+    with qtbot.waitSignal(window.loader.finished, timeout=timeout) as blocker:
+        assert window.open_source(source, name)
+    return blocker.args[0].ok and window.doc is not None
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from skimage import data
 from desktop.app import create_window
 from inpaint_core.masks import BBox
 
+from .conftest import open_and_wait
 from .test_studio_window import _drop
 
 
@@ -39,16 +40,18 @@ def http_photo(tmp_path):
     server.server_close()
 
 
-def test_drop_a_url_loads_it_from_the_web(window, http_photo):
+def test_drop_a_url_loads_it_from_the_web(window, qtbot, http_photo):
     mime = QMimeData()
     mime.setUrls([QUrl(f"{http_photo}/astronaut.png")])
-    _drop(window, mime)
+    with qtbot.waitSignal(window.loader.finished):
+        _drop(window, mime)
     assert window.doc.size == (512, 512)
     assert np.array_equal(window.doc.photo.rgb, data.astronaut())
     doc = window.doc
     bad = QMimeData()
     bad.setUrls([QUrl(f"{http_photo}/fake.png")])
-    _drop(window, bad)
+    with qtbot.waitSignal(window.loader.finished):
+        _drop(window, bad)
     assert window.doc is doc and "Could not open" in window.banner.text()
 
 
@@ -57,12 +60,15 @@ def test_command_line_opens_the_photo_or_the_sample(qtbot, tmp_path, settings_di
     Image.fromarray(data.chelsea()).save(path)
     w = create_window([str(path), "--settings-dir", str(settings_dir)])
     qtbot.addWidget(w)
+    assert w.is_loading  # the window is up at once; the photo lands when decoded
+    qtbot.waitUntil(lambda: w.doc is not None, timeout=20000)
     assert w.doc.size == (451, 300) and "chelsea.jpg" in w.windowTitle()
     w2 = create_window(["--settings-dir", str(settings_dir)])
     qtbot.addWidget(w2)
     assert w2.doc.photo.name == "Sample photo"
     w3 = create_window([str(tmp_path / "nope.png"), "--settings-dir", str(settings_dir)])
     qtbot.addWidget(w3)
+    qtbot.waitUntil(lambda: not w3.is_loading, timeout=20000)
     assert w3.doc is None and "Could not open nope.png" in w3.banner.text()
 
 
@@ -123,12 +129,12 @@ def test_layer_order_and_flatten_from_the_layer_menu(window, qtbot):
     assert names == ["Mask", "A", "B", "Sample photo"]
 
 
-def test_mask_from_the_photos_transparency(window, tmp_path):
+def test_mask_from_the_photos_transparency(window, qtbot, tmp_path):
     rgba = np.dstack([data.coffee()[:200, :300], np.full((200, 300), 255, np.uint8)])
     rgba[50:100, 60:160, 3] = 0
     path = tmp_path / "cutout.png"
     Image.fromarray(rgba, "RGBA").save(path)
-    assert window.open_source(path)
+    assert open_and_wait(qtbot, window, path)
     assert window.actions.mask_from_alpha.isEnabled()
     window.actions.mask_from_alpha.trigger()
     assert (

@@ -11,7 +11,7 @@ from skimage import data
 from desktop.main_window import MainWindow
 from desktop.settings import open_settings, read
 
-from .conftest import drag, widget_point
+from .conftest import drag, open_and_wait, widget_point
 
 Key = Qt.Key
 Ctrl = Qt.KeyboardModifier.ControlModifier
@@ -206,14 +206,14 @@ def test_load_mask_validates_size_and_offers_resize(window, tmp_path, monkeypatc
     assert np.array_equal(window.doc.mask, before)
 
 
-def test_bad_file_shows_an_error_and_keeps_the_document(window, tmp_path):
+def test_bad_file_shows_an_error_and_keeps_the_document(window, qtbot, tmp_path):
     doc = window.doc
     bad = tmp_path / "holiday.png"
     bad.write_text("this is not a PNG")
-    assert not window.open_source(bad)
+    assert not open_and_wait(qtbot, window, bad)
     assert window.doc is doc
     assert window.banner.isVisible() and "Could not open holiday.png" in window.banner.text()
-    assert not window.open_source(tmp_path / "missing.jpg")
+    assert not open_and_wait(qtbot, window, tmp_path / "missing.jpg")
     assert window.doc is doc
     # and the window still works
     window.brush.set_size(10)
@@ -236,7 +236,7 @@ def _jpeg(path, w, h):
 
 def test_an_8000x6000_photo_opens_and_takes_a_stroke(window, qtbot, tmp_path):
     path = _jpeg(tmp_path / "big.jpg", 8000, 6000)
-    assert window.open_source(path)
+    assert open_and_wait(qtbot, window, path)
     doc = window.doc
     assert doc.size == (8000, 6000) and window.status.size.text() == "8000 × 6000 px"
     window.brush.set_size(200)
@@ -262,12 +262,13 @@ def _drop(window, mime):
     QApplication.sendEvent(window, drop)
 
 
-def test_drop_a_file_opens_it(window, tmp_path):
+def test_drop_a_file_opens_it(window, qtbot, tmp_path):
     path = tmp_path / "chelsea.png"
     Image.fromarray(data.chelsea()).save(path)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    _drop(window, mime)
+    with qtbot.waitSignal(window.loader.finished):
+        _drop(window, mime)
     assert window.doc.size == (451, 300) and window.doc.photo.name == "chelsea.png"
     assert np.array_equal(window.doc.photo.rgb, data.chelsea())
     # a dropped link that is neither a file nor http(s): an error, the document stays
@@ -282,7 +283,8 @@ def test_paste_an_image_from_the_clipboard(window, qtbot):
     rgb = np.ascontiguousarray(data.coffee()[:200, :300])
     image = QImage(rgb.data, 300, 200, rgb.strides[0], QImage.Format.Format_RGB888).copy()
     QGuiApplication.clipboard().setImage(image)
-    qtbot.keyClick(window, Key.Key_V, Ctrl)
+    with qtbot.waitSignal(window.loader.finished):
+        qtbot.keyClick(window, Key.Key_V, Ctrl)
     assert window.doc.size == (300, 200) and window.doc.photo.name == "Pasted image"
     assert np.array_equal(window.doc.photo.rgb, rgb)
 
@@ -384,7 +386,7 @@ def test_window_layout_and_recent_files_are_remembered(qtbot, settings_dir, tmp_
     qtbot.addWidget(w)
     w.resize(760, 540)  # inside the offscreen screen (800x600): restoreGeometry clamps to it
     w.show()
-    assert w.open_source(path)
+    assert open_and_wait(qtbot, w, path)
     w.docks["historyDock"].hide()
     w.brush.set_size(77)
     saved = w.size()
