@@ -145,15 +145,23 @@ class PhotoLoader(QObject):
             self.busy_changed.emit(False)
         return had
 
+    def hold(self) -> None:
+        """Hold back delivery until as many :meth:`release` calls (e.g. while a question about the
+        current document is open, or a brush stroke is in progress): a load that ends meanwhile
+        is delivered after."""
+        self._holds += 1
+
+    def release(self) -> None:
+        self._holds = max(0, self._holds - 1)
+
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Hold back delivery (e.g. while a modal question about the current document is open):
-        a load that ends meanwhile is delivered after the block."""
-        self._holds += 1
+        """:meth:`hold` for the length of a ``with`` block."""
+        self.hold()
         try:
             yield
         finally:
-            self._holds -= 1
+            self.release()
 
     def wait(self, timeout_s: float = 30.0) -> LoadOutcome | None:
         """Block until the load in flight ends and deliver it (scripts). None when idle or when it

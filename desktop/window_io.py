@@ -63,9 +63,20 @@ class OpenExportMixin:
         self.status.busy.cancel_requested.connect(self.cancel_open)
         self._history_mark = 0
         self.history.stack.indexChanged.connect(self._history_moved)
+        self._stroke_hold = False
+        self.canvas.stroke_active_changed.connect(self._hold_during_stroke)
 
     def _history_moved(self, _index: int) -> None:
         self._history_mark += 1
+
+    def _hold_during_stroke(self, active: bool) -> None:
+        """A photo that loads while the brush is down lands when the stroke ends (then the stroke
+        is on the history, and asked about like any other change)."""
+        if active and not self._stroke_hold:
+            self.loader.hold()
+        elif not active and self._stroke_hold:
+            self.loader.release()
+        self._stroke_hold = active
 
     @property
     def is_loading(self) -> bool:

@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from skimage import data
 
-from .conftest import drag, open_and_wait
+from .conftest import drag, open_and_wait, widget_point
 
 Button = QMessageBox.StandardButton
 
@@ -246,6 +246,30 @@ def test_work_done_while_a_photo_loads_is_asked_about_when_it_lands(window, qtbo
     assert calls == ["opening astronaut.png"]
     assert window.doc is doc and doc.mask[100, 200] == 255
     assert "Kept the current picture" in window.status.currentMessage()
+
+
+def test_a_photo_that_loads_mid_stroke_lands_after_it(window, qtbot, slow_server):
+    doc = window.doc
+    calls = []
+    window.ask_unsaved = _asker(Button.Discard, calls)
+    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    pending = window.loader._pending
+    canvas = window.canvas
+    window.brush.set_size(20)
+    left = Qt.MouseButton.LeftButton
+    qtbot.mousePress(canvas, left, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 100, 300))
+    qtbot.mouseMove(canvas, widget_point(canvas, 200, 300))
+    slow_server.release.set()
+    assert pending.done.wait(10) and pending.outcome.ok
+    qtbot.wait(100)
+    assert window.doc is doc and window.is_loading  # the brush is still down: held back
+    with qtbot.waitSignal(window.loader.finished, timeout=5000):
+        qtbot.mouseRelease(
+            canvas, left, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 300, 300)
+        )
+    assert window.history.stack.count() == 0  # the new photo's history
+    assert calls == ["opening astronaut.png"]  # the stroke was asked about, then discarded
+    assert window.doc.photo.name == "astronaut.png"
 
 
 def test_closing_while_a_photo_loads_drops_it(window, qtbot, slow_server):
