@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from inpaint_core.inpaint import InpaintResult
 
-THUMB = 112
+THUMB = 96
 _ids = itertools.count(1)
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -64,10 +64,11 @@ class Candidate:
     @property
     def label(self) -> str:
         req = self.result.request
-        what = req.scheduler if req.engine == "diffusion" else req.engine
-        seed = "—" if self.seed is None else str(self.seed)
         mark = " ✓" if self.kept else ""
-        return f"seed {seed}{mark}\n{what}"
+        if req.engine != "diffusion" or self.seed is None:
+            method = self.result.info.get("method") or (req.options or {}).get("method", "")
+            return f"{req.engine}{mark}\n{method}".rstrip()
+        return f"seed {self.seed}{mark}\n{req.scheduler}"
 
     def display_patch(self) -> np.ndarray:
         """The pixels to show: the patch itself, or a heavy blur of it while hidden."""
@@ -130,7 +131,7 @@ class CandidatesTray(QWidget):
         self.list = QListWidget(objectName="candidatesList")
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 20, THUMB + 44))
+        self.list.setGridSize(QSize(THUMB + 44, THUMB + 40))
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(True)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)

@@ -15,6 +15,7 @@ Overlay on the canvas: step previews while a run goes, otherwise the selected ca
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ class _Job:
     document: Any = None
     started: bool = False
     stepped: bool = False
+    first_step: tuple[int, float] | None = None  # (step, time) of the first step seen, for the ETA
 
 
 class GenerationController(QObject):
@@ -297,6 +299,13 @@ class GenerationController(QObject):
         if job.kind == "generate":
             job.stepped = job.stepped or step > 0
             text = f"Step {step}/{total}" if total else (msg or "Working…")
+            if step and total:
+                now = time.monotonic()
+                if job.first_step is None or step < job.first_step[0]:
+                    job.first_step = (step, now)  # (a second batch of seeds starts again)
+                elif step - job.first_step[0] >= 2:
+                    per_step = (now - job.first_step[1]) / (step - job.first_step[0])
+                    text += f"  ·  {_duration(per_step * (total - step))} left"
             self.panel.set_progress(fraction if step else 0.0, self._progress_text(text))
 
     def _on_preview(self, job_id: str, rgb: Any) -> None:
@@ -325,6 +334,8 @@ class GenerationController(QObject):
             if job.document is not self.host.document:
                 return  # made for a picture that is no longer open
             added = self.tray.add_results(results, job_id, model, job.document)
+            n = len(added)
+            self._status(f"{n} new candidate{'s' if n != 1 else ''} · double-click keeps one")
             self.panel.show_seed_used([r.seed for r in results if r.seed is not None])
             if added and self.tray.current() is None:
                 self.tray.select(added[0])  # shows it in place
@@ -414,8 +425,14 @@ class GenerationController(QObject):
                         self.set_before_after(pressed)
                     return True
         elif kind == QEvent.Type.Close and obj is self.parent() and not self._closed:
-            self.shutdown()
+            # the window may still refuse to close (unsaved work): decide once it has
+            QTimer.singleShot(0, self._shutdown_if_closed)
         return False
+
+    def _shutdown_if_closed(self) -> None:
+        window = self.parent()
+        if isinstance(window, QWidget) and not window.isVisible():
+            self.shutdown()
 
     def _in_our_window(self, focus: QWidget | None) -> bool:
         window = self.panel.window()
@@ -595,6 +612,17 @@ class GenerationController(QObject):
             app.removeEventFilter(self)
         self.bridge.cancel_all()
         self.bridge.shutdown()
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def make_bridge(engine_factory: Any, parent: QObject | None = None) -> EngineBridge:

@@ -114,7 +114,9 @@ def test_save_with_parameters_and_reopen_offers_them(
     assert expected.seed == 31 and expected.num_outputs == 1
     ctl.panel.set_request(type(expected)())
     # opening the PNG as a picture offers its parameters in the panel
+    old = window.document
     assert window.open_source(str(path))
+    qtbot.waitUntil(lambda: window.document is not old, timeout=20000)  # (may load in background)
     assert ctl.tray.count() == 0  # candidates of the previous picture are gone
     assert ctl.panel.offer_frame.isVisibleTo(ctl.panel)
     ctl.panel.offer_load_button.click()
@@ -130,3 +132,13 @@ def test_a_bad_model_path_keeps_the_window_alive(studio, window, qtbot, tmp_path
     assert window.isVisible() and window.document is not None
     drag(qtbot, window.canvas, [(100, 100), (140, 120)])  # still works
     assert window.document.mask.any()
+
+
+def test_closing_the_window_saves_settings_and_stops_the_worker(studio, window, qtbot):
+    ctl = studio
+    ctl.panel.steps_spin.setValue(17)
+    worker = ctl.bridge.queue._thread
+    assert worker.is_alive()
+    window.close()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=10000)
+    assert window.settings.value("generation/steps", 0, type=int) == 17
