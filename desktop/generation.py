@@ -119,6 +119,7 @@ class GenerationController(QObject):
         self._connect()
         self.panel.restore_settings(self.settings)
         self.rescan_models()
+        self._query_device = query_device
         if query_device:
             self.refresh_device()
 
@@ -263,7 +264,8 @@ class GenerationController(QObject):
         return job_id
 
     def refresh_device(self) -> None:
-        if self._closed:
+        """Device + memory for the status bar, asked on the worker (after each generation too)."""
+        if self._closed or not self._query_device:
             return
         first = not self._tuned
         self._tuned = True

@@ -323,3 +323,71 @@ def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
         assert len(previews) >= 5  # one per step (6), none dropped by the throttle
     finally:
         ctl.shutdown()
+
+
+class FailingEngine:
+    """Fails the way a real run can (out of memory, NaNs), then works again."""
+
+    name = "failing"
+    native_resolution = True
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+
+    def run(self, request, image, mask, on_event, cancel):
+        from inpaint_core.engines.base import EngineOutput
+
+        if self.errors:
+            raise self.errors.pop(0)
+        return [EngineOutput(image.copy(), seed=None)]
+
+
+def test_errors_are_messages_and_the_worker_stays_usable(qtbot, tmp_path):
+    from desktop.generation import DocumentHost, GenerationController, make_bridge
+    from inpaint_core.errors import InpaintError
+
+    photo = np.ascontiguousarray(data.astronaut()[:96, :128])
+    doc = Document(photo)
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[30:60, 40:90] = 255
+    doc.set_mask(mask)
+    engine = FailingEngine([MemoryError(), InpaintError("the model produced NaNs: try float32")])
+    ctl = GenerationController(
+        DocumentHost(lambda: doc, QUndoStack()),
+        bridge=make_bridge(lambda r: engine),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        query_device=False,
+    )
+    try:
+        for words in ("out of memory", "NaNs"):
+            job = ctl.generate()
+            qtbot.waitUntil(lambda j=job: j not in ctl.jobs, timeout=10000)
+            assert words in ctl.panel.message_label.text()
+            assert ctl.panel.message_label.isVisibleTo(ctl.panel)
+        job = ctl.generate()
+        qtbot.waitUntil(lambda: job not in ctl.jobs, timeout=10000)
+        assert ctl.tray.count() == 1 and ctl.tray.list.item(0).text().startswith("classical")
+        assert not ctl.panel.message_label.isVisibleTo(ctl.panel)
+    finally:
+        ctl.shutdown()
+
+
+def test_parameters_from_an_a1111_png(studio, tmp_path):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text(
+        "parameters",
+        "a stone wall, moss\nNegative prompt: text, watermark\n"
+        "Steps: 30, Sampler: Euler a, CFG scale: 6, Seed: 987654, Size: 512x768, "
+        "Model: sd-v1-5-inpainting, Denoising strength: 0.8, Mask blur: 6",
+    )
+    path = tmp_path / "a1111.png"
+    Image.fromarray(data.coffee()[:64, :64]).save(path, pnginfo=info)
+    req = studio.open_parameters(str(path), confirm=False)
+    assert req is not None
+    got = studio.panel.request()
+    assert got.prompt == "a stone wall, moss" and got.negative_prompt == "text, watermark"
+    assert got.steps == 30 and got.scheduler == "K_EULER_ANCESTRAL"
+    assert got.seed == 987654 and (got.width, got.height) == (512, 768)
+    assert got.strength == 0.8 and got.mask_feather == 6 and got.engine == "diffusion"
