@@ -142,3 +142,17 @@ def test_closing_the_window_saves_settings_and_stops_the_worker(studio, window, 
     window.close()
     qtbot.waitUntil(lambda: not worker.is_alive(), timeout=10000)
     assert window.settings.value("generation/steps", 0, type=int) == 17
+
+
+def test_ctrl_enter_generates_while_typing_the_prompt(studio, window, qtbot, tiny_model_dir):
+    ctl = studio
+    paint_mask(qtbot, window)
+    set_up(ctl, tiny_model_dir, steps=2)
+    ctl.panel.outputs_spin.setValue(1)
+    window.findChild(QDockWidget, "parametersDock").raise_()
+    ctl.panel.prompt_edit.setFocus()
+    qtbot.waitUntil(lambda: ctl.panel.prompt_edit.hasFocus(), timeout=2000)
+    text = ctl.panel.prompt_edit.toPlainText()
+    qtbot.keyClick(ctl.panel.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.panel.prompt_edit.toPlainText() == text  # no new line typed
+    qtbot.waitUntil(lambda: ctl.tray.count() == 1, timeout=30000)
