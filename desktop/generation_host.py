@@ -176,10 +176,13 @@ THREADS_ENV = "INPAINT_STUDIO_TORCH_THREADS"
 def leave_a_core_to_the_window() -> int:
     """Run torch's CPU work on all cores but one, so the window's thread always finds a free core.
 
-    Measured here (2 cores, other programs busy): the tiny model's 100 steps took 1.7 s every
-    time with 1 torch thread, and 4.7 to 43 s with 2 (OpenMP threads waiting for each other at
-    every barrier while the OS runs something else). ``$INPAINT_STUDIO_TORCH_THREADS`` or
-    ``$OMP_NUM_THREADS`` win when set. Call it on the worker thread (it imports torch)."""
+    Measured here (2 cores; bench/responsiveness.py): with other programs busy, the tiny model's
+    100 steps took 1.7 s every time on 1 torch thread, and 4.7 to 43 s on 2 (OpenMP threads
+    waiting for each other at every barrier while the OS runs something else); on an idle
+    machine 2 threads were ~12 % faster (2.57 s against 2.91 s for 200 steps). Steady beats
+    fastest-when-idle for a window. ``$INPAINT_STUDIO_TORCH_THREADS`` or ``$OMP_NUM_THREADS`` win
+    when set. Call it on the worker thread (it imports torch; OpenMP's thread count is per
+    calling thread, so this only touches the worker)."""
     import os
 
     import torch
