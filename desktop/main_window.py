@@ -145,7 +145,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             right,
         )
         self.tabifyDockWidget(self.docks["layersDock"], self.docks["parametersDock"])
-        self.docks["layersDock"].raise_()
+        self.docks["parametersDock"].raise_()  # generating is what the window is for
         self._dock(
             "Candidates",
             "candidatesDock",

@@ -64,21 +64,26 @@ class Job:
 
 
 class _Throttle:
-    """Pass progress events at most every ``interval`` seconds (the last step always passes)."""
+    """Pass progress and preview events each at most every ``interval`` seconds.
+
+    The two kinds have separate clocks: a preview right after a progress event must not be dropped
+    (with one clock, any step slower than ``interval`` would lose every preview). The last step
+    always passes.
+    """
 
     def __init__(self, sink: EventCallback, job_id: str, interval: float) -> None:
         self.sink, self.job_id, self.interval = sink, job_id, interval
-        self._last = 0.0
+        self._last: dict[str, float] = {}
 
     def __call__(self, event: EngineEvent) -> None:
         event.job_id = self.job_id
         if event.kind in ("progress", "preview"):
             now = time.monotonic()
             final = event.total_steps and event.step >= event.total_steps
-            if not final and event.progress < 1.0 and now - self._last < self.interval:
+            last = self._last.get(event.kind, -float("inf"))
+            if not final and event.progress < 1.0 and now - last < self.interval:
                 return
-            if event.kind == "progress":
-                self._last = now
+            self._last[event.kind] = now
         self.sink(event)
 
 

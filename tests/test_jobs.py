@@ -131,3 +131,26 @@ def test_diffusion_without_model_is_a_clear_error():
     (err,) = [e.error for e in rec.events if e.job_id == jid and e.kind == "error"]
     assert "needs a model" in err
     q.shutdown()
+
+
+def test_previews_survive_progress_throttling():
+    """One preview per slow step must arrive even though progress passed just before it."""
+    from inpaint_core.events import EngineEvent
+    from inpaint_core.jobs import _Throttle
+
+    got = []
+    throttle = _Throttle(got.append, "job-1", interval=0.05)
+    for step in range(1, 6):
+        throttle(EngineEvent("progress", progress=step / 10, step=step, total_steps=10))
+        throttle(
+            EngineEvent(
+                "preview",
+                progress=step / 10,
+                step=step,
+                total_steps=10,
+                preview=np.zeros((8, 8, 3), np.uint8),
+            )
+        )
+        threading.Event().wait(0.06)  # a step slower than the interval
+    assert [e.kind for e in got].count("preview") == 5
+    assert [e.kind for e in got].count("progress") == 5
