@@ -581,3 +581,5 @@ def _show_candidates(window: QMainWindow) -> None:
     dock = window.findChild(QDockWidget, "candidatesDock")
     if dock is not None and dock.isHidden():
         dock.show()
+        # a strip just tall enough for one row of thumbnails: the canvas keeps the room
+        window.resizeDocks([dock], [200], Qt.Orientation.Vertical)

@@ -27,7 +27,11 @@ class ShortcutsDialog(QDialog):
             for a in actions
             if a.shortcuts()
         ]
-        rows += [("Pan", "Space + drag, or middle button"), ("Zoom to the cursor", "Mouse wheel")]
+        rows += [
+            ("Pan", "Space + drag, or middle button"),
+            ("Zoom to the cursor", "Mouse wheel"),
+            ("Before / after (a previewed candidate)", "Hold \\"),
+        ]
         table = QTableWidget(len(rows), 2)
         table.setHorizontalHeaderLabels(["Command", "Keys"])
         for r, (name, keys) in enumerate(rows):

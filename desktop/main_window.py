@@ -156,7 +156,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.resizeDocks([self.docks["layersDock"]], [300], Qt.Orientation.Horizontal)
         self.resizeDocks(
             [self.docks["layersDock"], self.docks["historyDock"]],
-            [380, 260],
+            [640, 170],
             Qt.Orientation.Vertical,
         )
 
