@@ -13,8 +13,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from inpaint_core.errors import ImageLoadError, ImageTooLargeError
+from inpaint_core.errors import ImageLoadError, ImageTooLargeError, JobCancelled
+from inpaint_core.events import CancelToken
 from inpaint_core.imaging import load_image
+from inpaint_core.imaging.sources import PROGRESS_INTERVAL_S
 
 CHELSEA = data.chelsea()
 
@@ -34,6 +36,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     sent: dict[str, int]
     stop: threading.Event
+    hung_up: set[str]  # paths whose client closed the connection while the server was sending
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -64,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if delay:
                     time.sleep(delay)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.server.hung_up.add(key)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         p = self.path
@@ -99,6 +102,21 @@ class _Handler(BaseHTTPRequestHandler):
         elif p == "/trickle.png":
             self._head(200, "image/png", None)
             self._stream(10**6, delay=0.05, chunk=64)  # a few bytes at a time: never a read timeout
+        elif p.startswith("/trickle-to-cancel.png"):  # ?anything: its own byte count
+            self._head(200, "image/png", None)
+            self._stream(10**6, delay=0.05, chunk=64)
+        elif p == "/stall.png":  # part of the body, then silence (no read timeout for 5 s)
+            self._head(200, "image/png", len(PNG))
+            self.wfile.write(PNG[:1024])
+            self.wfile.flush()
+            self.server.stop.wait(5.0)
+        elif p == "/paced.png":  # the whole PNG in 16 pieces over ~0.3 s
+            self._head(200, "image/png", len(PNG))
+            step = -(-len(PNG) // 16)
+            for i in range(0, len(PNG), step):
+                self.wfile.write(PNG[i : i + step])
+                self.wfile.flush()
+                time.sleep(0.02)
         elif p == "/notes.png":  # an image content type over a body that is not an image
             body = b"hello, I am text\n" * 10
             self._head(200, "image/png", len(body))
@@ -112,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server(request):
     srv = _Server(("127.0.0.1", 0), _Handler)
-    srv.sent, srv.stop = {}, threading.Event()
+    srv.sent, srv.stop, srv.hung_up = {}, threading.Event(), set()
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -208,3 +226,84 @@ def test_refused_connection():
     s.close()  # nothing listens there now
     with pytest.raises(ImageLoadError, match="could not download"):
         load_image(f"http://127.0.0.1:{port}/x.png", timeout=2.0)
+
+
+# -- cancelling and progress --------------------------------------------------------------------
+
+
+def _cancel_after(token: CancelToken, seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, token.cancel)
+    timer.start()
+    return timer
+
+
+def test_cancel_from_another_thread_stops_a_trickling_download(server):
+    token = CancelToken()
+    _cancel_after(token, 0.3)
+    t0 = time.monotonic()
+    with pytest.raises(JobCancelled, match="download cancelled"):
+        load_image(url(server, "/trickle-to-cancel.png"), timeout=10.0, cancel=token)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 0.8, elapsed  # the 10 s timeout was nowhere near
+    # the connection was closed: the server's next writes fail
+    deadline = time.monotonic() + 2.0
+    while "/trickle-to-cancel.png" not in server.hung_up and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "/trickle-to-cancel.png" in server.hung_up
+    assert server.sent["/trickle-to-cancel.png"] < 64 * 40  # ~0.3 s of 64 B every 50 ms
+
+
+def test_cancel_wakes_a_read_on_a_stalled_server(server):
+    token = CancelToken()
+    _cancel_after(token, 0.3)
+    t0 = time.monotonic()
+    with pytest.raises(JobCancelled):
+        load_image(url(server, "/stall.png"), timeout=10.0, cancel=token)
+    assert time.monotonic() - t0 < 0.8  # not the server's 5 s silence, nor the 10 s timeout
+
+
+def test_a_cancelled_token_stops_before_connecting():
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(JobCancelled):
+        load_image("http://127.0.0.1:9/never.png", cancel=token)
+
+
+def test_an_unset_token_changes_nothing(server):
+    img = load_image(url(server, "/chelsea.png"), cancel=CancelToken())
+    np.testing.assert_array_equal(img.rgb, CHELSEA)
+
+
+def test_progress_reports_growing_byte_counts_and_the_total(server):
+    calls: list[tuple[int, int | None, float]] = []
+    t0 = time.monotonic()
+    img = load_image(
+        url(server, "/paced.png"),
+        on_progress=lambda done, total: calls.append((done, total, time.monotonic())),
+    )
+    elapsed = time.monotonic() - t0
+    np.testing.assert_array_equal(img.rgb, CHELSEA)
+    done = [c[0] for c in calls]
+    assert len(calls) >= 3, calls
+    assert done == sorted(done) and done[0] == 0 and done[-1] == len(PNG)
+    assert len(set(done)) >= 3  # counts in between, not only the start and the end
+    assert {c[1] for c in calls} == {len(PNG)}
+    # throttled: no two calls closer than the interval, except the final one
+    gaps = np.diff([c[2] for c in calls[:-1]])
+    assert (gaps >= PROGRESS_INTERVAL_S * 0.9).all(), gaps
+    assert len(calls) <= elapsed / PROGRESS_INTERVAL_S + 2
+
+
+def test_progress_without_content_length_has_no_total(server):
+    calls: list[tuple[int, int | None]] = []
+    token = CancelToken()
+    _cancel_after(token, 0.4)
+    with pytest.raises(JobCancelled):
+        load_image(
+            url(server, "/trickle-to-cancel.png?progress"),
+            timeout=10.0,
+            cancel=token,
+            on_progress=lambda done, total: calls.append((done, total)),
+        )
+    assert len(calls) >= 3 and all(total is None for _, total in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and calls[-1][0] > 0

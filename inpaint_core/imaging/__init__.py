@@ -25,8 +25,10 @@ them into pixels (pixel ceiling, modes, ICC, orientation), ``png`` writes PNGs w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +42,9 @@ from .sources import (
     max_pixels_from_env,
     read_source,
 )
+
+if TYPE_CHECKING:
+    from ..events import CancelToken
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -85,6 +90,8 @@ def load_image(
     max_bytes: int = MAX_BYTES,
     max_pixels: int | None = None,
     timeout: float = 15.0,
+    cancel: CancelToken | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> LoadedImage:
     """Load a photo from a path, bytes or an http(s) URL as upright 8-bit sRGB RGB (+ alpha).
 
@@ -92,9 +99,16 @@ def load_image(
     checked from the header before decoding (default ``$INPAINT_MAX_PIXELS`` or 150 MP);
     ``timeout`` (seconds) bounds a whole download. Raises :class:`ImageTooLargeError` over a limit
     and :class:`ImageLoadError` for anything that is not a readable image.
+
+    For a URL, ``cancel`` (a :class:`~inpaint_core.events.CancelToken`, set from any thread) stops
+    the download between streamed chunks and raises :class:`~inpaint_core.errors.JobCancelled`
+    (not an ImageLoadError: nothing is wrong with the image); ``on_progress(bytes_so_far, total)``
+    reports it, ``total`` from Content-Length or None, at most ~20 times a second.
     """
     limit = max_pixels if max_pixels is not None else max_pixels_from_env()
-    data, label = read_source(source, max_bytes, timeout)
+    data, label = read_source(source, max_bytes, timeout, cancel=cancel, on_progress=on_progress)
+    if cancel is not None:
+        cancel.raise_if_cancelled()  # cancelled after the last byte: skip the decode
     rgb, alpha, fmt, text, notes = decode(data, label, limit)
     return LoadedImage(
         rgb=rgb, alpha=alpha, source=label, format=fmt, text=text, notes=tuple(notes)
