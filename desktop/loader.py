@@ -11,10 +11,15 @@ few milliseconds while a load is in flight: no Qt object is touched from the loa
 window closed (and deleted) mid-download cannot be reached from it.
 
 One request at a time, from the window's point of view: :meth:`PhotoLoader.start` supersedes the
-load in flight (the last request wins) and :meth:`PhotoLoader.cancel` forgets it. Neither can stop
-the thread itself (``load_image`` has no cancel hook): a forgotten load runs to its end (a download
-at most until its timeout) and its result is dropped. The threads are daemons, so quitting the app
+load in flight (the last request wins) and :meth:`PhotoLoader.cancel` forgets it. Either way the
+forgotten load's :class:`LoadControl` token is cancelled: a download (``load_image(...,
+cancel=...)``) stops within a poll interval and its thread ends; a local decode cannot be
+interrupted and runs to its end, its result dropped. The threads are daemons, so quitting the app
 never waits for one.
+
+Progress goes the same way as results: the job writes ``(bytes so far, total)`` into its
+:class:`LoadControl` (one attribute assignment, atomic) and the GUI thread's poll emits
+``progress`` when it changed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from inpaint_core.errors import InpaintError
+from inpaint_core.events import CancelToken
 
 #: failures whose own message is the whole story (a bad file, a missing file, a refused download)
 EXPECTED_ERRORS = (InpaintError, OSError, ValueError)
@@ -57,10 +63,28 @@ class LoadOutcome:
         return not self.error
 
 
-def run_job(job: Callable[[], Any], ticket: int, label: str, context: Any = None) -> LoadOutcome:
+class LoadControl:
+    """What a job gets: the token to pass on (``load_image(cancel=control.cancel)``) and
+    :meth:`report` for byte counts (``on_progress=control.report``). Written on the loading
+    thread, read by the GUI thread's poll: no Qt here."""
+
+    def __init__(self) -> None:
+        self.cancel = CancelToken()
+        self.progress: tuple[int, int | None] | None = None
+
+    def report(self, done: int, total: int | None) -> None:
+        self.progress = (done, total)
+
+
+Job = Callable[[LoadControl], Any]
+
+
+def run_job(
+    job: Job, ticket: int, label: str, context: Any = None, control: LoadControl | None = None
+) -> LoadOutcome:
     """Run ``job`` and wrap what it returns or raises (never raises itself)."""
     try:
-        return LoadOutcome(ticket, label, context, value=job())
+        return LoadOutcome(ticket, label, context, value=job(control or LoadControl()))
     except (
         Exception
     ) as exc:  # every failure (MemoryError too) becomes a message, never a dead thread
@@ -70,30 +94,34 @@ def run_job(job: Callable[[], Any], ticket: int, label: str, context: Any = None
 class _Pending:
     """One load in flight: its thread fills ``outcome`` and sets ``done``."""
 
-    def __init__(self, ticket: int, label: str, context: Any, job: Callable[[], Any]) -> None:
+    def __init__(self, ticket: int, label: str, context: Any, job: Job) -> None:
         self.ticket = ticket
         self.label = label
+        self.control = LoadControl()
+        self.shown_progress: tuple[int, int | None] | None = None  # last one emitted
         self.done = threading.Event()
         self.outcome: LoadOutcome | None = None
         self.thread = threading.Thread(
             target=self._run, args=(job, context), name=f"photo-loader-{ticket}", daemon=True
         )
 
-    def _run(self, job: Callable[[], Any], context: Any) -> None:
-        self.outcome = run_job(job, self.ticket, self.label, context)
+    def _run(self, job: Job, context: Any) -> None:
+        self.outcome = run_job(job, self.ticket, self.label, context, self.control)
         self.done.set()
 
 
 class PhotoLoader(QObject):
     """Runs one load at a time on a background thread; the newest request wins.
 
-    ``finished(LoadOutcome)`` is emitted on the GUI thread for the current request only (a
-    superseded or cancelled one is dropped silently); ``busy_changed(bool)`` whenever a load starts
-    or stops being in flight.
+    A job is ``job(control: LoadControl)``. ``finished(LoadOutcome)`` is emitted on the GUI thread
+    for the current request only (a superseded or cancelled one is dropped silently, its token
+    cancelled); ``busy_changed(bool)`` whenever a load starts or stops being in flight;
+    ``progress(done, total)`` (bytes; ``total`` None when unknown) as the current job reports it.
     """
 
     finished = Signal(object)
     busy_changed = Signal(bool)
+    progress = Signal(object, object)  # ints past 2**31 do not fit a Qt int
 
     POLL_MS = 15
 
@@ -119,7 +147,7 @@ class PhotoLoader(QObject):
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def start(self, job: Callable[[], Any], label: str, context: Any = None) -> int:
+    def start(self, job: Job, label: str, context: Any = None) -> int:
         """Run ``job`` on a new daemon thread; supersedes the load in flight. Returns its ticket."""
         self._forget()
         self._tickets += 1
@@ -130,7 +158,7 @@ class PhotoLoader(QObject):
         self.busy_changed.emit(True)
         return pending.ticket
 
-    def run_now(self, job: Callable[[], Any], label: str, context: Any = None) -> LoadOutcome:
+    def run_now(self, job: Job, label: str, context: Any = None) -> LoadOutcome:
         """Run ``job`` here, blocking the caller (scripts, tests, tiny bundled files); supersedes
         the load in flight. The outcome is returned, not emitted."""
         self.cancel()
@@ -138,8 +166,8 @@ class PhotoLoader(QObject):
         return run_job(job, self._tickets, label, context)
 
     def cancel(self) -> bool:
-        """Forget the load in flight (its thread runs on; its result is dropped). True when there
-        was one."""
+        """Forget the load in flight and cancel its token (a download stops; a decode runs on and
+        its result is dropped). True when there was one."""
         had = self._forget()
         if had:
             self.busy_changed.emit(False)
@@ -176,7 +204,10 @@ class PhotoLoader(QObject):
     # -- delivery ---------------------------------------------------------------------------------
 
     def _forget(self) -> bool:
-        had = self._pending is not None
+        pending = self._pending
+        if pending is not None:
+            pending.control.cancel.cancel()
+        had = pending is not None
         self._pending = None
         self._timer.stop()
         return had
@@ -186,8 +217,13 @@ class PhotoLoader(QObject):
         if pending is None:
             self._timer.stop()
             return
+        progress = pending.control.progress
+        if progress is not None and progress != pending.shown_progress:
+            pending.shown_progress = progress
+            self.progress.emit(*progress)
         if self._holds or not pending.done.is_set():
             return
-        self._forget()
+        self._pending = None  # not _forget: a finished load's token stays as it was
+        self._timer.stop()
         self.busy_changed.emit(False)
         self.finished.emit(pending.outcome)

@@ -59,8 +59,19 @@ class _ElidedLabel(QLabel):
         )
 
 
+def byte_counts(done: int, total: int | None) -> str:
+    """ "1.2 of 3.4 MB", "350 of 800 kB", or "1.2 MB" when the total is unknown (decimal units,
+    as browsers show downloads); both numbers in the total's unit."""
+    scale = total if total is not None else done
+    unit, div = ("MB", 1e6) if scale >= 1e6 else ("kB", 1e3)
+    digits = 1 if unit == "MB" else 0
+    now = f"{done / div:.{digits}f}"
+    return f"{now} of {total / div:.{digits}f} {unit}" if total is not None else f"{now} {unit}"
+
+
 class BusyIndicator(QWidget):
-    """ "Opening photo.jpg…", an endless progress bar and a Cancel button.
+    """ "Opening photo.jpg…", a progress bar and a Cancel button; a download adds its byte counts
+    ("Downloading photo.jpg… 1.2 of 3.4 MB") and, when its size is known, the bar fills.
 
     It appears only when the work takes longer than ``delay_ms`` (a small photo opens without a
     flicker in the status bar), and it only takes room the other fields leave: it never makes
@@ -73,7 +84,7 @@ class BusyIndicator(QWidget):
         self.setObjectName("statusBusy")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # busy: loading gives no byte counts
+        self.bar.setRange(0, 0)  # busy until a download reports its size
         self.bar.setTextVisible(False)
         self.bar.setFixedSize(80, 10)
         self.label = _ElidedLabel()
@@ -103,8 +114,20 @@ class BusyIndicator(QWidget):
     def start(self, text: str) -> None:
         self.text = text
         self.label.set_full_text(text)
+        self.bar.setRange(0, 0)
         if not self.isVisible():
             self._delay.start()
+
+    def set_progress(self, done: int, total: int | None) -> None:
+        """Show ``done`` bytes (of ``total``) after the text; ignored when idle."""
+        if not self.text:
+            return
+        self.label.set_full_text(f"{self.text} {byte_counts(done, total)}")
+        if total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(min(1000, done * 1000 // total))
+        else:
+            self.bar.setRange(0, 0)
 
     def stop(self) -> None:
         self.text = ""

@@ -23,7 +23,7 @@ from inpaint_core.errors import InpaintError
 from inpaint_core.resources import sample_photo
 
 from . import opening
-from .loader import LoadOutcome, PhotoLoader
+from .loader import LoadControl, LoadOutcome, PhotoLoader
 from .settings import read
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
@@ -60,6 +60,7 @@ class OpenExportMixin:
         self.loader = PhotoLoader(self)
         self.loader.finished.connect(self._open_finished)
         self.loader.busy_changed.connect(self._loading_changed)
+        self.loader.progress.connect(self.status.busy.set_progress)
         self.status.busy.cancel_requested.connect(self.cancel_open)
         self._history_mark = 0
         self.history.stack.indexChanged.connect(self._history_moved)
@@ -105,8 +106,8 @@ class OpenExportMixin:
         else:
             recent = None
 
-        def job() -> _Opened:  # on the loading thread: numpy/Pillow only, no Qt
-            loaded = load_image(source)
+        def job(control: LoadControl) -> _Opened:  # on the loading thread: numpy/Pillow, no Qt
+            loaded = load_image(source, cancel=control.cancel, on_progress=control.report)
             return _Opened(Document.from_image(loaded, name), tuple(loaded.notes))
 
         busy = f"{'Downloading' if _is_url(source) else 'Opening'} {label}…"
@@ -120,7 +121,7 @@ class OpenExportMixin:
         if not self.settle_unsaved(f"opening the {name.lower()}"):
             return False
 
-        def job() -> _Opened:  # QImage is reentrant: converting it on another thread is fine
+        def job(_control: LoadControl) -> _Opened:  # QImage is reentrant: fine on another thread
             rgb, alpha = opening.qimage_to_arrays(image)
             return _Opened(Document(rgb, alpha, name=name, source=name))
 
@@ -162,7 +163,8 @@ class OpenExportMixin:
         return True
 
     def cancel_open(self) -> None:
-        """Stop waiting for the photo being opened; the open document stays."""
+        """Stop opening the photo (a download stops; a decode's result is dropped); the open
+        document stays."""
         label = self.loader.label
         if self.loader.cancel():
             self.status.showMessage(f"Stopped opening {label}.", 6000)

@@ -2,6 +2,7 @@
 user work is lost on close or open ("Save / Discard / Cancel")."""
 
 import http.server
+import re
 import threading
 import time
 
@@ -21,18 +22,38 @@ Button = QMessageBox.StandardButton
 @pytest.fixture
 def slow_server(tmp_path):
     """A loopback HTTP server whose answers wait: ``/slow/<file>`` until ``release`` is set (or
-    ``delay`` seconds pass), anything else at once."""
+    ``delay`` seconds pass); ``/trickle/<file>`` sends its Content-Length, then 2 kB every 30 ms
+    (``hung_up`` is set when the client closes it mid-way); anything else at once."""
     www = tmp_path / "www"
     www.mkdir()
     Image.fromarray(data.astronaut()).save(www / "astronaut.png")
     state = {"delay": 10.0}
     release = threading.Event()
+    hung_up = threading.Event()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
             super().__init__(*a, directory=str(www), **kw)
 
+        def _trickle(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(0, len(body), 2048):
+                    if release.is_set():
+                        return
+                    self.wfile.write(body[i : i + 2048])
+                    self.wfile.flush()
+                    time.sleep(0.03)
+            except (BrokenPipeError, ConnectionResetError):
+                hung_up.set()
+
         def do_GET(self):  # noqa: N802
+            if self.path.startswith("/trickle/"):
+                self._trickle((www / self.path[len("/trickle/") :]).read_bytes())
+                return
             if self.path.startswith("/slow/"):
                 release.wait(state["delay"])
                 self.path = self.path[len("/slow") :]
@@ -47,6 +68,8 @@ def slow_server(tmp_path):
     server.base = f"http://127.0.0.1:{server.server_address[1]}"
     server.release = release
     server.state = state
+    server.hung_up = hung_up
+    server.size = (www / "astronaut.png").stat().st_size
     yield server
     release.set()
     server.shutdown()
@@ -124,6 +147,44 @@ def test_cancel_stops_waiting_and_keeps_the_document(window, qtbot, slow_server)
     assert window.doc is doc and not window.banner.text()
 
 
+def test_cancel_stops_a_download_and_its_thread(window, qtbot, slow_server):
+    doc = window.doc
+    progress = []
+    window.loader.progress.connect(lambda done, total: progress.append((done, total)))
+    assert window.open_source(f"{slow_server.base}/trickle/astronaut.png")
+    busy = window.status.busy
+    qtbot.waitUntil(lambda: busy.isVisible() and len(progress) >= 3, timeout=5000)
+    assert all(total == slow_server.size for _, total in progress)
+    done = [d for d, _ in progress]
+    assert done == sorted(done) and 0 < done[-1] < slow_server.size
+    # "Downloading astronaut.png… 12 of 480 kB" (the label's tooltip holds the unelided text)
+    assert busy.text == "Downloading astronaut.png…"
+    assert re.fullmatch(r"Downloading astronaut\.png… \d+ of \d+ kB", busy.label.toolTip())
+    assert busy.bar.maximum() == 1000 and 0 <= busy.bar.value() < 1000  # a determinate bar
+    pending = window.loader._pending
+    busy.button.click()
+    t0 = time.monotonic()
+    assert not window.is_loading and not busy.isVisible()
+    pending.thread.join(2.0)
+    assert not pending.thread.is_alive() and time.monotonic() - t0 < 1.0
+    assert "download cancelled" in pending.outcome.error
+    assert slow_server.hung_up.wait(2.0)  # the server saw the connection closed
+    qtbot.wait(100)
+    assert window.doc is doc and not window.banner.text()
+
+
+def test_a_newer_open_stops_the_download_it_supersedes(window, qtbot, slow_server, tmp_path):
+    path = tmp_path / "chelsea.png"
+    Image.fromarray(data.chelsea()).save(path)
+    assert window.open_source(f"{slow_server.base}/trickle/astronaut.png")
+    first = window.loader._pending
+    qtbot.waitUntil(lambda: first.control.progress is not None, timeout=5000)
+    assert open_and_wait(qtbot, window, path)
+    first.thread.join(2.0)
+    assert not first.thread.is_alive() and "download cancelled" in first.outcome.error
+    assert window.doc.photo.name == "chelsea.png"
+
+
 def test_the_last_request_wins(window, qtbot, slow_server, tmp_path):
     path = tmp_path / "chelsea.png"
     Image.fromarray(data.chelsea()).save(path)
@@ -132,7 +193,8 @@ def test_the_last_request_wins(window, qtbot, slow_server, tmp_path):
     assert open_and_wait(qtbot, window, path)  # a second open while the first one loads
     assert window.doc.photo.name == "chelsea.png"
     slow_server.release.set()
-    assert first.done.wait(10) and first.outcome.ok
+    # superseded: its token was cancelled, so it stops once the server answers
+    assert first.done.wait(10) and "download cancelled" in first.outcome.error
     qtbot.wait(100)
     assert window.doc.photo.name == "chelsea.png"  # the slow first one never lands
 
@@ -289,3 +351,13 @@ def test_steps_dropped_by_the_undo_limit_stay_unsaved(window, qtbot):
     # the oldest stroke can no longer be undone: the picture is not the opened photo
     assert window.doc.mask[100, 200] == 255
     assert window.has_unsaved_changes()
+
+
+def test_byte_counts_read_like_a_browser():
+    from desktop.status import byte_counts
+
+    assert byte_counts(1_234_567, 3_400_000) == "1.2 of 3.4 MB"
+    assert byte_counts(0, 3_400_000) == "0.0 of 3.4 MB"
+    assert byte_counts(350_000, 800_000) == "350 of 800 kB"
+    assert byte_counts(1_250_000, None) == "1.2 MB"
+    assert byte_counts(2_000, None) == "2 kB"
