@@ -1,14 +1,14 @@
 """The candidates tray: every output of every run, as thumbnails labelled with seed and scheduler.
 
-Selecting a candidate asks for an in-place preview on the canvas; the actions (keep, save, use
+A thin view of :class:`inpaint_core.candidates.CandidateHistory` (the evented list in the core):
+the list widget's rows follow the history's ``inserted``/``removed``/``changed`` events, and the
+tray's own edits (reveal, discard, clear) go through the history. Selecting a candidate asks for an in-place preview on the canvas; the actions (keep, save, use
 settings, reveal, discard) are signals, so the tray knows nothing about the document or the canvas.
 Candidates flagged by the safety checker are shown blurred until the user reveals them.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -28,62 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inpaint_core.candidates import Candidate, CandidateHistory, blurred
 from inpaint_core.inpaint import InpaintResult
 
+__all__ = ["THUMB", "Candidate", "CandidatesTray", "blurred", "rgb_to_qimage", "thumbnail"]
+
 THUMB = 96
-_ids = itertools.count(1)
 ROLE = Qt.ItemDataRole.UserRole
-
-
-@dataclass(eq=False)
-class Candidate:
-    """One output in the tray. ``result`` holds the final pixels of ``result.box``."""
-
-    result: InpaintResult
-    job_id: str = ""
-    model_name: str | None = None
-    revealed: bool = False
-    kept: bool = False
-    #: the document it was made for (it only fits that picture)
-    document: Any = field(default=None, repr=False)
-    id: int = field(default_factory=lambda: next(_ids))
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.result.nsfw_flagged)
-
-    @property
-    def hidden(self) -> bool:
-        """Flagged and not yet revealed: show it blurred."""
-        return self.flagged and not self.revealed
-
-    @property
-    def seed(self) -> int | None:
-        return self.result.seed
-
-    @property
-    def label(self) -> str:
-        req = self.result.request
-        mark = " ✓" if self.kept else ""
-        if req.engine != "diffusion" or self.seed is None:
-            method = self.result.info.get("method") or (req.options or {}).get("method", "")
-            return f"{req.engine}{mark}\n{method}".rstrip()
-        return f"seed {self.seed}{mark}\n{req.scheduler}"
-
-    def display_patch(self) -> np.ndarray:
-        """The pixels to show: the patch itself, or a heavy blur of it while hidden."""
-        return blurred(self.result.patch) if self.hidden else self.result.patch
-
-
-def blurred(rgb: np.ndarray) -> np.ndarray:
-    """A blur strong enough to hide content (downscale to ~12 px, smooth back up)."""
-    h, w = rgb.shape[:2]
-    scale = 12 / max(h, w)
-    small = cv2.resize(
-        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
-    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.GaussianBlur(big, (0, 0), max(2.0, max(h, w) / 24))
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -125,9 +76,14 @@ class CandidatesTray(QWidget):
     use_settings_requested = Signal(object)
     discarded = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, history: CandidateHistory | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("candidatesTray")
+        #: the core list this tray shows (the generation controller appends to it)
+        self.history = history if history is not None else CandidateHistory()
+        self._removing_current = False
         self.list = QListWidget(objectName="candidatesList")
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
@@ -185,9 +141,17 @@ class CandidatesTray(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(row)
         layout.addWidget(self.list, 1)
+        ev = self.history.events
+        ev.inserted.connect(self._on_inserted)
+        ev.removing.connect(self._on_removing)
+        ev.removed.connect(self._on_removed)
+        ev.moved.connect(self._on_moved)
+        ev.changed.connect(self._on_changed)
+        for index, cand in enumerate(self.history):
+            self._on_inserted(index, cand)
         self._update_actions()
 
-    # -- content --------------------------------------------------------------------------------
+    # -- content (through the history) -----------------------------------------------------------
     def add_results(
         self,
         results: list[InpaintResult],
@@ -195,17 +159,7 @@ class CandidatesTray(QWidget):
         model_name: str | None = None,
         document: Any = None,
     ) -> list[Candidate]:
-        added = []
-        for result in results:
-            cand = Candidate(result=result, job_id=job_id, model_name=model_name, document=document)
-            item = QListWidgetItem(thumbnail(cand), cand.label)
-            item.setData(ROLE, cand)
-            item.setToolTip(self._tooltip(cand))
-            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            self.list.addItem(item)
-            added.append(cand)
-        self._update_actions()
-        return added
+        return self.history.add_results(results, job_id, model_name, document)
 
     @staticmethod
     def _tooltip(cand: Candidate) -> str:
@@ -223,10 +177,10 @@ class CandidatesTray(QWidget):
         return "\n".join(lines)
 
     def candidates(self) -> list[Candidate]:
-        return [self.list.item(i).data(ROLE) for i in range(self.list.count())]
+        return list(self.history)
 
     def count(self) -> int:
-        return self.list.count()
+        return len(self.history)
 
     def current(self) -> Candidate | None:
         item = self.list.currentItem()
@@ -245,43 +199,28 @@ class CandidatesTray(QWidget):
             item.setSelected(True)
 
     def _item_of(self, candidate: Candidate) -> QListWidgetItem | None:
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.data(ROLE) is candidate:
-                return item
-        return None
+        try:
+            return self.list.item(self.history.index_of(candidate))
+        except ValueError:
+            return None
 
     def refresh(self, candidate: Candidate) -> None:
         """Redraw one candidate's thumbnail and label (after reveal/keep)."""
         item = self._item_of(candidate)
         if item is not None:
-            item.setIcon(thumbnail(candidate))
-            item.setText(candidate.label)
-            item.setToolTip(self._tooltip(candidate))
+            self._fill(item, candidate)
         self._update_actions()
 
     def mark_kept(self, candidate: Candidate, kept: bool = True) -> None:
-        candidate.kept = kept
-        self.refresh(candidate)
+        self.history.set_kept(candidate, kept)
 
     def reveal_current(self) -> None:
         cand = self.current()
-        if cand is not None and cand.hidden:
-            cand.revealed = True
-            self.refresh(cand)
+        if cand is not None and self.history.reveal(cand):
             self.preview_requested.emit(cand)
 
     def discard(self, candidate: Candidate) -> None:
-        item = self._item_of(candidate)
-        if item is None:
-            return
-        was_current = self.current() is candidate
-        self.list.takeItem(self.list.row(item))
-        self.discarded.emit(candidate)
-        if was_current:
-            self.list.clearSelection()
-            self.preview_requested.emit(None)
-        self._update_actions()
+        self.history.discard(candidate)
 
     def discard_current(self) -> None:
         cand = self.current()
@@ -289,11 +228,42 @@ class CandidatesTray(QWidget):
             self.discard(cand)
 
     def clear(self) -> None:
-        for cand in self.candidates():
-            self.discarded.emit(cand)
-        self.list.clear()
+        self.history.clear()
         self.preview_requested.emit(None)
         self._update_actions()
+
+    # -- the history's events -> list rows ------------------------------------------------------
+    def _fill(self, item: QListWidgetItem, cand: Candidate) -> None:
+        item.setIcon(thumbnail(cand))
+        item.setText(cand.label)
+        item.setToolTip(self._tooltip(cand))
+
+    def _on_inserted(self, index: int, cand: Candidate) -> None:
+        item = QListWidgetItem()
+        item.setData(ROLE, cand)
+        self._fill(item, cand)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.list.insertItem(index, item)
+        self._update_actions()
+
+    def _on_removing(self, index: int) -> None:
+        self._removing_current = self.current() is self.history[index]
+
+    def _on_removed(self, index: int, cand: Candidate) -> None:
+        was_current, self._removing_current = self._removing_current, False
+        self.list.takeItem(index)
+        self.discarded.emit(cand)
+        if was_current:
+            self.list.clearSelection()
+            self.preview_requested.emit(None)
+        self._update_actions()
+
+    def _on_moved(self, src: int, dst: int) -> None:
+        item = self.list.takeItem(src)
+        self.list.insertItem(dst, item)
+
+    def _on_changed(self, _index: int, cand: Candidate, _name: str) -> None:
+        self.refresh(cand)
 
     # -- reactions ------------------------------------------------------------------------------
     def _current_changed(self, *_: Any) -> None:
@@ -332,4 +302,4 @@ class CandidatesTray(QWidget):
         for action in (self.save_action, self.use_action, self.discard_action):
             action.setEnabled(has)
         self.reveal_action.setEnabled(has and cand.hidden)  # type: ignore[union-attr]
-        self.clear_action.setEnabled(self.list.count() > 0)
+        self.clear_action.setEnabled(len(self.history) > 0)

@@ -35,11 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inpaint_core.candidates import Candidate, CandidateHistory
 from inpaint_core.errors import InpaintError
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
 
-from .candidates_tray import Candidate, CandidatesTray
+from .candidates_tray import CandidatesTray
 from .engine_bridge import EngineBridge
 from .generation_files import LAYERS_CHUNK, ParameterFilesMixin, summary
 from .generation_host import (
@@ -101,7 +102,9 @@ class GenerationController(ParameterFilesMixin, QObject):
         self.bridge = bridge
         self.settings = settings if settings is not None else QSettings()
         self.panel = ParametersPanel()
-        self.tray = CandidatesTray()
+        #: every candidate of this picture (the core list; the tray only shows it)
+        self.candidates = CandidateHistory()
+        self.tray = CandidatesTray(history=self.candidates)
         self.jobs: dict[str, _Job] = {}
         self.model_name: str | None = None
         self._step_preview: tuple[BBox, QImage] | None = None
@@ -339,7 +342,7 @@ class GenerationController(ParameterFilesMixin, QObject):
                 self._model_loaded(model or self.model_name)
             if job.document is not self.host.document:
                 return  # made for a picture that is no longer open
-            added = self.tray.add_results(results, job_id, model, job.document)
+            added = self.candidates.add_results(results, job_id, model, job.document)
             n = len(added)
             self._status(f"{n} new candidate{'s' if n != 1 else ''} · double-click keeps one")
             self.panel.show_seed_used([r.seed for r in results if r.seed is not None])
@@ -464,7 +467,7 @@ class GenerationController(ParameterFilesMixin, QObject):
         name = f"seed {r.seed} · {what}" if r.seed is not None else what
         info = {"request": req.to_dict(), "seed": r.seed, "model": cand.model_name}
         self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
-        self.tray.mark_kept(cand)
+        self.candidates.set_kept(cand)
         self._refresh_overlay()
         self._status(f"Kept {name} as a layer (Ctrl+Z to undo)")
 
@@ -477,7 +480,8 @@ class GenerationController(ParameterFilesMixin, QObject):
         """A new picture: candidates and queued runs of the old one no longer apply."""
         self.cancel()
         self._step_preview = None
-        self.tray.clear()
+        self.candidates.clear()
+        self._refresh_overlay()
         self.host.hide_mask_overlay(False)
         if doc is not None:
             self.offer_parameters(dict(getattr(doc, "text", {}) or {}), doc.photo.name)

@@ -14,10 +14,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from inpaint_core.candidates import Candidate
 from inpaint_core.errors import InpaintError, RequestValidationError
 from inpaint_core.request import InpaintRequest
-
-from .candidates_tray import Candidate
 
 #: extra PNG text chunk listing every kept layer's request (``parameters`` holds the top one)
 LAYERS_CHUNK = "inpaint_studio_layers"

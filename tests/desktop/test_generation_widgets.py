@@ -191,3 +191,36 @@ def test_flagged_candidates_are_blurred_until_revealed(qtbot):
     assert kept == [] and cand.revealed
     assert np.array_equal(cand.display_patch(), cand.result.patch)
     assert tray.keep_action.isEnabled()
+
+
+def test_tray_follows_the_core_history(qtbot):
+    from desktop.candidates_tray import CandidatesTray
+    from inpaint_core.candidates import CandidateHistory
+
+    history = CandidateHistory()
+    (early,) = history.add_results([_result(1)])  # already there when the tray is made
+    tray = CandidatesTray(history=history)
+    qtbot.addWidget(tray)
+    previews, discarded = [], []
+    tray.preview_requested.connect(previews.append)
+    tray.discarded.connect(discarded.append)
+    assert tray.count() == 1 and tray.list.item(0).text() == "seed 1\nDDIM"
+    a, b = history.add_results([_result(2), _result(3, scheduler="UniPC")])
+    assert [tray.list.item(i).text() for i in range(3)] == [
+        "seed 1\nDDIM",
+        "seed 2\nDDIM",
+        "seed 3\nUniPC",
+    ]
+    history.set_kept(a)  # a change made in the core shows in the tray
+    assert tray.list.item(1).text() == "seed 2 ✓\nDDIM"
+    tray.select(b)
+    assert previews[-1] is b
+    history.discard(b)  # the current one goes: nothing is previewed any more
+    assert tray.count() == 2 and previews[-1] is None and discarded == [b]
+    assert tray.current() is None
+    tray.discard(early)  # the tray's own edits go through the history
+    assert list(history) == [a] and tray.list.item(0).text() == "seed 2 ✓\nDDIM"
+    assert tray.clear_action.isEnabled()
+    tray.clear_action.trigger()
+    assert len(history) == 0 and tray.list.count() == 0 and not tray.clear_action.isEnabled()
+    assert discarded == [b, early, a]
