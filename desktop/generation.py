@@ -10,6 +10,11 @@ status-bar fields (device, loaded model).
 
 Overlay on the canvas: step previews while a run goes, otherwise the selected candidate in place
 (the mask tint is hidden meanwhile). Hold ``\\`` to see the picture without it (before/after).
+
+Split: this module keeps the job bookkeeping (generate, cancel, load a model, the device query and
+the bridge's signals); candidates (kept in the core's :class:`~inpaint_core.candidates.CandidateHistory`)
+and the overlay are in :mod:`desktop.generation_candidates`, the actions and ``install`` in
+:mod:`desktop.generation_actions`, parameters in PNG files in :mod:`desktop.generation_files`.
 """
 
 from __future__ import annotations
@@ -22,26 +27,19 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
 
-from inpaint_core.candidates import Candidate, CandidateHistory
+from inpaint_core.candidates import CandidateHistory
 from inpaint_core.errors import InpaintError
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
 
 from .candidates_tray import CandidatesTray
 from .engine_bridge import EngineBridge
+from .generation_actions import install, make_actions
+from .generation_candidates import BEFORE_AFTER_KEY, CandidatesMixin
 from .generation_files import LAYERS_CHUNK, ParameterFilesMixin, summary
 from .generation_host import (
     DocumentHost,
@@ -55,6 +53,7 @@ from .generation_host import (
 from .parameters_panel import ParametersPanel
 
 __all__ = [
+    "BEFORE_AFTER_KEY",
     "LAYERS_CHUNK",
     "DocumentHost",
     "GenerationController",
@@ -63,8 +62,6 @@ __all__ = [
     "summary",
     "window_host",
 ]
-
-BEFORE_AFTER_KEY = Qt.Key.Key_Backslash
 
 
 @dataclass
@@ -80,8 +77,11 @@ class _Job:
     first_step: tuple[int, float] | None = None  # (step, time) of the first step seen, for the ETA
 
 
-class GenerationController(ParameterFilesMixin, QObject):
-    """Owns the parameters panel, the candidates tray, the actions and the job bookkeeping."""
+class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
+    """Owns the parameters panel, the candidates tray, the actions and the job bookkeeping.
+
+    Candidates and the overlay: :mod:`desktop.generation_candidates`; actions and installing into
+    the window: :mod:`desktop.generation_actions`; parameters in PNGs: :mod:`desktop.generation_files`."""
 
     def __init__(
         self,
@@ -122,54 +122,13 @@ class GenerationController(ParameterFilesMixin, QObject):
             label.setContentsMargins(6, 0, 6, 0)
             label.setMinimumWidth(24)  # may be clipped: the status bar must not widen the window
 
-        self._make_actions()
+        make_actions(self)
         self._connect()
         self.panel.restore_settings(self.settings)
         self.rescan_models()
         self._query_device = query_device
         if query_device:
             self.refresh_device()
-
-    # -- wiring ---------------------------------------------------------------------------------
-    def _make_actions(self) -> None:
-        def action(text: str, name: str, tip: str, *keys: QKeySequence) -> QAction:
-            a = QAction(text, self, objectName=name)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            if keys:
-                a.setShortcuts(list(keys))
-            return a
-
-        self.generate_action = action(
-            "&Generate",
-            "generateAction",
-            "Generate (Ctrl+Enter); while one runs, this queues another",
-            QKeySequence("Ctrl+Return"),
-            QKeySequence("Ctrl+Enter"),
-        )
-        self.cancel_action = action(
-            "&Cancel Generation",
-            "cancelAction",
-            "Stop the running generation within one step and drop queued ones (Esc)",
-            QKeySequence(Qt.Key.Key_Escape),
-        )
-        self.cancel_action.setEnabled(False)
-        self.save_action = action(
-            "Save with &Parameters…",
-            "saveWithParamsAction",
-            "Save the picture as PNG with the parameters of the kept results",
-            QKeySequence("Ctrl+Alt+Shift+S"),
-        )
-        self.open_params_action = action(
-            "Open Parameters from PNG…",
-            "openParamsAction",
-            "Load the generation parameters stored in a PNG (ours or A1111's)",
-        )
-        self.rescan_action = action(
-            "Rescan Models", "rescanModelsAction", "Look for models on disk again"
-        )
-        self.panel.generate_button.setToolTip(self.generate_action.toolTip())
-        self.panel.cancel_button.setToolTip(self.cancel_action.toolTip())
 
     def _connect(self) -> None:
         b = self.bridge
@@ -342,13 +301,7 @@ class GenerationController(ParameterFilesMixin, QObject):
                 self._model_loaded(model or self.model_name)
             if job.document is not self.host.document:
                 return  # made for a picture that is no longer open
-            added = self.candidates.add_results(results, job_id, model, job.document)
-            n = len(added)
-            self._status(f"{n} new candidate{'s' if n != 1 else ''} · double-click keeps one")
-            self.panel.show_seed_used([r.seed for r in results if r.seed is not None])
-            if added and self.tray.current() is None:
-                self.tray.select(added[0])  # shows it in place
-            self._refresh_overlay()
+            self._show_new_candidates(job_id, results, model, job.document)
 
     def _model_loaded(self, name: str | None) -> None:
         self.model_name = name
@@ -403,37 +356,12 @@ class GenerationController(ParameterFilesMixin, QObject):
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 8000)
 
-    # -- overlay: step previews, candidate previews, before/after --------------------------------
-    def _refresh_overlay(self) -> None:
-        cand = self.tray.current()
-        showing_candidate = False
-        if self._before_after:
-            self.host.set_overlay(None, None)
-        elif self._step_preview is not None:
-            self.host.set_overlay(*self._step_preview)
-        elif cand is not None and not cand.kept and self._current_document(cand):
-            self.host.set_overlay(cand.result.box, overlay_image(cand.display_patch(), None))
-            showing_candidate = True
-        else:
-            self.host.set_overlay(None, None)
-        self.host.hide_mask_overlay(showing_candidate)
-
-    def _current_document(self, cand: Candidate) -> bool:
-        return cand.document is None or cand.document is self.host.document
-
+    # -- window events, a new picture -----------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            key_event: Any = event
-            if key_event.key() == BEFORE_AFTER_KEY and not key_event.isAutoRepeat():
-                focus = QApplication.focusWidget()
-                typing = isinstance(focus, (QLineEdit, QPlainTextEdit, QTextEdit))
-                if not typing and self._in_our_window(focus):
-                    pressed = kind == QEvent.Type.KeyPress
-                    if pressed != self._before_after:
-                        self.set_before_after(pressed)
-                    return True
-        elif kind == QEvent.Type.Close and obj is self.parent() and not self._closed:
+            return self._before_after_key(event)
+        if kind == QEvent.Type.Close and obj is self.parent() and not self._closed:
             # the window may still refuse to close (unsaved work): decide once it has
             QTimer.singleShot(0, self._shutdown_if_closed)
         return False
@@ -442,39 +370,6 @@ class GenerationController(ParameterFilesMixin, QObject):
         window = self.parent()
         if isinstance(window, QWidget) and not window.isVisible():
             self.shutdown()
-
-    def _in_our_window(self, focus: QWidget | None) -> bool:
-        window = self.panel.window()
-        active = QApplication.activeWindow()
-        return active is window or (focus is not None and focus.window() is window)
-
-    def set_before_after(self, showing_original: bool) -> None:
-        """True: hide every preview, the canvas shows the picture as it is (the 'before')."""
-        self._before_after = showing_original
-        self._refresh_overlay()
-
-    # -- candidates -------------------------------------------------------------------------------
-    def keep(self, cand: Candidate) -> None:
-        """Apply a candidate as a new layer, as one step on the undo stack."""
-        if self.host.document is None:
-            return
-        if not self._current_document(cand):
-            self.panel.show_message("That candidate was made for another picture.")
-            return
-        r = cand.result
-        req = r.request
-        what = req.scheduler if req.engine == "diffusion" else req.engine
-        name = f"seed {r.seed} · {what}" if r.seed is not None else what
-        info = {"request": req.to_dict(), "seed": r.seed, "model": cand.model_name}
-        self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
-        self.candidates.set_kept(cand)
-        self._refresh_overlay()
-        self._status(f"Kept {name} as a layer (Ctrl+Z to undo)")
-
-    def use_settings(self, cand: Candidate) -> None:
-        """Copy a candidate's request (its seed locked) back to the panel."""
-        self.panel.set_request(cand.result.request)
-        self._status(f"Parameters of seed {cand.seed} copied to the panel")
 
     def document_changed(self, doc: Any) -> None:
         """A new picture: candidates and queued runs of the old one no longer apply."""
@@ -521,69 +416,3 @@ def make_bridge(engine_factory: Any, parent: QObject | None = None) -> EngineBri
     longer than the interval (any real model). Engines throttle their previews themselves
     (the diffusion engine: at most 4 per second) and one progress event per step is cheap."""
     return EngineBridge(engine_factory=engine_factory, parent=parent, progress_interval=0.0)
-
-
-# -- installing into the main window ---------------------------------------------------------------
-def _dock(window: QMainWindow, name: str, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
-    dock = window.findChild(QDockWidget, name)
-    if dock is None:
-        dock = QDockWidget(title, window)
-        dock.setObjectName(name)
-        window.addDockWidget(area, dock)
-    return dock
-
-
-def _menu_before(window: QMainWindow, title: str, before: str) -> Any:
-    bar = window.menuBar()
-    menu = bar.addMenu(title)
-    for action in bar.actions():
-        if action.text().replace("&", "") == before and action is not menu.menuAction():
-            bar.insertMenu(action, menu)
-            break
-    return menu
-
-
-def install(
-    window: QMainWindow,
-    host: DocumentHost | None = None,
-    *,
-    bridge: EngineBridge | None = None,
-    settings: QSettings | None = None,
-) -> GenerationController:
-    """Fill ``window``'s ``parametersDock`` and ``candidatesDock`` (created when missing), add the
-    Generate menu, the shortcuts and the status-bar fields. Returns the controller (also kept as
-    ``window.generation``). It shuts down (settings saved, worker stopped) when the window closes."""
-    host = host or window_host(window)
-    settings = settings if settings is not None else getattr(window, "settings", None)
-    ctl = GenerationController(host, bridge=bridge, settings=settings, parent=window)
-    right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-    _dock(window, "parametersDock", "Parameters", right).setWidget(ctl.panel)
-    _dock(window, "candidatesDock", "Candidates", bottom).setWidget(ctl.tray)
-    menu = _menu_before(window, "&Generate", "Help")
-    menu.setObjectName("generateMenu")
-    menu.addActions([ctl.generate_action, ctl.cancel_action])
-    menu.addSeparator()
-    menu.addActions([ctl.save_action, ctl.open_params_action])
-    menu.addSeparator()
-    menu.addAction(ctl.rescan_action)
-    window.addActions([ctl.generate_action, ctl.cancel_action, ctl.save_action])
-    window.statusBar().addPermanentWidget(ctl.model_label)
-    window.statusBar().addPermanentWidget(ctl.device_label)
-    ctl.tray.list.model().rowsInserted.connect(lambda *_: _show_candidates(window))
-    changed = getattr(window, "document_changed", None)
-    if changed is not None:
-        changed.connect(ctl.document_changed)
-    window.installEventFilter(ctl)  # Close -> shutdown
-    window.generation = ctl  # type: ignore[attr-defined]
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(ctl.shutdown)
-    return ctl
-
-
-def _show_candidates(window: QMainWindow) -> None:
-    dock = window.findChild(QDockWidget, "candidatesDock")
-    if dock is not None and dock.isHidden():
-        dock.show()
-        # a strip just tall enough for one row of thumbnails: the canvas keeps the room
-        window.resizeDocks([dock], [200], Qt.Orientation.Vertical)
