@@ -376,6 +376,7 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         self.cancel()
         self._step_preview = None
         self.candidates.clear()
+        self._watch_layers(doc)
         self._refresh_overlay()
         self.host.hide_mask_overlay(False)
         if doc is not None:

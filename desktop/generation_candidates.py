@@ -56,11 +56,41 @@ class CandidatesMixin:
         req = r.request
         what = req.scheduler if req.engine == "diffusion" else req.engine
         name = f"seed {r.seed} · {what}" if r.seed is not None else what
-        info = {"request": req.to_dict(), "seed": r.seed, "model": cand.model_name}
+        info = {
+            "request": req.to_dict(),
+            "seed": r.seed,
+            "model": cand.model_name,
+            "candidate_id": cand.id,
+        }
+        self._watch_layers(self.host.document)
         self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
-        self.candidates.set_kept(cand)
+        self._sync_kept()
         self._refresh_overlay()
         self._status(f"Kept {name} as a layer (Ctrl+Z to undo)")
+
+    # -- "kept" follows the document: undo of a keep (or deleting the layer) un-keeps it -------------
+    def _watch_layers(self, doc: Any) -> None:
+        old = getattr(self, "_watched_doc", None)
+        if old is doc:
+            return
+        if old is not None:
+            old.layers.events.inserted.disconnect(self._on_layers_changed)
+            old.layers.events.removed.disconnect(self._on_layers_changed)
+        self._watched_doc = doc
+        if doc is not None:
+            doc.layers.events.inserted.connect(self._on_layers_changed)
+            doc.layers.events.removed.connect(self._on_layers_changed)
+
+    def _on_layers_changed(self, *_: Any) -> None:
+        self._sync_kept()
+
+    def _sync_kept(self) -> None:
+        doc = getattr(self, "_watched_doc", None)
+        ids = set()
+        if doc is not None:
+            ids = {getattr(layer, "info", {}).get("candidate_id") for layer in doc.layers}
+        for cand in self.candidates:
+            self.candidates.set_kept(cand, cand.id in ids)
 
     def use_settings(self, cand: Candidate) -> None:
         """Copy a candidate's request (its seed locked) back to the panel."""

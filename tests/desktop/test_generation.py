@@ -127,11 +127,14 @@ def test_generate_progress_candidates_keep_undo(studio, qtbot, tiny_model_dir):
     assert layer.box == box and layer.info["seed"] == seeds[1]
     assert np.array_equal(doc.flatten()[box.slices], cands[1].result.patch)
     assert ctl.stack.count() == 1
+    assert cands[1].kept and not cands[0].kept
     ctl.stack.undo()
     assert doc.result_layers == []
     assert np.array_equal(doc.flatten(), before)
+    assert not cands[1].kept  # the tray's "kept" mark follows the document
     ctl.stack.redo()
     assert len(doc.result_layers) == 1
+    assert cands[1].kept
 
 
 def test_cancel_mid_run_then_generate_again(studio, qtbot, tiny_model_dir):
