@@ -35,6 +35,7 @@ from inpaint_core.candidates import CandidateHistory
 from inpaint_core.errors import InpaintError
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
+from inpaint_core.sweep import format_duration
 
 from .candidates_tray import CandidatesTray
 from .engine_bridge import EngineBridge
@@ -273,7 +274,7 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
                     job.first_step = (step, now)  # (a second batch of seeds starts again)
                 elif step - job.first_step[0] >= 2:
                     per_step = (now - job.first_step[1]) / (step - job.first_step[0])
-                    text += f"  ·  {_duration(per_step * (total - step))} left"
+                    text += f"  ·  {format_duration(per_step * (total - step))} left"
             self.panel.set_progress(fraction if step else 0.0, self._progress_text(text))
 
     def _on_preview(self, job_id: str, rgb: Any) -> None:
@@ -400,20 +401,6 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         self.bridge.shutdown()
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}:{seconds:02d}"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def make_bridge(engine_factory: Any, parent: QObject | None = None) -> EngineBridge:
-    """The window's bridge. The queue's progress throttle is off (0 s): it drops a ``preview``
-    that follows a passed ``progress`` within its interval, i.e. *every* preview once steps take
-    longer than the interval (any real model). Engines throttle their previews themselves
-    (the diffusion engine: at most 4 per second) and one progress event per step is cheap."""
-    return EngineBridge(engine_factory=engine_factory, parent=parent, progress_interval=0.0)
+    """The window's bridge (the queue throttles progress and previews on separate clocks)."""
+    return EngineBridge(engine_factory=engine_factory, parent=parent)
