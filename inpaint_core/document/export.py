@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..files import atomic_write
+
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -41,17 +43,11 @@ def export_picture(
         im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     else:
         im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if fmt == "JPEG":
-            im.save(tmp, format="JPEG", quality=quality, subsampling=0, optimize=True)
-        else:
-            im.save(tmp, format="WEBP", quality=quality, method=4)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    if fmt == "JPEG":
+        return atomic_write(
+            path, lambda f: im.save(f, format="JPEG", quality=quality, subsampling=0, optimize=True)
+        )
+    return atomic_write(path, lambda f: im.save(f, format="WEBP", quality=quality, method=4))
 
 
 def export_mask(path: str | PathLike[str], mask: np.ndarray) -> Path:
@@ -59,5 +55,5 @@ def export_mask(path: str | PathLike[str], mask: np.ndarray) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"masks are exported as PNG, not {path.suffix or 'no extension'}")
-    Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), "L").save(path, format="PNG")
-    return path
+    im = Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), "L")
+    return atomic_write(path, lambda f: im.save(f, format="PNG"))

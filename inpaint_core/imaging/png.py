@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -11,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, PngImagePlugin
+
+from ..files import atomic_write
 
 if TYPE_CHECKING:
     from ..request import InpaintRequest
@@ -32,7 +32,7 @@ def save_png(
     With a ``request``, two text chunks are written: ``parameters`` in the A1111 format (other tools
     read it) and ``inpaint_studio``, our request as JSON, for exactly this image: ``seed`` (the
     seed that made it) replaces the request's seeds. Newlines and non-Latin-1 text survive (iTXt).
-    The file is written next to ``path`` and renamed into place, so a crash leaves no half PNG.
+    Written atomically (:func:`inpaint_core.files.atomic_write`): a failed save keeps the old file.
     """
     from .. import metadata  # local: metadata imports request/schedulers
 
@@ -58,12 +58,6 @@ def save_png(
     for key, value in chunks.items():
         info.add_text(key, value)  # tEXt, or iTXt (UTF-8) when the text is not Latin-1
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        im.save(tmp, format="PNG", pnginfo=info, compress_level=compress_level)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(
+        path, lambda f: im.save(f, format="PNG", pnginfo=info, compress_level=compress_level)
+    )
