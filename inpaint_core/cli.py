@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
+from .files import FileWriteError, clean_stale_temp_files, describe_os_error
+from .params_cli import add_params_parser, cmd_params
 from .request import InpaintRequest
 
 
@@ -80,7 +84,17 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="refuse photos above this many pixels (default 150 MP)",
     )
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed to download a URL")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=15.0,
+        help="seconds allowed for a URL: connect, headers, redirects and body together",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow --out to name an input file (it is replaced)",
+    )
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
@@ -168,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
     models.add_argument("--dir", action="append", default=[], help="also look in this folder")
+    add_params_parser(sub)
     return parser
 
 
@@ -202,16 +217,63 @@ class ProgressBar:
             self._bar.close()
 
 
-def output_paths(out: str, stem: str, seeds: list[int | None]) -> list[Path]:
-    """``--out`` names a file (one output) or a folder (several; or any name without a suffix)."""
+def _output_tag(i: int, seed: int | None, label: str | None) -> str:
+    """``1-seed7`` for a seeded output; ``1-telea`` (or ``1``) for an unseeded (classical) one."""
+    if seed is not None:
+        return f"{i + 1}-seed{seed}"
+    return f"{i + 1}-{label}" if label else f"{i + 1}"
+
+
+def output_paths(
+    out: str, stem: str, seeds: list[int | None], labels: list[str | None] | None = None
+) -> list[Path]:
+    """``--out`` names a file (one output) or a folder (several; or any name without a suffix).
+
+    Outputs are numbered, with their seed (``-1-seed7``) or, for unseeded classical fills, their
+    method (``-1-telea``): never ``-seedNone``."""
     path = Path(out)
+    tags = [_output_tag(i, s, (labels or [None] * len(seeds))[i]) for i, s in enumerate(seeds)]
     if len(seeds) == 1 and path.suffix and not path.is_dir():
         return [path]
     if path.suffix and not path.is_dir():  # several outputs but a file name: number them beside it
-        return [
-            path.with_name(f"{path.stem}-{i + 1}-seed{s}{path.suffix}") for i, s in enumerate(seeds)
-        ]
-    return [path / f"{stem}-{i + 1}-seed{s}.png" for i, s in enumerate(seeds)]
+        return [path.with_name(f"{path.stem}-{t}{path.suffix}") for t in tags]
+    return [path / f"{stem}-{t}.png" for t in tags]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # a link loop or an unreadable path cannot be an input we read
+        return False
+
+
+def refuse_overwriting_inputs(outputs: list[Path], args: argparse.Namespace) -> None:
+    """``--out`` naming the photo or the mask would replace the user's original: refused unless
+    ``--overwrite``."""
+    if getattr(args, "overwrite", False):
+        return
+    for flag in ("image", "mask"):
+        source = getattr(args, flag, None)
+        if not source or "://" in source:
+            continue
+        for out in outputs:
+            if _same_file(out, Path(source).expanduser()):
+                raise InpaintError(
+                    f"--out {out} is the --{flag} file: refusing to replace an input "
+                    "(choose another --out, or pass --overwrite)"
+                )
+
+
+def _prepare_output_folder(folder: Path) -> None:
+    """Remove crash leftovers (our temp files) from the folder we are about to write into."""
+    clean_stale_temp_files(folder)
+
+
+def _out_folder(out: str) -> Path:
+    path = Path(out)
+    return path.parent if path.suffix and not path.is_dir() else path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -219,6 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .inpaint import inpaint
 
     request = request_from_args(args)
+    refuse_overwriting_inputs([Path(args.out)], args)
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
@@ -228,11 +291,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.close()
     model_name = getattr(engine, "model_name", None)
     paths = output_paths(
-        args.out, Path(str(photo.source)).stem or "inpaint", [r.seed for r in results]
+        args.out,
+        Path(str(photo.source)).stem or "inpaint",
+        [r.seed for r in results],
+        [r.info.get("method") for r in results],
     )
+    refuse_overwriting_inputs(paths, args)
+    _prepare_output_folder(_out_folder(args.out))
     outputs = []
     for result, path in zip(results, paths, strict=True):
-        path.parent.mkdir(parents=True, exist_ok=True)
         imaging.save_png(
             path,
             result.composite(photo.rgb),
@@ -252,10 +319,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"outputs": outputs, "engine": request.engine, "model": request.model}))
     else:
-        for o in outputs:
+        for o, result in zip(outputs, results, strict=True):
             flag = "  (flagged by the safety checker)" if o["nsfw_flagged"] else ""
-            print(f"wrote {o['path']} (seed {o['seed']}){flag}")
+            how = f"seed {o['seed']}" if o["seed"] is not None else _unseeded(result)
+            print(f"wrote {o['path']} ({how}){flag}")
     return 0
+
+
+def _unseeded(result: Any) -> str:
+    method = result.info.get("method")
+    return f"{result.request.engine}, {method}" if method else result.request.engine
 
 
 def _list(text: str, kind: type, flag: str) -> list[Any]:
@@ -270,11 +343,20 @@ def _list(text: str, kind: type, flag: str) -> list[Any]:
 def _load_inputs(args: argparse.Namespace):
     from . import imaging
 
-    limits: dict[str, Any] = {"timeout": args.timeout}
-    if args.max_pixels:
+    timeout = args.timeout
+    if not (isinstance(timeout, float) and math.isfinite(timeout) and timeout > 0):
+        raise InpaintError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    limits: dict[str, Any] = {"timeout": timeout}
+    if args.max_pixels is not None:
+        if args.max_pixels <= 0:
+            raise InpaintError(
+                f"--max-pixels must be a positive number of pixels, got {args.max_pixels}"
+            )
         limits["max_pixels"] = args.max_pixels
     photo = imaging.load_image(args.image, **limits)
-    mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
+    mask = imaging.load_mask(
+        args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from, **limits
+    )
     return photo, mask
 
 
@@ -312,12 +394,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from .contact_sheet import contact_sheet, save_cell_png
+    from .files import atomic_write
     from .sweep import plan_sweep, run_sweep
 
     seeds_text = args.seeds.strip()
-    seeds: int | list[int] = (
-        int(seeds_text) if "," not in seeds_text else _list(seeds_text, int, "--seeds")
-    )
+    if "," in seeds_text:
+        seeds: int | list[int] = _list(seeds_text, int, "--seeds")
+    else:
+        try:
+            seeds = int(seeds_text)
+        except ValueError:
+            raise InpaintError(
+                f"--seeds must be a count or a comma-separated list of seeds, got {args.seeds!r}"
+            ) from None
     base = request_from_args(args, seeds=None)
     plan = plan_sweep(
         base,
@@ -332,7 +421,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     step_s = getattr(engine, "seconds_per_step", None) or _prior_step_seconds(base, mask, engine)
     print(f"compare: {plan.summary(step_s)}", file=sys.stderr)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InpaintError(f"--out {out}: compare writes a folder, and this is a file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileWriteError(
+            f"{out}: cannot create the folder ({describe_os_error(exc)})"
+        ) from None
+    _prepare_output_folder(out)
     model_name = getattr(engine, "model_name", None)
     written: list[dict[str, Any]] = []
 
@@ -361,7 +458,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         bar.close()
     sheet_path = out / "contact-sheet.png"
     title = f"{Path(str(photo.source)).name}: {base.prompt or '(no prompt)'}"
-    Image.fromarray(contact_sheet(plan, cells, title=title)).save(sheet_path)
+    sheet = Image.fromarray(contact_sheet(plan, cells, title=title))
+    atomic_write(sheet_path, lambda f: sheet.save(f, format="PNG"))
     if args.json:
         print(json.dumps({"contact_sheet": str(sheet_path), "cells": written}))
     else:
@@ -385,9 +483,17 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    import os
+def _one_line(exc: BaseException) -> str:
+    """The error as one line: an OSError names its path and a short reason."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileWriteError):
+        where = exc.filename if exc.filename is not None else ""
+        text = f"{where}: {describe_os_error(exc)}" if where else describe_os_error(exc)
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
+
+def main(argv: list[str] | None = None) -> int:
     # our own progress bar reports loading; keep library chatter off stderr (users can override)
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -400,14 +506,17 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "params":
+            return cmd_params(args)
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 3
-    except (InpaintError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (InpaintError, OSError, ValueError) as exc:
+        # bad input, a full or read-only disk, a path that cannot be: one line, exit 2
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2

@@ -75,8 +75,11 @@ def contact_sheet(
 
 
 def cell_filename(cell: CellResult) -> str:
-    """``cell-r{row}-c{col}-seed{seed}.png`` (1-based row/column, as the sheet shows them)."""
-    return f"cell-r{cell.cell.row + 1}-c{cell.cell.col + 1}-seed{cell.result.seed}.png"
+    """``cell-r{row}-c{col}-seed{seed}.png`` (1-based row/column, as the sheet shows them);
+    ``cell-r{row}-c{col}.png`` for an unseeded (classical) fill."""
+    name = f"cell-r{cell.cell.row + 1}-c{cell.cell.col + 1}"
+    seed = cell.result.seed
+    return f"{name}-seed{seed}.png" if seed is not None else f"{name}.png"
 
 
 def save_cell_png(

@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from os import PathLike
 from typing import Any
 
 from .errors import InpaintError, RequestValidationError
+from .imaging import MAX_BYTES, LoadedImage, load_image
+from .jsonsafe import loads_limited
 from .request import InpaintRequest
 from .schedulers import canonical_scheduler_name
 
@@ -41,8 +45,22 @@ A1111_SAMPLERS: dict[str, str] = {
     "UniPC": "UniPC",
 }
 
-# A1111's own pattern (modules/infotext_utils.py): key, then a JSON-quoted or comma-free value
-_PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# A1111's pairs (modules/infotext_utils.py: ``\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)``)
+# read by a scanner that never looks at a character twice: A1111's regex, retried at every position
+# of one long line, is quadratic (a 1 MB line kept it busy for minutes). Same pairs, linear time.
+_SPACE_RE = re.compile(r"\s*+")
+_KEY_RUN_RE = re.compile(r"[\w \-/]*+")
+_QUOTED_RE = re.compile(r'"(?:\\.|[^\\"])++"')
+_TO_COMMA_RE = re.compile(r"[^,]*+")
+_WORD_RE = re.compile(r"\w")
+
+MAX_PARAMETERS_CHARS = 256 * 1024
+"""Longest ``parameters`` text read (A1111's own are a few kB; a long prompt is ~10 kB)."""
+MAX_JSON_CHARS = 1024 * 1024
+"""Longest ``inpaint_studio`` JSON chunk read."""
+MAX_JSON_DEPTH = 16
+"""Deepest nesting accepted in metadata JSON (ours is 3 levels deep)."""
+
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 
 
@@ -137,6 +155,39 @@ def _unquote(value: str) -> str:
     return value
 
 
+def _scan_pairs(line: str) -> list[tuple[str, str]]:
+    """The ``Key: value`` pairs of A1111's last line, as its regex finds them, in linear time.
+
+    A key is a run of word characters, spaces, ``-`` and ``/`` starting with a word character, at
+    least two long, right before a ``:``. When a key fails, every later start inside the same run
+    reaches the same end and fails the same way, so the scan jumps past the run (the regex tries
+    each position again: that is its quadratic case).
+    """
+    pairs: list[tuple[str, str]] = []
+    n = len(line)
+    pos = 0
+    while pos < n:
+        start = _SPACE_RE.match(line, pos).end()
+        if start >= n:
+            break
+        if not _WORD_RE.match(line, start):
+            pos = start + 1
+            continue
+        end = _KEY_RUN_RE.match(line, start).end()
+        if end - start < 2 or end >= n or line[end] != ":":
+            pos = max(end, start + 1)
+            continue
+        vstart = _SPACE_RE.match(line, end + 1).end()
+        quoted = _QUOTED_RE.match(line, vstart) if line.startswith('"', vstart) else None
+        if quoted is not None and (quoted.end() == n or line[quoted.end()] == ","):
+            vend = quoted.end()
+        else:
+            vend = _TO_COMMA_RE.match(line, vstart).end()
+        pairs.append((line[start:end], line[vstart:vend]))
+        pos = vend + 1  # past the comma (or the end)
+    return pairs
+
+
 def parse_parameters(text: str) -> dict[str, str]:
     """Parse A1111 ``parameters`` text into ``{"prompt", "negative_prompt", <Key>: <value>...}``.
 
@@ -144,12 +195,17 @@ def parse_parameters(text: str) -> dict[str, str]:
     Multi-line prompts and negative prompts keep their newlines. Follows A1111's own rule: the last
     line holds the parameters only if at least three ``Key: value`` pairs are found on it.
     """
+    if len(text) > MAX_PARAMETERS_CHARS:
+        raise MetadataError(
+            f"the parameters text is {len(text):,} characters long, over the limit of "
+            f"{MAX_PARAMETERS_CHARS:,}"
+        )
     lines = text.strip().replace("\r\n", "\n").split("\n")
-    last = lines[-1]
-    if len(_PARAM_RE.findall(last)) >= 3:
+    pairs = _scan_pairs(lines[-1])
+    if len(pairs) >= 3:
         lines = lines[:-1]
     else:
-        last = ""
+        pairs = []
     prompt: list[str] = []
     negative: list[str] = []
     in_negative = False
@@ -162,7 +218,7 @@ def parse_parameters(text: str) -> dict[str, str]:
         "prompt": "\n".join(prompt).strip(),
         "negative_prompt": "\n".join(negative).strip(),
     }
-    for key, value in _PARAM_RE.findall(last):
+    for key, value in pairs:
         out[key.strip()] = _unquote(value.strip())
     return out
 
@@ -172,7 +228,9 @@ def _request_fields() -> set[str]:
 
 
 def _from_json(raw: str) -> InpaintRequest:
-    data = json.loads(raw)
+    data = loads_limited(
+        raw, what=f"the {JSON_CHUNK!r} chunk", max_chars=MAX_JSON_CHARS, max_depth=MAX_JSON_DEPTH
+    )
     if not isinstance(data, dict):
         raise ValueError("the JSON is not an object")
     known = _request_fields()
@@ -181,7 +239,19 @@ def _from_json(raw: str) -> InpaintRequest:
 
 
 def _bool(text: str) -> bool:
-    return text.strip().lower() in ("true", "1", "yes", "on")
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected True or False")
+
+
+def _options(text: str) -> dict[str, Any]:
+    value = loads_limited(text, what="Options", max_chars=64 * 1024, max_depth=MAX_JSON_DEPTH)
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
 
 
 def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest:
@@ -242,7 +312,7 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     take("Target size", "target_size", int)
     take("Color match", "color_match", _bool)
     take("Safety checker", "safety_checker", _bool)
-    take("Options", "options", json.loads)
+    take("Options", "options", _options)
     if "size" in kw:
         kw["width"], kw["height"] = kw.pop("size")
     if not isinstance(kw.get("options", {}), dict):
@@ -267,24 +337,78 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     raise MetadataError("parameters: no valid request could be built")  # pragma: no cover
 
 
-def request_from_png_text(text: dict[str, str], *, strict: bool = True) -> InpaintRequest:
-    """The request stored in an image's text chunks (``LoadedImage.text``).
+@dataclass(frozen=True)
+class FoundParameters:
+    """Generation parameters found in an image: the request, the chunk it came from
+    (``"inpaint_studio"`` or ``"parameters"``) and, for A1111 text, its pairs as written."""
+
+    request: InpaintRequest
+    chunk: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"chunk": self.chunk, "request": self.request.to_dict()}
+        if self.fields:
+            out["a1111"] = dict(self.fields)
+        return out
+
+
+def parameters_from_text(text: Mapping[str, str], *, strict: bool = True) -> FoundParameters:
+    """The parameters in an image's text chunks (``LoadedImage.text``).
 
     Prefers our ``inpaint_studio`` JSON; falls back to A1111 ``parameters`` (also when the JSON is
-    unreadable). Raises :class:`MetadataError` when neither gives a request.
+    unreadable). Raises :class:`MetadataError` when neither gives a request. Every reader here is
+    linear-time and size-capped: safe on any file's text, but still meant for a worker thread.
     """
     json_error: str | None = None
     raw = text.get(JSON_CHUNK)
     if raw is not None:
         try:
-            return _from_json(raw)
+            return FoundParameters(_from_json(raw), JSON_CHUNK)
         except (ValueError, TypeError, RequestValidationError) as exc:
             json_error = f"the {JSON_CHUNK!r} chunk is unreadable ({exc})"
     params = text.get(PARAMETERS_CHUNK)
     if params is not None and params.strip():
-        return request_from_parameters(params, strict=strict)
+        request = request_from_parameters(params, strict=strict)
+        return FoundParameters(request, PARAMETERS_CHUNK, parse_parameters(params))
     if json_error:
         raise MetadataError(json_error)
     raise MetadataError(
         f"the image has no generation parameters (no {JSON_CHUNK!r} or {PARAMETERS_CHUNK!r} text chunk)"
     )
+
+
+def request_from_png_text(text: Mapping[str, str], *, strict: bool = True) -> InpaintRequest:
+    """The request stored in an image's text chunks: :func:`parameters_from_text`'s request."""
+    return parameters_from_text(text, strict=strict).request
+
+
+def parameters_or_none(text: Mapping[str, str]) -> FoundParameters | None:
+    """:func:`parameters_from_text` (lenient) or None when the image carries none (or bad ones)."""
+    if not text:
+        return None
+    try:
+        return parameters_from_text(text, strict=False)
+    except InpaintError:
+        return None
+
+
+def read_parameters(
+    source: str | PathLike[str] | bytes | LoadedImage | Mapping[str, str],
+    *,
+    strict: bool = False,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int | None = None,
+    timeout: float = 15.0,
+) -> FoundParameters:
+    """The one entry point for reading generation parameters from a picture (PNG/JPEG/WebP made by
+    us or by A1111): a path, URL or bytes (loaded with the usual limits), an already loaded image,
+    or its text chunks. Raises :class:`MetadataError` when there are none, ``ImageLoadError`` when
+    the file is not a readable image."""
+    if isinstance(source, LoadedImage):
+        text: Mapping[str, str] = source.text
+    elif isinstance(source, Mapping):
+        text = source
+    else:
+        text = load_image(source, max_bytes=max_bytes, max_pixels=max_pixels, timeout=timeout).text
+    return parameters_from_text(text, strict=strict)

@@ -69,6 +69,22 @@ class InpaintRequest:
             raise RequestValidationError("prompt", "must be text")
         if not isinstance(self.negative_prompt, str):
             raise RequestValidationError("negative_prompt", "must be text")
+        # types first: values read from a file's metadata arrive as whatever JSON held
+        if not isinstance(self.scheduler, str):
+            raise RequestValidationError("scheduler", f"must be a name, got {self.scheduler!r}")
+        for name in ("safety_checker", "color_match"):
+            if not isinstance(getattr(self, name), bool):
+                raise RequestValidationError(
+                    name, f"must be true or false, got {getattr(self, name)!r}"
+                )
+        if not isinstance(self.engine, str):
+            raise RequestValidationError("engine", f"must be a name, got {self.engine!r}")
+        if self.model is not None and not isinstance(self.model, str):
+            raise RequestValidationError("model", f"must be a path or a name, got {self.model!r}")
+        if not isinstance(self.options, dict) or not all(isinstance(k, str) for k in self.options):
+            raise RequestValidationError("options", "must be a mapping of names to values")
+        if self.seeds is not None and not isinstance(self.seeds, tuple):
+            raise RequestValidationError("seeds", f"must be a list of seeds, got {self.seeds!r}")
         integer("steps", self.steps)
         rng("steps", self.steps, 1, 500)
         rng("guidance_scale", self.guidance_scale, 0.0, 50.0)
@@ -141,12 +157,20 @@ class InpaintRequest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InpaintRequest:
+        """Build and validate a request; every field is type-checked (``"safety_checker": "no"``
+        is an error, not true), so data from a file cannot smuggle a wrong type past here."""
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise RequestValidationError("request", "must be a mapping of field names to values")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise RequestValidationError(sorted(unknown)[0], "is not a request field")
         data = dict(data)
         if data.get("seeds") is not None:
+            if not isinstance(data["seeds"], (list, tuple)):
+                raise RequestValidationError(
+                    "seeds", f"must be a list of seeds, got {data['seeds']!r}"
+                )
             data["seeds"] = tuple(data["seeds"])
         return cls(**data)
 

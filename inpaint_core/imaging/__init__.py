@@ -92,6 +92,7 @@ def load_image(
     timeout: float = 15.0,
     cancel: CancelToken | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
+    allow_private_urls: bool = True,
 ) -> LoadedImage:
     """Load a photo from a path, bytes or an http(s) URL as upright 8-bit sRGB RGB (+ alpha).
 
@@ -104,9 +105,21 @@ def load_image(
     the download between streamed chunks and raises :class:`~inpaint_core.errors.JobCancelled`
     (not an ImageLoadError: nothing is wrong with the image); ``on_progress(bytes_so_far, total)``
     reports it, ``total`` from Content-Length or None, at most ~20 times a second.
+
+    Only regular files are read (a FIFO, device or folder is refused, never opened for a blocking
+    read). ``timeout`` is one deadline for connect, headers, redirects and body.
+    ``allow_private_urls=False`` (for a server fetching URLs for remote clients) refuses a URL or
+    redirect whose host resolves to a loopback, private or link-local address, before connecting.
     """
     limit = max_pixels if max_pixels is not None else max_pixels_from_env()
-    data, label = read_source(source, max_bytes, timeout, cancel=cancel, on_progress=on_progress)
+    data, label = read_source(
+        source,
+        max_bytes,
+        timeout,
+        cancel=cancel,
+        on_progress=on_progress,
+        allow_private=allow_private_urls,
+    )
     if cancel is not None:
         cancel.raise_if_cancelled()  # cancelled after the last byte: skip the decode
     rgb, alpha, fmt, text, notes = decode(data, label, limit)
@@ -124,17 +137,30 @@ def load_mask(
     *,
     resize: bool = False,
     channel: str = "auto",
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int | None = None,
+    timeout: float = 15.0,
+    cancel: CancelToken | None = None,
+    allow_private_urls: bool = True,
 ) -> np.ndarray:
     """Load a mask image as HxW uint8 (255 = fill).
 
     ``channel``: ``"alpha"`` (transparent = fill), ``"luma"`` (non-black = fill; greyscale or any
     colour) or ``"auto"`` (alpha when the image has transparency, else luma). With ``image_size``
     = (width, height) the mask is checked against the photo: a size mismatch is an error naming both
-    sizes unless ``resize=True``; an empty mask is an error.
+    sizes unless ``resize=True``; an empty mask is an error. The limits (``max_bytes``,
+    ``max_pixels``, ``timeout``, ``cancel``, ``allow_private_urls``) are :func:`load_image`'s.
     """
     from .. import masks  # local: masks pulls in OpenCV
 
-    img = load_image(source)
+    img = load_image(
+        source,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        timeout=timeout,
+        cancel=cancel,
+        allow_private_urls=allow_private_urls,
+    )
     try:
         mask = masks.mask_from_image(img.rgb, img.alpha, source=channel)
         if image_size is not None:

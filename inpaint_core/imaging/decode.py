@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-import threading
+import struct
 
 import numpy as np
-from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, PngImagePlugin
 
 from ..errors import ImageLoadError, ImageTooLargeError
 from .sources import MAX_PIXELS_ENV
@@ -15,8 +15,6 @@ from .sources import MAX_PIXELS_ENV
 # Formats we decode. Restricting the list keeps Pillow's exotic plugins (EPS runs Ghostscript) out.
 _FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "AVIF")
 _FORMAT_NAMES = "PNG, JPEG, WebP, BMP, TIFF or GIF"
-
-_pil_limit_lock = threading.Lock()
 
 # EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose).
 _ORIENTATION = {
@@ -33,27 +31,41 @@ _ORIENTATION = {
 # -- decoding ---------------------------------------------------------------------------------
 
 
-def open_header(data: bytes, label: str, max_pixels: int) -> Image.Image:
-    """Identify the format and read the header only; check the pixel ceiling before decoding.
+def _identify(data: bytes, label: str) -> Image.Image:
+    """``Image.open`` restricted to :data:`_FORMATS`, minus its decompression-bomb check.
 
-    Pillow's own bomb check (a global, warning at 89 MP and failing at 179 MP) is switched off for
-    this call — under a lock, restored at once — because ours is the one that applies.
+    Pillow's check reads a process-wide global (``Image.MAX_IMAGE_PIXELS``: a warning at 89 MP, an
+    error at 179 MP). Ours is per call (``max_pixels``) and applied right after, from the header;
+    switching the global off meanwhile would switch it off for every other thread too. So this does
+    what ``Image.open`` does (each plugin's ``accept`` on the first bytes, then its factory, which
+    reads the header only) without the global: nothing here touches Pillow's settings.
     """
     Image.init()
-    formats = [f for f in _FORMATS if f in Image.OPEN]
-    with _pil_limit_lock:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+    prefix = data[:16]
+    for fmt in _FORMATS:
+        entry = Image.OPEN.get(fmt)
+        if entry is None:
+            continue
+        factory, accept = entry
         try:
-            im = Image.open(io.BytesIO(data), formats=formats)
-        except UnidentifiedImageError:
-            raise ImageLoadError(
-                f"{label}: not a recognised image (expected {_FORMAT_NAMES})"
-            ) from None
+            result = not accept or accept(prefix)
+            if not result or isinstance(result, str):
+                continue
+            return factory(io.BytesIO(data), "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # this plugin does not take it: try the next, as Image.open does
+        except Image.DecompressionBombError as exc:  # a plugin's own check (GIF frames)
+            raise ImageTooLargeError(f"{label}: {exc}") from None
         except Exception as exc:  # a plugin choking on a damaged header
             raise ImageLoadError(f"{label}: damaged image header ({exc})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+    raise ImageLoadError(f"{label}: not a recognised image (expected {_FORMAT_NAMES})")
+
+
+def open_header(data: bytes, label: str, max_pixels: int) -> Image.Image:
+    """Identify the format and read the header only; check the pixel ceiling before decoding."""
+    if not isinstance(max_pixels, int) or isinstance(max_pixels, bool) or max_pixels <= 0:
+        raise ImageLoadError(f"max_pixels must be a positive number of pixels, got {max_pixels!r}")
+    im = _identify(data, label)
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageLoadError(f"{label}: the image claims a size of {w}x{h}")

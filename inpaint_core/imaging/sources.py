@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import math
 import os
 import re
+import socket
+import stat
 import threading
 import time
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..errors import ImageLoadError, ImageTooLargeError, JobCancelled
 
@@ -63,49 +69,270 @@ def _is_url(source: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source))
 
 
-def _read_path(path: Path, max_bytes: int) -> bytes:
+def check_timeout(timeout: float) -> float:
+    """A download's time limit must be a finite number of seconds above 0 (0, NaN or infinity
+    would mean "no limit" or "fail at once" by accident)."""
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ImageLoadError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "file not found"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "too many symbolic links (a link loop?)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    if exc.errno == errno.ENOTDIR:
+        return "a part of the path is a file, not a folder"
+    return f"cannot read the file ({exc.strerror or exc})"
+
+
+def read_regular_file(path: Path, max_bytes: int, what: str = "image") -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
+
+    A FIFO, a device, a socket or a folder is refused with a message before it is read (a FIFO's
+    ``open`` alone would block until a writer came): checked with ``os.stat``, opened non-blocking,
+    and checked again on the open descriptor (the path may have been swapped in between).
+    """
     label = str(path)
     try:
-        if path.is_dir():
-            raise ImageLoadError(f"{label}: is a folder, not an image file")
-        size = path.stat().st_size
-        if size > max_bytes:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageLoadError(f"{label}: is {_kind_of(st.st_mode)}, not an {what} file")
+        if st.st_size > max_bytes:
             raise ImageTooLargeError(
-                f"{label}: file is {mb(size)}, over the {mb(max_bytes)} limit per image"
+                f"{label}: file is {mb(st.st_size)}, over the {mb(max_bytes)} limit per {what}"
             )
-        with path.open("rb") as f:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        flags |= getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ImageLoadError(f"{label}: is {_kind_of(mode)}, not an {what} file")
             data = f.read(max_bytes + 1)  # +1: notice a file that grew after stat()
-    except FileNotFoundError:
-        raise ImageLoadError(f"{label}: file not found") from None
-    except PermissionError:
-        raise ImageLoadError(f"{label}: permission denied") from None
     except OSError as exc:
-        raise ImageLoadError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+        raise ImageLoadError(f"{label}: {_os_reason(exc)}") from None
     if len(data) > max_bytes:
-        raise ImageTooLargeError(f"{label}: file is over the {mb(max_bytes)} limit per image")
+        raise ImageTooLargeError(f"{label}: file is over the {mb(max_bytes)} limit per {what}")
     return data
+
+
+def _read_path(path: Path, max_bytes: int) -> bytes:
+    return read_regular_file(path, max_bytes)
 
 
 def _cancelled(url: str) -> JobCancelled:
     return JobCancelled(f"{url}: download cancelled")
 
 
-def _watch_cancel(cancel: CancelToken, raw, finished: threading.Event) -> None:
-    """Shut the socket down once ``cancel`` is set, waking a read blocked on a stalled server.
+# -- which hosts a URL may reach ----------------------------------------------------------------
 
-    Checking the token between chunks is enough while bytes flow; a server that stops sending
-    mid-body would otherwise hold the reader until its read timeout. urllib3 >= 2.3's
-    ``HTTPResponse.shutdown`` exists for exactly this (unblocking a read from another thread).
-    """
-    while not finished.wait(_CANCEL_POLL_S):
-        if cancel.cancelled:
-            shutdown = getattr(raw, "shutdown", None)
-            if shutdown is not None:
-                try:
-                    shutdown()
-                except Exception:  # noqa: BLE001 - best effort: the chunk loop still checks
-                    pass
+
+class UrlRefusedError(ImageLoadError):
+    """A URL (or a redirect) points at an address this caller may not reach (loopback, private,
+    link-local...)."""
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """The IP addresses ``host`` resolves to (``socket.getaddrinfo``; tests stub this)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, shared, reserved, multicast and unspecified ones
+    (an IPv4-mapped IPv6 address is judged by its IPv4 part)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolve_within(host: str, port: int, seconds: float) -> list[str]:
+    """:func:`resolve_host` bounded in time (getaddrinfo itself takes no timeout)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["addresses"] = resolve_host(host, port)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="resolve-host", daemon=True)
+    thread.start()
+    thread.join(max(0.0, seconds))
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return box["addresses"]
+
+
+def check_url_target(url: str, *, timeout: float = 15.0) -> None:
+    """Refuse ``url`` when its host is, or resolves to, an address that is not public (loopback,
+    private, link-local...): what a server that fetches URLs for remote clients must check, per
+    redirect, before connecting. Raises :class:`UrlRefusedError` (nothing is sent)."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        raise UrlRefusedError(f"{url}: the address names no host")
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise UrlRefusedError(f"{url}: the port is not a number") from None
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        addresses = [host]
+    except ValueError:
+        try:
+            addresses = _resolve_within(host, port, timeout)
+        except TimeoutError:
+            raise ImageLoadError(f"{url}: timed out after {timeout:g} s") from None
+        except OSError as exc:
+            raise ImageLoadError(f"{url}: cannot resolve {host} ({exc})") from None
+    if not addresses:
+        raise ImageLoadError(f"{url}: cannot resolve {host}")
+    for address in addresses:
+        if not is_public_address(address):
+            raise UrlRefusedError(
+                f"{url}: refused: {host} is {address}, a loopback, private or link-local address"
+            )
+
+
+# -- downloading ------------------------------------------------------------------------------
+
+
+class _Sockets:
+    """The sockets one download opened, so a watchdog can shut them down from another thread: a
+    blocked connect, header or body read then wakes at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self.reason = ""  # "timeout" | "cancelled" once the watchdog fired
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            fired = bool(self.reason)
+        if fired:
+            self._shut(sock)
+
+    def fire(self, reason: str) -> None:
+        with self._lock:
+            if self.reason:
+                return
+            self.reason = reason
+            socks = list(self._socks)
+        for sock in socks:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _watchdog(
+    sockets: _Sockets, deadline: float, cancel: CancelToken | None, finished: threading.Event
+) -> None:
+    """At the deadline (or once ``cancel`` is set) shut the download's sockets down. One deadline
+    for everything: connect, a server that drips its headers, redirects and the body."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sockets.fire("timeout")
             return
+        wait = min(left, _CANCEL_POLL_S) if cancel is not None else left
+        if finished.wait(wait):
+            return
+        if cancel is not None and cancel.cancelled:
+            sockets.fire("cancelled")
+            return
+
+
+def _session(sockets: _Sockets, guarded: bool):
+    """A requests session whose connections register their sockets with ``sockets`` (and, when
+    ``guarded``, refuse a peer that is not public: a DNS answer that changed since the check)."""
+    import requests
+    import urllib3.connection
+    import urllib3.connectionpool
+    from requests.adapters import HTTPAdapter
+
+    def new_conn(base):
+        def _new_conn(self):
+            sock = base._new_conn(self)
+            sockets.add(sock)
+            if guarded:
+                try:
+                    peer = str(sock.getpeername()[0])
+                except OSError:
+                    peer = ""
+                if peer and not is_public_address(peer):
+                    sock.close()
+                    raise UrlRefusedError(f"{self.host}: refused: connected to {peer}")
+            return sock
+
+        return _new_conn
+
+    class Conn(urllib3.connection.HTTPConnection):
+        _new_conn = new_conn(urllib3.connection.HTTPConnection)
+
+    class SConn(urllib3.connection.HTTPSConnection):
+        _new_conn = new_conn(urllib3.connection.HTTPSConnection)
+
+    class Pool(urllib3.connectionpool.HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class SPool(urllib3.connectionpool.HTTPSConnectionPool):
+        ConnectionCls = SConn
+
+    pools = {"http": Pool, "https": SPool}
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any):
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+    session = requests.Session()
+    session.trust_env = not guarded  # a guarded fetch goes straight to the checked address
+    adapter = Adapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class _Throttle:
@@ -125,6 +352,9 @@ class _Throttle:
             self.on_progress(done, self.total)
 
 
+MAX_REDIRECTS = 5
+
+
 def _fetch_url(
     url: str,
     max_bytes: int,
@@ -132,12 +362,15 @@ def _fetch_url(
     *,
     cancel: CancelToken | None = None,
     on_progress: ProgressCallback | None = None,
+    allow_private: bool = True,
 ) -> bytes:
-    """Download ``url`` with a byte cap (streamed: stops reading past it) and a total time limit.
+    """Download ``url`` with a byte cap (streamed: stops reading past it) and ONE time limit for
+    connect, headers, every redirect and the body: a watchdog thread shuts the sockets down at the
+    deadline, so a server that drips its headers or a chain of slow redirects cannot outlast it.
 
-    ``cancel`` is checked between streamed chunks (and a stalled read is woken by shutting the
-    socket down): once set, the response is closed and :class:`JobCancelled` raised. While the
-    server has not yet answered with its headers a cancel waits for them (or for the timeout).
+    Redirects are followed here (at most :data:`MAX_REDIRECTS`, http/https only), each target
+    checked with :func:`check_url_target` first unless ``allow_private``. ``cancel`` (set from any
+    thread) stops the download within ~50 ms and raises :class:`JobCancelled`.
     ``on_progress(bytes_so_far, total_or_None)`` is throttled to ~20 calls a second.
     """
     import requests  # local: keeps `import inpaint_core.imaging` light
@@ -145,29 +378,58 @@ def _fetch_url(
 
     if not url.lower().startswith(("http://", "https://")):
         raise ImageLoadError(f"{url}: only http:// and https:// addresses can be loaded")
+    timeout = check_timeout(timeout)
     if cancel is not None and cancel.cancelled:
         raise _cancelled(url)
     deadline = time.monotonic() + timeout
     finished = threading.Event()
+    sockets = _Sockets()
+    watchdog = threading.Thread(
+        target=_watchdog,
+        args=(sockets, deadline, cancel, finished),
+        name="download-watchdog",
+        daemon=True,
+    )
+    watchdog.start()
+    session = _session(sockets, guarded=not allow_private)
+
+    def stopped() -> Exception | None:
+        if sockets.reason == "cancelled" or (cancel is not None and cancel.cancelled):
+            return _cancelled(url)
+        if sockets.reason == "timeout" or time.monotonic() >= deadline:
+            return ImageLoadError(f"{url}: timed out after {timeout:g} s")
+        return None
+
+    current = url
     try:
-        with requests.get(
-            url,
-            stream=True,
-            timeout=(timeout, timeout),
-            headers={"User-Agent": _USER_AGENT, "Accept": "image/*"},
-        ) as resp:
-            if cancel is not None:
-                if cancel.cancelled:
-                    raise _cancelled(url)
-                threading.Thread(
-                    target=_watch_cancel,
-                    args=(cancel, resp.raw, finished),
-                    name="download-cancel-watch",
-                    daemon=True,
-                ).start()
+        for _hop in range(MAX_REDIRECTS + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if not allow_private:
+                check_url_target(current, timeout=left)
+            resp = session.get(
+                current,
+                stream=True,
+                timeout=(left, left),
+                allow_redirects=False,
+                headers={"User-Agent": _USER_AGENT, "Accept": "image/*"},
+            )
+            if not resp.is_redirect:
+                break
+            target = requests.compat.urljoin(resp.url, resp.headers["Location"])
+            resp.close()
+            if not target.lower().startswith(("http://", "https://")):
+                raise ImageLoadError(f"{url}: redirected to {target}, not an http(s) address")
+            current = target
+        else:
+            raise ImageLoadError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        with resp:
             if resp.status_code >= 400:
                 reason = f" {resp.reason}" if resp.reason else ""
                 raise ImageLoadError(f"{url}: the server answered HTTP {resp.status_code}{reason}")
+            if resp.status_code >= 300:
+                raise ImageLoadError(f"{url}: the server answered HTTP {resp.status_code}")
             ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype and not ctype.startswith("image/") and ctype not in _BINARY_TYPES:
                 raise ImageLoadError(
@@ -187,16 +449,16 @@ def _fetch_url(
             read1 = getattr(raw, "read1", None)
             buf = bytearray()
             while True:
-                if cancel is not None and cancel.cancelled:
-                    raise _cancelled(url)
-                if time.monotonic() > deadline:
-                    raise TimeoutError
+                problem = stopped()
+                if problem is not None:
+                    raise problem
                 if read1 is not None:
                     chunk = read1(_CHUNK, decode_content=True)
                 else:
                     chunk = raw.read(4096, decode_content=True)
-                if cancel is not None and cancel.cancelled:  # a shut-down socket reads as EOF
-                    raise _cancelled(url)
+                problem = stopped()  # a shut-down socket reads as EOF: not the end of the image
+                if problem is not None:
+                    raise problem
                 if not chunk:
                     progress(len(buf), final=True)
                     return bytes(buf)
@@ -207,15 +469,23 @@ def _fetch_url(
                     )
                 progress(len(buf))
     except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
-        if cancel is not None and cancel.cancelled:
-            raise _cancelled(url) from None
+        problem = stopped()
+        if isinstance(problem, JobCancelled):
+            raise problem from None
         raise ImageLoadError(f"{url}: timed out after {timeout:g} s") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-        if cancel is not None and cancel.cancelled:  # the watcher's shutdown broke the read
-            raise _cancelled(url) from None
+        problem = stopped()  # the watchdog's shutdown broke the read
+        if problem is not None:
+            raise problem from None
+        cause = exc
+        while cause.__context__ is not None and not isinstance(cause, UrlRefusedError):
+            cause = cause.__context__
+        if isinstance(cause, UrlRefusedError):
+            raise UrlRefusedError(f"{url}: {cause}") from None
         raise ImageLoadError(f"{url}: could not download ({type(exc).__name__}: {exc})") from None
     finally:
         finished.set()
+        session.close()
 
 
 def read_source(
@@ -225,9 +495,13 @@ def read_source(
     *,
     cancel: CancelToken | None = None,
     on_progress: ProgressCallback | None = None,
+    allow_private: bool = True,
 ) -> tuple[bytes, str]:
-    """The bytes of ``source`` and a label for messages. ``cancel`` and ``on_progress`` apply to
-    URL downloads only (a local file or bytes is read in one go)."""
+    """The bytes of ``source`` and a label for messages. ``cancel``, ``on_progress`` and
+    ``allow_private`` apply to URL downloads only (a local file or bytes is read in one go)."""
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+        raise ImageLoadError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
+    check_timeout(timeout)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         label = "<bytes>"
@@ -236,7 +510,14 @@ def read_source(
                 f"image data is {mb(len(data))}, over the {mb(max_bytes)} limit per image"
             )
     elif isinstance(source, str) and _is_url(source):
-        data = _fetch_url(source, max_bytes, timeout, cancel=cancel, on_progress=on_progress)
+        data = _fetch_url(
+            source,
+            max_bytes,
+            timeout,
+            cancel=cancel,
+            on_progress=on_progress,
+            allow_private=allow_private,
+        )
         label = source
     elif isinstance(source, (str, PathLike)):
         path = Path(source).expanduser()
