@@ -213,8 +213,19 @@ class ProgressBar:
             self._bar.refresh()
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        """Close the bar; whatever is printed next starts on a line of its own (on a terminal the
+        bar's line is cleared; in a log, where ``\r`` clears nothing, a newline ends it)."""
+        if self._bar is None:
+            return
+        self._bar.close()
+        self._bar = None
+        try:
+            tty = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        if not tty:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _output_tag(i: int, seed: int | None, label: str | None) -> str:

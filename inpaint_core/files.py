@@ -78,6 +78,13 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a part of the folder's path is a file
+        raise FileWriteError(
+            f"{target}: cannot write (a part of the path is a file, not a folder)"
+        ) from None
+    except OSError as exc:
+        raise FileWriteError(f"{target}: cannot write ({describe_os_error(exc)})") from None
+    try:
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name[:100]}{TEMP_MARK}", suffix=".tmp", dir=folder
         )
