@@ -11,15 +11,16 @@ A model reference (what a user types after ``--model``) resolves to one of three
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import stat
 import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import ModelError
+from ..jsonsafe import JsonLimitError, loads_limited
 
 MODELS_ENV = "INPAINT_STUDIO_MODELS"
 SAFE_SUFFIXES = (".safetensors",)
@@ -70,13 +71,46 @@ def hf_cache_dir() -> Path:
     return Path(xdg) / "huggingface" / "hub"
 
 
+MAX_CONFIG_BYTES = 4 * 2**20
+"""Largest model JSON (``config.json``, ``model_index.json``) read; real ones are a few kB."""
+MAX_SAFETENSORS_HEADER = 64 * 2**20
+"""Largest ``.safetensors`` JSON header read (SD-1.5's is ~150 kB, SDXL's ~300 kB)."""
+SAFETENSORS_DTYPES = frozenset(
+    "BOOL U8 I8 F8_E5M2 F8_E4M3 F8_E8M0 F4 F6_E2M3 F6_E3M2 I16 U16 F16 BF16 I32 U32 F32 F64 "
+    "I64 U64 C64".split()
+)
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading only if it is a regular file: a FIFO (whose open would block
+    until a writer came), a device or a folder is refused with a :class:`ModelError`."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelError(f"{path} is not a regular file (a folder, pipe or device)")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ModelError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise ModelError(f"{path} is not a regular file (a folder, pipe or device)")
+    return f
+
+
 # -- cheap inspection -----------------------------------------------------------------------------
 def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A model's JSON file (a regular file, size- and depth-capped) as a dict, or a ModelError."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path) as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        data = loads_limited(raw, what=str(path), max_chars=MAX_CONFIG_BYTES, max_depth=16)
     except FileNotFoundError:
         raise ModelError(f"{what}: {path.name} is missing ({path})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, JsonLimitError) as exc:
         raise ModelError(f"{what}: {path} is unreadable or not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ModelError(f"{what}: {path} does not hold a JSON object")
@@ -130,40 +164,75 @@ def classify_checkpoint(keys: Any, shape_of: Any) -> CheckpointInfo:
     return CheckpointInfo(family, in_channels, width)
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_tensor_entry(path: Path, key: str, meta: Any) -> int:
+    """One header entry must be ``{"dtype": known, "shape": [ints >= 0], "data_offsets": [a, b]}``
+    with ``0 <= a <= b``; returns ``b``."""
+
+    def bad(why: str) -> ModelError:
+        return ModelError(f"{path} is not a valid safetensors file (entry {key[:80]!r}: {why})")
+
+    if not isinstance(meta, dict):
+        raise bad("not an object")
+    if meta.get("dtype") not in SAFETENSORS_DTYPES:
+        raise bad(f"unknown dtype {str(meta.get('dtype'))[:20]!r}")
+    shape = meta.get("shape")
+    if not isinstance(shape, list) or len(shape) > 8 or not all(_is_count(d) for d in shape):
+        raise bad("the shape is not a list of sizes")
+    offsets = meta.get("data_offsets")
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(_is_count(o) for o in offsets)
+        or offsets[0] > offsets[1]
+    ):
+        raise bad("data_offsets is not [begin, end]")
+    return int(offsets[1])
+
+
 def read_safetensors_header(path: Path) -> dict[str, Any]:
-    """The JSON header of a ``.safetensors`` file, checked against the file size (a truncated or
-    corrupt file is a :class:`ModelError`, not a crash inside the loader)."""
+    """The JSON header of a ``.safetensors`` file: size-capped (:data:`MAX_SAFETENSORS_HEADER`),
+    depth-capped, schema-checked (every tensor entry's dtype, shape and offsets; ``__metadata__``
+    text to text) and checked against the file size. A truncated or corrupt file is a
+    :class:`ModelError`, not a crash inside the loader (or in a models listing)."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(8)
             if len(head) < 8:
                 raise ModelError(f"{path} is not a safetensors file (only {size} bytes)")
             (length,) = struct.unpack("<Q", head)
-            if length < 2 or length > 100 * 2**20:
+            if length < 2 or length > MAX_SAFETENSORS_HEADER:
                 raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
             if length > size - 8:
                 raise ModelError(
                     f"{path} is truncated or not a safetensors file: its header alone should be "
                     f"{length} bytes, the file has {size}"
                 )
-            header = json.loads(fh.read(length).decode("utf-8"))
+            raw = fh.read(length)
+        header = loads_limited(
+            raw, what=f"{path} header", max_chars=MAX_SAFETENSORS_HEADER, max_depth=4
+        )
     except ModelError:
         raise
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, struct.error) as exc:
+    except JsonLimitError as exc:
+        raise ModelError(f"{path} is not a valid safetensors file ({exc})") from None
+    except (OSError, struct.error) as exc:
         raise ModelError(f"{path} is not a valid safetensors file ({exc})") from None
     if not isinstance(header, dict):
         raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
     end = 0
     for key, meta in header.items():
         if key == "__metadata__":
+            if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+                raise ModelError(
+                    f"{path} is not a valid safetensors file (__metadata__ is not text)"
+                )
             continue
-        try:
-            end = max(end, int(meta["data_offsets"][1]))
-        except (TypeError, KeyError, IndexError, ValueError):
-            raise ModelError(
-                f"{path} is not a valid safetensors file (bad entry {key!r})"
-            ) from None
+        end = max(end, _check_tensor_entry(path, key, meta))
     if 8 + length + end > size:
         raise ModelError(
             f"{path} is truncated: its header describes {8 + length + end} bytes, "
@@ -238,6 +307,16 @@ def describe_file(path: Path) -> ModelInfo:
     return ModelInfo(path.stem, str(path), "single_file", inpainting, size, str(path), note)
 
 
+def _unreadable(entry: Path, exc: BaseException) -> ModelInfo:
+    """A listing entry for a file or folder that could not be inspected: named, flagged, skipped
+    by pickers (``is_inpainting`` False), never a traceback that hides the other models."""
+    reason = " ".join(str(exc).replace(str(entry), entry.name).split()) or type(exc).__name__
+    kind = "single_file" if entry.suffix else "diffusers"
+    return ModelInfo(
+        entry.stem, str(entry), kind, False, 0, str(entry), f"unreadable: {reason[:300]}"
+    )
+
+
 def _scan_dir(directory: Path) -> list[ModelInfo]:
     found: list[ModelInfo] = []
     try:
@@ -247,10 +326,13 @@ def _scan_dir(directory: Path) -> list[ModelInfo]:
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_dir() and (entry / "model_index.json").is_file():
-            found.append(describe_folder(entry))
-        elif entry.is_file() and entry.suffix.lower() in (".safetensors", ".ckpt"):
-            found.append(describe_file(entry))
+        try:
+            if entry.is_dir() and (entry / "model_index.json").is_file():
+                found.append(describe_folder(entry))
+            elif entry.is_file() and entry.suffix.lower() in (".safetensors", ".ckpt"):
+                found.append(describe_file(entry))
+        except (ModelError, OSError, ValueError, TypeError, RecursionError) as exc:
+            found.append(_unreadable(entry, exc))
     return found
 
 
@@ -395,8 +477,11 @@ def resolve_model(model: str | os.PathLike[str]) -> ModelRef:
             "No model given: pass a diffusers folder, a .safetensors file or a repo id"
         )
     path = Path(text).expanduser()
-    if path.exists():
-        return _ref_for_path(path.resolve(), text)
+    try:
+        if path.exists():
+            return _ref_for_path(path.resolve(), text)
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        raise ModelError(f"Model path {path} cannot be used ({exc})") from None
     if isinstance(model, Path) or _looks_like_path(text):
         raise ModelError(f"Model path does not exist: {path}")
     for directory in models_dirs():
@@ -434,6 +519,8 @@ def _ref_for_path(path: Path, given: str) -> ModelRef:
             )
         return ModelRef("diffusers", path, str(path), path.name)
     suffix = path.suffix.lower()
+    if not path.is_file():
+        raise ModelError(f"{path} is not a regular file (a pipe or a device?)")
     if suffix not in CHECKPOINT_SUFFIXES:
         raise ModelError(
             f"{path} is not a model file we can load: use a .safetensors checkpoint "

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ..errors import ModelError
+from .config_check import check_model_configs
 from .device import dtype_name, resolve_device, resolve_dtype, vae_dtype_for
 from .discovery import (
     SAFE_SUFFIXES,
@@ -195,6 +196,7 @@ def _check_folder(folder: Path, what: str) -> dict[str, Any]:
         raise ModelError(f"{what} is incomplete: unet/config.json is missing or unreadable")
     if channels != 9:
         raise ModelError(not_inpainting_message(what, channels))
+    check_model_configs(folder, what)  # before diffusers allocates anything from them
     for component in REQUIRED_COMPONENTS:
         entry = index.get(component)
         if (
@@ -249,6 +251,7 @@ def _load_single_file(
 
     config = Path(config) if config is not None else bundled_config_dir()
     report(0.05, f"Reading {path.name}")
+    check_model_configs(config, str(config))
     _check_checkpoint(inspect_checkpoint(path), path, config)
     report(0.1, f"Loading {path.name}")
     with _component_progress(report, 0.1, 0.8):
