@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inpaint_core.contact_sheet import contact_sheet, save_cell_png
+from inpaint_core.contact_sheet import save_cell_png, save_contact_sheet
 from inpaint_core.sweep import CellResult, SweepPlan, format_duration, run_sweep
 
 from .compare_panes import CellPane, SharedView, WipePane
@@ -328,13 +328,9 @@ class CompareView(QWidget):
         return [self.results[i] for i in sorted(self.results)]
 
     def export_contact_sheet(self, path: str | Path) -> Path:
-        from PIL import Image
 
         title = f"{self.source_name}: {self.plan.base.prompt or '(no prompt)'}"
-        sheet = contact_sheet(self.plan, self.finished_cells(), title=title)
-        path = Path(path)
-        Image.fromarray(sheet).save(path)
-        return path
+        return save_contact_sheet(path, self.plan, self.finished_cells(), title=title)
 
     def export_cells(self, folder: str | Path) -> list[Path]:
         folder = Path(folder)
@@ -349,12 +345,19 @@ class CompareView(QWidget):
             self, "Export contact sheet", "contact-sheet.png", "PNG image (*.png)"
         )
         if path:
-            self.status_label.setText(f"saved {self.export_contact_sheet(path)}")
+            try:
+                self.status_label.setText(f"saved {self.export_contact_sheet(path)}")
+            except OSError as exc:  # FileWriteError: names the path and the reason
+                self.status_label.setText(f"could not save: {exc}")
 
     def _ask_export_cells(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export every cell as a PNG")
         if folder:
-            n = len(self.export_cells(folder))
+            try:
+                n = len(self.export_cells(folder))
+            except OSError as exc:
+                self.status_label.setText(f"could not save: {exc}")
+                return
             self.status_label.setText(f"saved {n} cells to {folder}")
 
     def _update_buttons(self) -> None:

@@ -381,7 +381,8 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         self._refresh_overlay()
         self.host.hide_mask_overlay(False)
         if doc is not None:
-            self.offer_parameters(dict(getattr(doc, "text", {}) or {}), doc.photo.name)
+            # parsed on the loading thread (Document.from_image), never here on the GUI thread
+            self.offer_parameters(getattr(doc, "parameters", None), doc.photo.name)
 
     # -- lifetime ---------------------------------------------------------------------------------
     def save_settings(self) -> None:

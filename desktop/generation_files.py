@@ -97,8 +97,7 @@ class ParameterFilesMixin:
         self, path: str | None = None, *, confirm: bool = True
     ) -> InpaintRequest | None:
         """Read the generation parameters of a PNG made by us (or A1111) and offer to load them."""
-        from inpaint_core.imaging import load_image
-        from inpaint_core.metadata import request_from_png_text
+        from inpaint_core.metadata import read_parameters
 
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
@@ -107,7 +106,7 @@ class ParameterFilesMixin:
             if not path:
                 return None
         try:
-            req = request_from_png_text(load_image(path).text, strict=False)
+            req = read_parameters(path).request
         except InpaintError as exc:
             self.panel.show_message(f"{Path(path).name}: {exc}")
             return None
@@ -118,19 +117,19 @@ class ParameterFilesMixin:
         self._status(f"Loaded the parameters of {Path(path).name}")
         return req
 
-    def offer_parameters(self, text: dict[str, str], name: str = "This picture") -> bool:
+    def offer_parameters(self, found: Any, name: str = "This picture") -> bool:
         """An opened picture carries generation parameters: offer them in the panel (a bar with a
-        Load button; nothing waits for an answer). True when there were some."""
-        from inpaint_core.metadata import request_from_png_text
+        Load button; nothing waits for an answer). True when there were some. ``found``: what the
+        loading thread read (``Document.parameters``), or text chunks (read here: small files)."""
+        from inpaint_core.metadata import parameters_or_none
 
         self._offered = None
         self.panel.offer_frame.hide()
-        if not text:
+        if isinstance(found, dict):
+            found = parameters_or_none(found)
+        if found is None:
             return False
-        try:
-            self._offered = request_from_png_text(text, strict=False)
-        except InpaintError:
-            return False
+        self._offered = found.request
         self.panel.offer_label.setText(f"{name} carries generation parameters.")
         self.panel.offer_label.setToolTip(summary(self._offered))
         self.panel.offer_frame.show()

@@ -102,7 +102,10 @@ class OpenExportMixin:
         if _is_url(source):
             recent: str | None = str(source)
         elif isinstance(source, str | Path):
-            recent = str(Path(source).expanduser().resolve())
+            try:
+                recent = str(Path(source).expanduser().resolve())
+            except (OSError, RuntimeError):  # a symlink loop: the load names the problem
+                recent = None
         else:
             recent = None
 

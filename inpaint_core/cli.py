@@ -402,10 +402,8 @@ def _prior_step_seconds(base: InpaintRequest, mask: Any, engine: Any) -> float |
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from PIL import Image
 
-    from .contact_sheet import contact_sheet, save_cell_png
-    from .files import atomic_write
+    from .contact_sheet import save_cell_png, save_contact_sheet
     from .sweep import plan_sweep, run_sweep
 
     seeds_text = args.seeds.strip()
@@ -469,8 +467,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         bar.close()
     sheet_path = out / "contact-sheet.png"
     title = f"{Path(str(photo.source)).name}: {base.prompt or '(no prompt)'}"
-    sheet = Image.fromarray(contact_sheet(plan, cells, title=title))
-    atomic_write(sheet_path, lambda f: sheet.save(f, format="PNG"))
+    save_contact_sheet(sheet_path, plan, cells, title=title)
     if args.json:
         print(json.dumps({"contact_sheet": str(sheet_path), "cells": written}))
     else:

@@ -74,6 +74,16 @@ def contact_sheet(
     return np.asarray(sheet)
 
 
+def save_contact_sheet(
+    path: str | Path, plan: SweepPlan, cells: Sequence[CellResult], *, title: str | None = None
+) -> Path:
+    """Render the sheet and write it as a PNG, atomically (a failed save keeps the old file)."""
+    from .files import atomic_write  # local, like imaging below: keeps the renderer light
+
+    sheet = Image.fromarray(contact_sheet(plan, cells, title=title))
+    return atomic_write(path, lambda f: sheet.save(f, format="PNG"))
+
+
 def cell_filename(cell: CellResult) -> str:
     """``cell-r{row}-c{col}-seed{seed}.png`` (1-based row/column, as the sheet shows them);
     ``cell-r{row}-c{col}.png`` for an unseeded (classical) fill."""

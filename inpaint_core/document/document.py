@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..masks import BBox
+from ..metadata import FoundParameters, parameters_or_none
 from .brush import StrokeBuffer
 from .edits import (
     ArrayPatch,
@@ -75,6 +76,9 @@ class Document(MaskOpsMixin):
         self.events = DocumentEvents()
         self.source = source
         self.text = dict(text or {})
+        #: the generation parameters the photo's file carries (None: none, or unreadable ones);
+        #: read by :meth:`from_image`, i.e. on the loading thread, never on a GUI thread
+        self.parameters: FoundParameters | None = None
         self._stroke = StrokeBuffer(self.mask)
         self._composite: np.ndarray | None = None
 
@@ -85,7 +89,9 @@ class Document(MaskOpsMixin):
         from pathlib import Path
 
         label = name or (Path(image.source).name if image.source else "Photo") or "Photo"
-        return cls(image.rgb, image.alpha, name=label, source=image.source, text=image.text)
+        doc = cls(image.rgb, image.alpha, name=label, source=image.source, text=image.text)
+        doc.parameters = parameters_or_none(image.text)
+        return doc
 
     @classmethod
     def open(cls, source: str | PathLike[str] | bytes, **load_kwargs: Any) -> Document:
