@@ -219,7 +219,34 @@ def test_stale_temp_files_are_cleaned_at_the_start_of_a_write(tmp_path, capsys):
     assert not stale.exists() and fresh.exists() and mine.exists()
 
 
+class _DiskFullFor:
+    """A file object that fails with ENOSPC after a few kB, like a disk filling up."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+        self._room = 2048
+
+    def write(self, data) -> int:
+        if len(data) > self._room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self._room -= len(data)
+        return self._f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
 def test_contact_sheet_is_written_atomically(tmp_path, capsys, monkeypatch):
+    """The disk fills up while the contact sheet is written (however it is opened): exit 2, one
+    line, and the previous sheet intact byte for byte."""
+    import builtins
+
     folder = tmp_path / "cmp"
     argv = ["compare", "--image", PHOTO, "--mask", MASK, "--out", str(folder), "--seeds", "1",
             "--method", "telea", "--quiet"]  # fmt: skip
@@ -227,16 +254,30 @@ def test_contact_sheet_is_written_atomically(tmp_path, capsys, monkeypatch):
     sheet = folder / "contact-sheet.png"
     before = sheet.read_bytes()
 
-    real_fsync = os.fsync
+    real_open, real_fdopen = builtins.open, os.fdopen
 
-    def full_disk(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def sheet_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        is_sheet = "contact-sheet" in os.fspath(file) if isinstance(file, (str, Path)) else False
+        return _DiskFullFor(f) if is_sheet and ("w" in mode or "+" in mode) else f
 
-    monkeypatch.setattr(files.os, "fsync", full_disk)
+    def sheet_fdopen(fd, mode="r", *args, **kwargs):
+        f = real_fdopen(fd, mode, *args, **kwargs)
+        try:
+            name = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            name = ""
+        return _DiskFullFor(f) if "contact-sheet" in name and "w" in mode else f
+
+    monkeypatch.setattr(builtins, "open", sheet_open)
+    monkeypatch.setattr(files.os, "fdopen", sheet_fdopen)
     capsys.readouterr()
-    code, _, err = run(capsys, *argv)
-    monkeypatch.setattr(files.os, "fsync", real_fsync)
+    try:
+        code = cli.main(argv)
+    finally:
+        monkeypatch.undo()
+    err = capsys.readouterr().err
     assert code == 2
-    assert "disk is full" in one_line_error(err)
+    assert "disk is full" in one_line_error(err) and "contact-sheet.png" in err
     assert sheet.read_bytes() == before
     assert not [p for p in folder.iterdir() if TEMP_MARK in p.name]
