@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
+from .errors import InpaintError
 from .metadata import read_parameters
 
 
@@ -28,6 +30,8 @@ def add_params_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise InpaintError(f"--timeout must be a positive number of seconds, got {args.timeout!r}")
     found = read_parameters(args.file, strict=args.strict, timeout=args.timeout)
     print(json.dumps({"file": args.file, **found.to_dict()}, indent=2, ensure_ascii=False))
     return 0

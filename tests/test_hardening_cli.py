@@ -52,6 +52,22 @@ def test_out_under_a_regular_file(tmp_path, capsys):
     assert blocker.read_bytes() == b"keep me"
 
 
+def test_compare_out_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "sheet.png"
+    blocker.write_bytes(b"keep me")
+    code, _, err = run(
+        capsys, "compare", "--image", PHOTO, "--mask", MASK, "--out", str(blocker), "--seeds", "1",
+        "--quiet",
+    )  # fmt: skip
+    assert code == 2 and str(blocker) in one_line_error(err)
+    assert blocker.read_bytes() == b"keep me"
+
+
+def test_params_bad_timeout(capsys):
+    code, _, err = run(capsys, "params", "http://127.0.0.1:9/x.png", "--timeout", "nan")
+    assert code == 2 and "--timeout" in one_line_error(err)
+
+
 def test_a_too_long_file_name(tmp_path, capsys):
     code, _, err = run(capsys, *classical(str(tmp_path / ("n" * 300 + ".png"))))
     assert code == 2
