@@ -26,6 +26,8 @@ def create_window(argv: list[str]) -> MainWindow:
     from PySide6.QtGui import QImageReader
     from PySide6.QtWidgets import QApplication
 
+    from inpaint_core.files import clean_stale_temp_files
+
     from .icons import app_icon
     from .main_window import APP_NAME, MainWindow
     from .settings import open_settings
@@ -39,6 +41,9 @@ def create_window(argv: list[str]) -> MainWindow:
     QImageReader.setAllocationLimit(2048)
     window = MainWindow(open_settings(args.settings_dir))
     window.show()
+    export_dir = window.settings.value("paths/export_dir", "", type=str)
+    if export_dir:  # leftovers of a save killed mid-write (our temp files only, a day old)
+        clean_stale_temp_files(export_dir)
     if args.photo:
         window.open_source(args.photo)  # a bad file: a message in the window, which stays open
     else:

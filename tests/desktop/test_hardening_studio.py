@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -73,3 +74,26 @@ def test_a_fifo_opened_in_the_studio_is_a_message_not_a_hang(window, qtbot, tmp_
         except OSError:
             pass
     assert window.doc is before
+
+
+def test_the_studio_cleans_stale_temp_files_of_its_export_folder_at_start(
+    qtbot, settings_dir, tmp_path
+):
+    from desktop import app
+    from desktop.settings import open_settings
+    from inpaint_core.files import STALE_AFTER_S, TEMP_MARK
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    stale = exports / f".picture.png{TEMP_MARK}x1.tmp"
+    stale.write_bytes(b"half")
+    old = time.time() - 2 * STALE_AFTER_S
+    os.utime(stale, (old, old))
+    keep = exports / "picture.png"
+    keep.write_bytes(b"png")
+    settings = open_settings(str(settings_dir))
+    settings.setValue("paths/export_dir", str(exports))
+    settings.sync()
+    window = app.create_window(["--settings-dir", str(settings_dir)])
+    qtbot.addWidget(window)
+    assert not stale.exists() and keep.exists()
