@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from inpaint_core.errors import ImageLoadError, ImageTooLargeError
-from inpaint_core.imaging import load_image, load_mask, sources
-from inpaint_core.imaging.sources import UrlRefusedError, check_url_target, is_public_address
+from inpaint_core.imaging import load_image, load_mask, sources, url_guard
+from inpaint_core.imaging.url_guard import UrlRefusedError, check_url_target, is_public_address
 from tests.hardening_helpers import run_bounded
 
 
@@ -252,7 +252,7 @@ def test_guard_refuses_a_host_resolving_to_a_private_address_before_connecting(m
         resolved.append(host)
         return ["10.0.0.1"]
 
-    monkeypatch.setattr(sources, "resolve_host", fake_resolve)
+    monkeypatch.setattr(url_guard, "resolve_host", fake_resolve)
     guard = _NoConnect(monkeypatch)
     with pytest.raises(UrlRefusedError, match="10.0.0.1"):
         check_url_target("http://intranet.test/photo.png")
@@ -267,7 +267,8 @@ def test_guard_refuses_a_host_resolving_to_a_private_address_before_connecting(m
 def test_guard_checks_every_redirect(monkeypatch, server):
     """The first hop (the loopback test server, taken as public here) redirects to a host that
     resolves to 10.0.0.1: refused before anything connects there."""
-    monkeypatch.setattr(sources, "resolve_host", lambda host, port: ["10.0.0.1"])
+    monkeypatch.setattr(url_guard, "resolve_host", lambda host, port: ["10.0.0.1"])
+    monkeypatch.setattr(url_guard, "is_public_address", lambda a: a == "127.0.0.1")
     monkeypatch.setattr(sources, "is_public_address", lambda a: a == "127.0.0.1")
     guard = _NoConnect(monkeypatch, allow=lambda host: host == "127.0.0.1")
     with pytest.raises(UrlRefusedError, match="internal.test is 10.0.0.1"):

@@ -19,8 +19,9 @@ Choices worth knowing:
   and noted in ``LoadedImage.notes``.
 - Animated files (GIF, APNG, WebP) give their first frame.
 
-The package: ``sources`` gets the bytes (path, bytes, URL; byte and time limits), ``decode`` turns
-them into pixels (pixel ceiling, modes, ICC, orientation), ``png`` writes PNGs with metadata.
+The package: ``sources`` gets the bytes (path, bytes, URL; byte and time limits), ``url_guard`` says
+which hosts a URL may reach, ``decode`` turns them into pixels (pixel ceiling, modes, ICC,
+orientation), ``png`` writes PNGs with metadata.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import ipaddress
 import math
 import os
 import re
@@ -15,9 +14,9 @@ from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ..errors import ImageLoadError, ImageTooLargeError, JobCancelled
+from .url_guard import UrlRefusedError, check_url_target, is_public_address
 
 if TYPE_CHECKING:
     from ..events import CancelToken
@@ -145,84 +144,6 @@ def _read_path(path: Path, max_bytes: int) -> bytes:
 
 def _cancelled(url: str) -> JobCancelled:
     return JobCancelled(f"{url}: download cancelled")
-
-
-# -- which hosts a URL may reach ----------------------------------------------------------------
-
-
-class UrlRefusedError(ImageLoadError):
-    """A URL (or a redirect) points at an address this caller may not reach (loopback, private,
-    link-local...)."""
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """The IP addresses ``host`` resolves to (``socket.getaddrinfo``; tests stub this)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, shared, reserved, multicast and unspecified ones
-    (an IPv4-mapped IPv6 address is judged by its IPv4 part)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _resolve_within(host: str, port: int, seconds: float) -> list[str]:
-    """:func:`resolve_host` bounded in time (getaddrinfo itself takes no timeout)."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["addresses"] = resolve_host(host, port)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller below
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="resolve-host", daemon=True)
-    thread.start()
-    thread.join(max(0.0, seconds))
-    if thread.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return box["addresses"]
-
-
-def check_url_target(url: str, *, timeout: float = 15.0) -> None:
-    """Refuse ``url`` when its host is, or resolves to, an address that is not public (loopback,
-    private, link-local...): what a server that fetches URLs for remote clients must check, per
-    redirect, before connecting. Raises :class:`UrlRefusedError` (nothing is sent)."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        raise UrlRefusedError(f"{url}: the address names no host")
-    try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        raise UrlRefusedError(f"{url}: the port is not a number") from None
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        addresses = [host]
-    except ValueError:
-        try:
-            addresses = _resolve_within(host, port, timeout)
-        except TimeoutError:
-            raise ImageLoadError(f"{url}: timed out after {timeout:g} s") from None
-        except OSError as exc:
-            raise ImageLoadError(f"{url}: cannot resolve {host} ({exc})") from None
-    if not addresses:
-        raise ImageLoadError(f"{url}: cannot resolve {host}")
-    for address in addresses:
-        if not is_public_address(address):
-            raise UrlRefusedError(
-                f"{url}: refused: {host} is {address}, a loopback, private or link-local address"
-            )
 
 
 # -- downloading ------------------------------------------------------------------------------
