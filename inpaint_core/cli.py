@@ -402,7 +402,6 @@ def _prior_step_seconds(base: InpaintRequest, mask: Any, engine: Any) -> float |
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-
     from .contact_sheet import save_cell_png, save_contact_sheet
     from .sweep import plan_sweep, run_sweep
 

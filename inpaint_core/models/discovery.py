@@ -73,8 +73,9 @@ def hf_cache_dir() -> Path:
 
 MAX_CONFIG_BYTES = 4 * 2**20
 """Largest model JSON (``config.json``, ``model_index.json``) read; real ones are a few kB."""
-MAX_SAFETENSORS_HEADER = 64 * 2**20
-"""Largest ``.safetensors`` JSON header read (SD-1.5's is ~150 kB, SDXL's ~300 kB)."""
+MAX_SAFETENSORS_HEADER = 16 * 2**20
+"""Largest ``.safetensors`` JSON header read (SD-1.5's is ~150 kB, SDXL's ~300 kB; the safetensors
+library itself allows 100 MB, which a hostile file could fill with a million tiny entries)."""
 SAFETENSORS_DTYPES = frozenset(
     "BOOL U8 I8 F8_E5M2 F8_E4M3 F8_E8M0 F4 F6_E2M3 F6_E3M2 I16 U16 F16 BF16 I32 U32 F32 F64 "
     "I64 U64 C64".split()
