@@ -41,7 +41,7 @@ SLOW = settings(
 
 A1111 = (
     "a cat in a hat, (masterpiece:1.2)\nNegative prompt: blurry, lowres\n"
-    'Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 42, Size: 512x512, '
+    "Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 42, Size: 512x512, "
     'Model: sd15, Denoising strength: 0.75, Mask blur: 4, Options: {"method": "telea"}, '
     'Lora hashes: "a: 1, b: 2", Safety checker: False'
 )
@@ -115,8 +115,9 @@ def test_parameters_readers_raise_only_metadata_errors(text):
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=30,
 )
 FIELD_NAMES = st.sampled_from(
