@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .document import export_picture
 from .sweep import CellResult, SweepPlan
 
 
@@ -91,9 +92,7 @@ def save_cell_png(
     Loading it back (``imaging.load_image(path).text`` → ``metadata.request_from_png_text``) gives
     the exact request (concrete seed included) that re-runs this cell.
     """
-    from . import imaging  # local: keeps the sheet renderer light
-
-    return imaging.save_png(
+    return export_picture(
         Path(folder) / cell_filename(cell),
         cell.result.composite(photo_rgb),
         alpha=alpha,

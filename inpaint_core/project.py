@@ -62,6 +62,7 @@ from .document import Document, InsertLayer, ResultLayer
 from .document.layers import composite_into
 from .errors import ImageLoadError, ImageTooLargeError, InpaintError
 from .files import atomic_open
+from .imaging import LoadedImage
 from .imaging.decode import decode
 from .imaging.sources import max_pixels_from_env
 from .inpaint import InpaintResult
@@ -817,3 +818,19 @@ def read_thumbnail(path: str | PathLike[str]) -> bytes | None:
         return None
     finally:
         z.close()
+
+
+def project_picture(
+    path: str | PathLike[str], *, max_pixels: int | None = None
+) -> tuple[LoadedImage, np.ndarray | None]:
+    """An .ora as the input of a run: its flattened picture (the visible layers, without the mask
+    overlay; the photo's transparency kept) and its mask (None when no mask is painted)."""
+    doc = open_project(path, max_pixels=max_pixels)
+    picture = LoadedImage(
+        rgb=doc.flatten(),
+        alpha=doc.photo.alpha,
+        source=str(path),
+        format="ORA",
+        text=dict(doc.text),
+    )
+    return picture, (doc.mask if doc.mask.any() else None)
