@@ -305,6 +305,18 @@ def _flatten(snap: ProjectSnapshot) -> tuple[np.ndarray, np.ndarray | None]:
     return out, photo.alpha
 
 
+def merged_key(snap: ProjectSnapshot) -> Any:
+    """A key for the flattened picture: the same whenever the photo and the visible result
+    layers are (painting the mask does not change it). None when the photo has no key."""
+    photo = snap.layers[0]
+    if not photo.cache_key:
+        return None
+    results = tuple(
+        (ld.cache_key, ld.visible, ld.opacity) for ld in snap.layers if ld.kind == "result"
+    )
+    return ("merged", photo.cache_key, results)
+
+
 def _thumbnail(rgb: np.ndarray, alpha: np.ndarray | None) -> bytes:
     h, w = rgb.shape[:2]
     step = max(1, -(-max(h, w) // (THUMBNAIL_SIZE * 4)))  # cheap pre-shrink of 8K pictures
@@ -381,11 +393,19 @@ def write_snapshot(
         if png_cache is not None and ld.cache_key:
             png_cache[ld.cache_key] = data
         blobs.append(data)
-    merged_rgb, merged_alpha = _flatten(snap)
-    if any(ld.still_valid is not None and not ld.still_valid() for ld in snap.layers):
-        raise SnapshotChanged("the photo changed while it was being saved")
-    merged = encode_png(merged_rgb, merged_alpha, compress_level)
-    thumb = _thumbnail(merged_rgb, merged_alpha)
+    mkey = merged_key(snap)
+    merged = png_cache.get(mkey) if png_cache is not None and mkey else None
+    thumb = png_cache.get(("thumb", mkey)) if png_cache is not None and mkey else None
+    if merged is None or thumb is None:
+        merged_rgb, merged_alpha = _flatten(snap)
+        if any(ld.still_valid is not None and not ld.still_valid() for ld in snap.layers):
+            raise SnapshotChanged("the photo changed while it was being saved")
+        merged = encode_png(merged_rgb, merged_alpha, compress_level)
+        thumb = _thumbnail(merged_rgb, merged_alpha)
+        del merged_rgb
+        if png_cache is not None and mkey:
+            png_cache[mkey] = merged
+            png_cache[("thumb", mkey)] = thumb
 
     doc_json = {
         "format": FORMAT_VERSION,
@@ -800,6 +820,19 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
 def open_project(path: str | PathLike[str] | bytes, **kwargs: Any) -> Document:
     """The document of an OpenRaster file (see :func:`load_project` for the candidates too)."""
     return load_project(path, **kwargs).document
+
+
+def read_info(path: str | PathLike[str]) -> dict[str, Any]:
+    """What our namespace says about a project (name, saved_at, extra...) without decoding any
+    layer; {} for a file that is not ours. Raises :class:`ProjectError` for an unreadable file."""
+    z = _Zip(path, str(path))
+    try:
+        if not z.has(DOCUMENT_JSON):
+            return {}
+        meta = _load_json(z, DOCUMENT_JSON)
+        return meta if isinstance(meta, dict) else {}
+    finally:
+        z.close()
 
 
 def is_project_path(path: str | PathLike[str]) -> bool:
