@@ -388,3 +388,22 @@ def test_a_missing_layer_file_is_named(tmp_path: Path) -> None:
             zf.writestr(info, blob)
     with pytest.raises(ProjectError, match="data/p.png.*missing"):
         open_project(path)
+
+
+def test_permission_denied_is_said_and_the_old_file_stays(
+    tmp_path: Path, layered, monkeypatch
+) -> None:
+    """What a read-only folder does (also when the tests run as root, where chmod does not bite)."""
+    import tempfile
+
+    doc, _ = layered
+    path = save_project(doc, tmp_path / "work.ora")
+    before = path.read_bytes()
+
+    def denied(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(FileWriteError, match="permission denied"):
+        save_project(doc, path)
+    assert path.read_bytes() == before
