@@ -42,8 +42,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from os import PathLike
@@ -75,6 +77,9 @@ DOCUMENT_JSON = f"{NAMESPACE}/document.json"
 CANDIDATES_JSON = f"{NAMESPACE}/candidates.json"
 FORMAT_VERSION = 1
 THUMBNAIL_SIZE = 256
+DEFAULT_COMPRESS_LEVEL = 1
+"""zlib level of layer PNGs. Measured on an 8000x6000 photo: level 6 is ~8 % smaller than level 1
+and ~2.7x slower; a save the user waits for (and autosave) wants level 1."""
 
 #: caps checked when opening (a project is a zip from anywhere)
 MAX_ENTRIES = 10_000
@@ -260,7 +265,9 @@ def snapshot(
 # -- writing -----------------------------------------------------------------------------------
 
 
-def encode_png(rgb: np.ndarray | None, alpha: np.ndarray | None, compress_level: int = 6) -> bytes:
+def encode_png(
+    rgb: np.ndarray | None, alpha: np.ndarray | None, compress_level: int = DEFAULT_COMPRESS_LEVEL
+) -> bytes:
     """RGB, RGBA or L (``rgb`` None: grey from ``alpha``) as PNG bytes."""
     if rgb is None:
         assert alpha is not None
@@ -360,30 +367,32 @@ def write_snapshot(
     snap: ProjectSnapshot,
     path: str | PathLike[str],
     *,
-    compress_level: int = 6,
+    compress_level: int = DEFAULT_COMPRESS_LEVEL,
     png_cache: dict[Any, bytes] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Write ``snap`` as an OpenRaster file at ``path`` (atomically; see the module docstring).
 
     ``png_cache`` maps a layer's ``cache_key`` to its encoded PNG: unchanged layers are not encoded
-    again (autosave of an 8K photo: the photo is encoded once, not every minute). Raises
+    again (autosave of an 8K photo: the photo is encoded once, not every minute). ``workers`` > 1
+    encodes layers in parallel (Pillow releases the GIL while it compresses). Raises
     :class:`SnapshotChanged` when a layer's ``still_valid`` says its pixels moved under the encoder
     (the previous file is then left as it was).
     """
     srcs: list[str] = []
-    blobs: list[bytes] = []
     for i, ld in enumerate(snap.layers):
         if ld.kind == "photo":
-            src = "data/photo.png"
+            srcs.append("data/photo.png")
         elif ld.kind == "mask":
-            src = "data/mask.png"
+            srcs.append("data/mask.png")
         else:
-            src = f"data/layer-{i:04d}.png"
-        srcs.append(src)
+            srcs.append(f"data/layer-{i:04d}.png")
+    covered = any(ld.kind == "result" and ld.visible and ld.opacity > 0 for ld in snap.layers[1:])
+
+    def layer_png(ld: LayerData) -> bytes:
         cached = png_cache.get(ld.cache_key) if png_cache is not None and ld.cache_key else None
         if cached is not None:
-            blobs.append(cached)
-            continue
+            return cached
         if ld.kind == "mask":
             assert ld.alpha is not None
             data = _mask_png(ld.alpha, snap.mask_colour, compress_level)
@@ -393,20 +402,38 @@ def write_snapshot(
             raise SnapshotChanged(f"the {ld.kind} changed while it was being saved")
         if png_cache is not None and ld.cache_key:
             png_cache[ld.cache_key] = data
-        blobs.append(data)
-    mkey = merged_key(snap)
-    merged = png_cache.get(mkey) if png_cache is not None and mkey else None
-    thumb = png_cache.get(("thumb", mkey)) if png_cache is not None and mkey else None
-    if merged is None or thumb is None:
-        merged_rgb, merged_alpha = _flatten(snap)
+        return data
+
+    def merged_png() -> tuple[bytes | None, bytes]:
+        """(the flattened picture's PNG, or None when it is the photo's own; the thumbnail)."""
+        mkey = merged_key(snap)
+        if png_cache is not None and mkey and ("thumb", mkey) in png_cache:
+            return png_cache.get(mkey), png_cache[("thumb", mkey)]
+        if covered:
+            rgb, alpha = _flatten(snap)
+        else:  # nothing over the photo: the flattened picture is the photo, PNG and all
+            rgb, alpha = snap.layers[0].rgb, snap.layers[0].alpha
+            assert rgb is not None
+        thumb = _thumbnail(rgb, alpha)
+        merged = encode_png(rgb, alpha, compress_level) if covered else None
         if any(ld.still_valid is not None and not ld.still_valid() for ld in snap.layers):
             raise SnapshotChanged("the photo changed while it was being saved")
-        merged = encode_png(merged_rgb, merged_alpha, compress_level)
-        thumb = _thumbnail(merged_rgb, merged_alpha)
-        del merged_rgb
         if png_cache is not None and mkey:
-            png_cache[mkey] = merged
+            if merged is not None:
+                png_cache[mkey] = merged
             png_cache[("thumb", mkey)] = thumb
+        return merged, thumb
+
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ora-encode") as pool:
+            merged_future = pool.submit(merged_png)
+            blobs = list(pool.map(layer_png, snap.layers))
+            merged, thumb = merged_future.result()
+    else:
+        blobs = [layer_png(ld) for ld in snap.layers]
+        merged, thumb = merged_png()
+    if merged is None:
+        merged = blobs[0]
 
     doc_json = {
         "format": FORMAT_VERSION,
@@ -460,7 +487,8 @@ def save_project(
     candidates: Iterable[Candidate] = (),
     *,
     extra: Mapping[str, Any] | None = None,
-    compress_level: int = 6,
+    compress_level: int = DEFAULT_COMPRESS_LEVEL,
+    workers: int | None = None,
 ) -> Path:
     """Save ``document`` (+ its ``candidates``, kept or not) as an OpenRaster project at ``path``.
 
@@ -469,8 +497,16 @@ def save_project(
     ``extra`` is any JSON-able dict kept in our namespace (read back as :attr:`Project.extra`).
     """
     return write_snapshot(
-        snapshot(document, candidates, extra=extra), path, compress_level=compress_level
+        snapshot(document, candidates, extra=extra),
+        path,
+        compress_level=compress_level,
+        workers=workers if workers is not None else default_workers(),
     )
+
+
+def default_workers() -> int:
+    """Encoder threads for a save the user waits for: the cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 # -- reading -----------------------------------------------------------------------------------

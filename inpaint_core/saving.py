@@ -16,7 +16,7 @@ document clean only when this returned.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -29,7 +29,7 @@ from .document import Document, export_picture, picture_format
 from .errors import RequestValidationError
 from .imaging import LoadedImage
 from .inpaint import InpaintResult
-from .project import is_project_path, save_project
+from .project import default_workers, is_project_path, save_project, snapshot, write_snapshot
 from .request import InpaintRequest
 
 #: PNG text chunk listing every kept layer's request, bottom to top (``parameters`` holds the top one)
@@ -75,6 +75,44 @@ def picture_parameters(document: Document) -> PictureParameters:
     )
 
 
+def prepare_save(
+    document: Document,
+    path: str | PathLike[str],
+    candidates: Iterable[Candidate] = (),
+    *,
+    quality: int = 92,
+) -> Callable[[], Path]:
+    """Take what a save needs from ``document`` now (on the thread that edits it: cheap, the mask
+    is copied, nothing is encoded) and return the function that writes it, to run on any thread,
+    so a large save never freezes a window. The photo is read while it is written: if an edit
+    changes the photo meanwhile (a merge into the photo), the write raises
+    :class:`~inpaint_core.project.SnapshotChanged` and leaves the old file (save again).
+    For a picture (.png/.jpg/.webp) the flattened picture is copied now (~30 ms at 8K)."""
+    target = Path(path)
+    if is_project_path(target):
+        rev = document.photo_revision
+        snap = snapshot(
+            document,
+            candidates,
+            mask=document.mask.copy(),
+            photo_guard=lambda: document.photo_revision == rev and rev % 2 == 0,
+        )
+        return lambda: write_snapshot(snap, target, workers=default_workers())
+    picture_format(target)  # a clear error for an unknown suffix, before any work
+    params = picture_parameters(document)
+    rgb, alpha = document.flatten(), document.photo.alpha
+    return lambda: export_picture(
+        target,
+        rgb,
+        alpha=alpha,
+        quality=quality,
+        text=params.text,
+        request=params.request,
+        seed=params.seed,
+        model_name=params.model_name,
+    )
+
+
 def save_document(
     document: Document,
     path: str | PathLike[str],
@@ -82,22 +120,14 @@ def save_document(
     *,
     quality: int = 92,
 ) -> Path:
-    """Save ``document`` at ``path``: a project (.ora, with ``candidates``) or the flattened
-    picture (.png/.jpg/.jpeg/.webp, with parameters). Raises ValueError for another suffix."""
+    """Save ``document`` at ``path`` now: a project (.ora, with ``candidates``) or the flattened
+    picture (.png/.jpg/.jpeg/.webp, with parameters). Raises
+    :class:`~inpaint_core.errors.UnsupportedFormatError` for another suffix and
+    :class:`~inpaint_core.files.FileWriteError` when the file cannot be written (the old one stays).
+    """
     if is_project_path(path):
         return save_project(document, path, candidates)
-    picture_format(path)  # a clear error for an unknown suffix, before any work
-    params = picture_parameters(document)
-    return export_picture(
-        path,
-        document.flatten(),
-        alpha=document.photo.alpha,
-        quality=quality,
-        text=params.text,
-        request=params.request,
-        seed=params.seed,
-        model_name=params.model_name,
-    )
+    return prepare_save(document, path, candidates, quality=quality)()
 
 
 def result_layer_name(result: InpaintResult) -> str:

@@ -212,3 +212,28 @@ def test_no_second_writer_appears() -> None:
                 if isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax"):
                     offenders.append(f"{rel}:{node.lineno} open(..., {mode.value!r})")
     assert offenders == [], "write user files through inpaint_core.files: " + ", ".join(offenders)
+
+
+def test_prepare_save_writes_what_the_document_was(tmp_path: Path, kept_doc) -> None:
+    """The window takes the save on its thread and writes on another: edits made meanwhile
+    (painting the mask) are not in the file; a merge into the photo makes the write refuse."""
+    from inpaint_core.project import SnapshotChanged
+    from inpaint_core.saving import prepare_save
+
+    kept_doc.mask[50:60, 50:60] = 255
+    expected = kept_doc.mask.copy()
+    job = prepare_save(kept_doc, tmp_path / "w.ora")
+    kept_doc.mask[100:120, 100:120] = 255  # painted after Save was pressed
+    assert np.array_equal(load_project(job()).document.mask, expected)
+    pic = prepare_save(kept_doc, tmp_path / "w.png")
+    flat = kept_doc.flatten()
+    kept_doc.set_layer_visible(1, False)  # hidden after Export was pressed
+    assert not np.array_equal(kept_doc.flatten(), flat)
+    assert np.array_equal(load_image(pic()).rgb, flat)
+    job = prepare_save(kept_doc, tmp_path / "w.ora")
+    kept_doc.add_result_layer(np.zeros((4, 4, 3), np.uint8), (0, 0, 4, 4), "x")
+    kept_doc.merge_down(1)
+    before = (tmp_path / "w.ora").read_bytes()
+    with pytest.raises(SnapshotChanged):
+        job()
+    assert (tmp_path / "w.ora").read_bytes() == before
