@@ -50,7 +50,7 @@ from filelock import FileLock, Timeout
 from .candidates import Candidate
 from .document import Document
 from .errors import InpaintError
-from .files import atomic_write_bytes, clean_stale_temp_files
+from .files import TEMP_MARK, atomic_write_bytes
 from .masks import BBox
 from .project import (
     Project,
@@ -153,15 +153,22 @@ def list_recoverable(
 ) -> list[Recoverable]:
     """The autosaves left by sessions that are not running any more, newest first.
 
-    Empty after clean exits. Also tidies the folder: our temp-file leftovers and the lock files of
-    dead sessions that left nothing behind are removed. Unreadable autosaves are skipped.
+    Empty after clean exits. Also tidies the folder: dead sessions' half-written temp files and
+    the lock files of dead sessions that left nothing behind are removed (a running session's are
+    left alone). Unreadable autosaves are skipped.
     """
     root = Path(folder) if folder is not None else autosave_folder()
     if not root.is_dir():
         return []
-    clean_stale_temp_files(root, older_than_s=0)
     found: list[Recoverable] = []
     alive: dict[str, bool] = {}
+    for tmp in root.glob(f".*{TEMP_MARK}*.tmp"):  # a dead session's half-written autosave
+        session = _session_of(Path(tmp.name[1:]))
+        if session != exclude_session and not alive.setdefault(
+            session, _session_alive(root, session)
+        ):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
     for ora in sorted(root.glob("*.ora")):
         session = _session_of(ora)
         if session == exclude_session:

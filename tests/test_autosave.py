@@ -299,3 +299,21 @@ def test_after_a_clean_exit_there_is_nothing_to_recover(tmp_path: Path, monkeypa
     assert list_recoverable() == []
     folder = autosave_folder()
     assert list(folder.glob("*.ora")) == [] and list((folder / "sessions").glob("*")) == []
+
+
+def test_tidying_leaves_a_running_sessions_files_alone(tmp_path: Path, doc) -> None:
+    from inpaint_core.files import TEMP_MARK
+
+    folder = tmp_path / "autosave"
+    running = Autosaver(folder, interval_s=60)  # another instance of the app, still running
+    try:
+        running.watch(doc, dirty=True)
+        live_file = running.save_now(doc).result(60)
+        live_tmp = folder / f".{running.session}--k.ora{TEMP_MARK}abc.tmp"
+        dead_tmp = folder / f".20200101T000000-1-deadbeef--k.ora{TEMP_MARK}abc.tmp"
+        for p in (live_tmp, dead_tmp):
+            p.write_bytes(b"half")
+        assert list_recoverable(folder) == []  # the running one's autosave is not offered
+        assert live_tmp.exists() and live_file.exists() and not dead_tmp.exists()
+    finally:
+        running.close()
