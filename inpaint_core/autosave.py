@@ -50,7 +50,7 @@ from filelock import FileLock, Timeout
 from .candidates import Candidate
 from .document import Document
 from .errors import InpaintError
-from .files import TEMP_MARK, atomic_write_bytes
+from .files import TEMP_MARK, FileWriteError, atomic_write_bytes, describe_os_error
 from .masks import BBox
 from .project import (
     Project,
@@ -278,10 +278,16 @@ class Autosaver:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.session = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         lock_path = _lock_path(self.folder, self.session)
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        self._session_lock = FileLock(lock_path, timeout=0)
-        self._session_lock.acquire()
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._session_lock = FileLock(lock_path, timeout=0)
+            self._session_lock.acquire()
+        except OSError as exc:
+            raise FileWriteError(
+                f"{self.folder}: cannot keep autosaves here ({describe_os_error(exc)})"
+            ) from None
         self._closed = False
+        self._stopping = threading.Event()
 
     @property
     def poll_s(self) -> float:
@@ -459,7 +465,13 @@ class Autosaver:
     def _write(self, w: _Watched, snap: ProjectSnapshot, changes: int) -> Path | None:
         path = self._ora(w)
         try:
-            write_snapshot(snap, path, compress_level=COMPRESS_LEVEL, png_cache=w.png_cache)
+            write_snapshot(
+                snap,
+                path,
+                compress_level=COMPRESS_LEVEL,
+                png_cache=w.png_cache,
+                should_stop=self._stopping.is_set,
+            )
             thumb = read_thumbnail(path)
             if thumb:
                 atomic_write_bytes(_thumb_path(path), thumb)
@@ -531,17 +543,14 @@ class Autosaver:
         self._after_writes(item.discard)
         return project
 
-    def close(self, *, clean: bool = True, timeout: float | None = 30.0) -> None:
+    def close(self, *, clean: bool = True) -> None:
         """End the session. ``clean=True`` (the user closed the app, every document settled):
         remove this session's autosaves and its lock, so the next start offers nothing."""
         if self._closed:
             return
         if clean:
-            for w in self._watched.values():
-                with self._lock:
-                    w.changes += 1  # a write in flight must not survive the exit
-            self._pool.submit(lambda: [self._remove_files(w) for w in self._watched.values()])
-        self._pool.shutdown(wait=True, cancel_futures=False)
+            self._stopping.set()  # a write in flight stops at its next layer: nothing to keep
+        self._pool.shutdown(wait=True)  # queued removals still run; writes stop at once
         self._closed = True
         for w in self._watched.values():
             for undo in w.unhook:

@@ -370,6 +370,7 @@ def write_snapshot(
     compress_level: int = DEFAULT_COMPRESS_LEVEL,
     png_cache: dict[Any, bytes] | None = None,
     workers: int = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Path:
     """Write ``snap`` as an OpenRaster file at ``path`` (atomically; see the module docstring).
 
@@ -377,7 +378,8 @@ def write_snapshot(
     again (autosave of an 8K photo: the photo is encoded once, not every minute). ``workers`` > 1
     encodes layers in parallel (Pillow releases the GIL while it compresses). Raises
     :class:`SnapshotChanged` when a layer's ``still_valid`` says its pixels moved under the encoder
-    (the previous file is then left as it was).
+    (the previous file is then left as it was), or when ``should_stop()`` turns True between two
+    layers (an app closing does not wait for a whole 8K autosave).
     """
     srcs: list[str] = []
     for i, ld in enumerate(snap.layers):
@@ -390,6 +392,8 @@ def write_snapshot(
     covered = any(ld.kind == "result" and ld.visible and ld.opacity > 0 for ld in snap.layers[1:])
 
     def layer_png(ld: LayerData) -> bytes:
+        if should_stop is not None and should_stop():
+            raise SnapshotChanged("the save was stopped")
         cached = png_cache.get(ld.cache_key) if png_cache is not None and ld.cache_key else None
         if cached is not None:
             return cached

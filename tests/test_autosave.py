@@ -317,3 +317,36 @@ def test_tidying_leaves_a_running_sessions_files_alone(tmp_path: Path, doc) -> N
         assert live_tmp.exists() and live_file.exists() and not dead_tmp.exists()
     finally:
         running.close()
+
+
+def test_a_clean_close_does_not_wait_for_a_whole_autosave(tmp_path: Path, monkeypatch) -> None:
+    import inpaint_core.project as project
+
+    started, release = threading.Event(), threading.Event()
+    real = project.encode_png
+
+    def slow_encode(rgb, alpha, level=1):
+        started.set()
+        release.wait(30)  # an 8K layer being encoded
+        return real(rgb, alpha, level)
+
+    monkeypatch.setattr(project, "encode_png", slow_encode)
+    doc = Document(data.astronaut())
+    for i in range(4):
+        doc.add_result_layer(np.zeros((8, 8, 3), np.uint8), (i, i, i + 8, i + 8), f"l{i}")
+    saver = Autosaver(tmp_path / "a", interval_s=60)
+    saver.watch(doc, dirty=True)
+    future = saver.save_now(doc)
+    assert started.wait(30)
+    threading.Timer(0.2, release.set).start()
+    saver.close()  # the write stops after the layer being encoded
+    assert future.result(0) is None
+    assert list((tmp_path / "a").glob("*.ora")) == [] and list_recoverable(tmp_path / "a") == []
+
+
+def test_an_unwritable_autosave_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from inpaint_core.files import FileWriteError
+
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(FileWriteError, match="cannot keep autosaves"):
+        Autosaver(tmp_path / "file" / "autosave")
