@@ -29,7 +29,15 @@ from .document import Document, export_picture, picture_format
 from .errors import RequestValidationError
 from .imaging import LoadedImage
 from .inpaint import InpaintResult
-from .project import default_workers, is_project_path, save_project, snapshot, write_snapshot
+from .project import (
+    Project,
+    default_workers,
+    is_project_path,
+    load_project,
+    save_project,
+    snapshot,
+    write_snapshot,
+)
 from .request import InpaintRequest
 
 #: PNG text chunk listing every kept layer's request, bottom to top (``parameters`` holds the top one)
@@ -128,6 +136,16 @@ def save_document(
     if is_project_path(path):
         return save_project(document, path, candidates)
     return prepare_save(document, path, candidates, quality=quality)()
+
+
+def open_document(source: str | PathLike[str], **load_kwargs: Any) -> Project:
+    """File ▸ Open for anything: an .ora project (its layers, mask and candidates) or a picture
+    (a new document: :meth:`Document.open`, ``load_kwargs`` passed on). A picture's project has no
+    candidates; its ``ours`` is False. Errors are :class:`~inpaint_core.errors.ImageLoadError`
+    (a :class:`~inpaint_core.project.ProjectError` for a bad project) naming the file."""
+    if not isinstance(source, bytes) and is_project_path(str(source)) and "://" not in str(source):
+        return load_project(source, max_pixels=load_kwargs.get("max_pixels"))
+    return Project(document=Document.open(source, **load_kwargs))
 
 
 def result_layer_name(result: InpaintResult) -> str:

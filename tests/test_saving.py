@@ -237,3 +237,14 @@ def test_prepare_save_writes_what_the_document_was(tmp_path: Path, kept_doc) -> 
     with pytest.raises(SnapshotChanged):
         job()
     assert (tmp_path / "w.ora").read_bytes() == before
+
+
+def test_open_document_takes_projects_and_pictures(tmp_path: Path, kept_doc) -> None:
+    from inpaint_core.saving import open_document
+
+    project = open_document(save_document(kept_doc, tmp_path / "w.ora"))
+    assert project.ours and [lay.name for lay in project.document.layers][1] == "seed 4"
+    picture = open_document(save_document(kept_doc, tmp_path / "w.png"))
+    assert not picture.ours and picture.candidates == []
+    assert np.array_equal(picture.document.photo.rgb, kept_doc.flatten())
+    assert "parameters" in picture.document.text
