@@ -132,13 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="fill the masked area of a photo")
-    run.add_argument("--image", required=True, help="photo: path or http(s) URL")
+    run.add_argument(
+        "--image", required=True, help="photo: path or http(s) URL, or an .ora project"
+    )
     run.add_argument(
         "--mask",
-        required=True,
-        help="mask: path or URL (white/opaque-paint = fill, or transparency)",
+        help="mask: path or URL (white/opaque-paint = fill, or transparency); "
+        "optional when --image is an .ora with a Mask layer",
     )
-    run.add_argument("--out", required=True, help="output PNG, or a folder for several outputs")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="output PNG/JPEG/WebP, a folder for several outputs, or NAME.ora for one layered project",
+    )
     run.add_argument("--mask-from", choices=["auto", "alpha", "luma"], default="auto")
     run.add_argument(
         "--resize-mask", action="store_true", help="scale a mask of another size to the photo"
@@ -158,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="sweep seeds x schedulers (x steps, guidance, strength) into a contact sheet",
     )
-    cmp_.add_argument("--image", required=True, help="photo: path or http(s) URL")
-    cmp_.add_argument("--mask", required=True, help="mask: path or URL")
+    cmp_.add_argument("--image", required=True, help="photo: path or http(s) URL, or an .ora")
+    cmp_.add_argument("--mask", help="mask: path or URL (optional for an .ora with a Mask layer)")
     cmp_.add_argument("--out", required=True, help="folder for the contact sheet and every cell")
     cmp_.add_argument("--mask-from", choices=["auto", "alpha", "luma"], default="auto")
     cmp_.add_argument("--resize-mask", action="store_true")
@@ -288,11 +294,16 @@ def _out_folder(out: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import imaging
+    from .document import export_picture, picture_format
     from .inpaint import inpaint
+    from .project import is_project_path
+    from .saving import save_results_project
 
     request = request_from_args(args)
     refuse_overwriting_inputs([Path(args.out)], args)
+    out = Path(args.out)
+    if out.suffix and not out.is_dir() and not is_project_path(out):
+        picture_format(out)  # an unknown suffix fails now, not after the run
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
@@ -301,24 +312,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     model_name = getattr(engine, "model_name", None)
-    paths = output_paths(
-        args.out,
-        Path(str(photo.source)).stem or "inpaint",
-        [r.seed for r in results],
-        [r.info.get("method") for r in results],
-    )
-    refuse_overwriting_inputs(paths, args)
     _prepare_output_folder(_out_folder(args.out))
+    if is_project_path(args.out):  # one layered project: photo, mask, one layer per output
+        paths = [save_results_project(args.out, photo, mask, results, model_name)] * len(results)
+    else:
+        paths = output_paths(
+            args.out,
+            Path(str(photo.source)).stem or "inpaint",
+            [r.seed for r in results],
+            [r.info.get("method") for r in results],
+        )
+        refuse_overwriting_inputs(paths, args)
     outputs = []
     for result, path in zip(results, paths, strict=True):
-        imaging.save_png(
-            path,
-            result.composite(photo.rgb),
-            alpha=photo.alpha,
-            request=result.request,
-            seed=result.seed,
-            model_name=model_name,
-        )
+        if not is_project_path(path):
+            export_picture(
+                path,
+                result.composite(photo.rgb),
+                alpha=photo.alpha,
+                request=result.request,
+                seed=result.seed,
+                model_name=model_name,
+            )
         outputs.append(
             {
                 "path": str(path),
@@ -353,6 +368,7 @@ def _list(text: str, kind: type, flag: str) -> list[Any]:
 
 def _load_inputs(args: argparse.Namespace):
     from . import imaging
+    from .project import is_project_path, project_picture
 
     timeout = args.timeout
     if not (isinstance(timeout, float) and math.isfinite(timeout) and timeout > 0):
@@ -364,7 +380,18 @@ def _load_inputs(args: argparse.Namespace):
                 f"--max-pixels must be a positive number of pixels, got {args.max_pixels}"
             )
         limits["max_pixels"] = args.max_pixels
-    photo = imaging.load_image(args.image, **limits)
+    if is_project_path(args.image):  # its flattened picture, and its Mask layer unless --mask
+        photo, mask = project_picture(args.image, max_pixels=args.max_pixels)
+        if args.mask is None:
+            if mask is None:
+                raise InpaintError(
+                    f"{args.image}: the project has no painted Mask layer: give --mask"
+                )
+            return photo, mask
+    else:
+        photo = imaging.load_image(args.image, **limits)
+    if args.mask is None:
+        raise InpaintError("--mask is required (unless --image is an .ora with a Mask layer)")
     mask = imaging.load_mask(
         args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from, **limits
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .document import export_picture
 from .sweep import CellResult, SweepPlan
 
 
@@ -78,10 +79,7 @@ def save_contact_sheet(
     path: str | Path, plan: SweepPlan, cells: Sequence[CellResult], *, title: str | None = None
 ) -> Path:
     """Render the sheet and write it as a PNG, atomically (a failed save keeps the old file)."""
-    from .files import atomic_write  # local, like imaging below: keeps the renderer light
-
-    sheet = Image.fromarray(contact_sheet(plan, cells, title=title))
-    return atomic_write(path, lambda f: sheet.save(f, format="PNG"))
+    return export_picture(path, contact_sheet(plan, cells, title=title))
 
 
 def cell_filename(cell: CellResult) -> str:
@@ -104,9 +102,7 @@ def save_cell_png(
     Loading it back (``imaging.load_image(path).text`` → ``metadata.request_from_png_text``) gives
     the exact request (concrete seed included) that re-runs this cell.
     """
-    from . import imaging  # local: keeps the sheet renderer light
-
-    return imaging.save_png(
+    return export_picture(
         Path(folder) / cell_filename(cell),
         cell.result.composite(photo_rgb),
         alpha=alpha,

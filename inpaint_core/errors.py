@@ -31,3 +31,7 @@ class ModelError(InpaintError):
 
 class JobCancelled(InpaintError):
     """Raised inside an engine when the user cancelled; the engine stays usable."""
+
+
+class UnsupportedFormatError(InpaintError, ValueError):
+    """A file cannot be written in the format its name asks for (e.g. ``.gif``)."""

@@ -17,6 +17,7 @@ from .edits import (
 )
 from .evented import Emitter, EventedList
 from .export import export_mask, export_picture, picture_format
+from .layer_files import export_layer, export_layers, import_layer
 from .layers import Layer, MaskLayer, PhotoLayer, ResultLayer
 from .pyramid import Pyramid
 
@@ -44,7 +45,10 @@ __all__ = [
     "StrokePatch",
     "Tile",
     "capsule_alpha",
+    "export_layer",
+    "export_layers",
     "export_mask",
     "export_picture",
+    "import_layer",
     "picture_format",
 ]

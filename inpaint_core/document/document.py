@@ -81,6 +81,9 @@ class Document(MaskOpsMixin):
         self.parameters: FoundParameters | None = None
         self._stroke = StrokeBuffer(self.mask)
         self._composite: np.ndarray | None = None
+        #: bumped before and after every in-place write to the photo's pixels (odd = writing), so
+        #: a reader on another thread (autosave) can tell it read a photo that did not move
+        self.photo_revision = 0
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -192,9 +195,13 @@ class Document(MaskOpsMixin):
     def _apply_tiles(self, target: Target, tiles: list[Tile], undo: bool) -> None:
         arr = self.mask if target == "mask" else self.photo.rgb
         box = None
+        if target == "photo":
+            self.photo_revision += 1  # odd while the photo is being written (see photo_revision)
         for tile in reversed(tiles) if undo else tiles:
             arr[tile.box.slices] = tile.old if undo else tile.new
             box = union(box, tile.box)
+        if target == "photo":
+            self.photo_revision += 1
         if box is None:
             return
         if target == "mask":

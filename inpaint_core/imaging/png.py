@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageCms, PngImagePlugin
 
 from ..files import atomic_write
 
 if TYPE_CHECKING:
     from ..request import InpaintRequest
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile (LittleCMS's built-in): every picture we write is sRGB and says so."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def save_png(
@@ -32,6 +39,7 @@ def save_png(
     With a ``request``, two text chunks are written: ``parameters`` in the A1111 format (other tools
     read it) and ``inpaint_studio``, our request as JSON, for exactly this image: ``seed`` (the
     seed that made it) replaces the request's seeds. Newlines and non-Latin-1 text survive (iTXt).
+    An sRGB ICC profile is embedded (the pixels are sRGB).
     Written atomically (:func:`inpaint_core.files.atomic_write`): a failed save keeps the old file.
     """
     from .. import metadata  # local: metadata imports request/schedulers
@@ -59,5 +67,12 @@ def save_png(
         info.add_text(key, value)  # tEXt, or iTXt (UTF-8) when the text is not Latin-1
 
     return atomic_write(
-        path, lambda f: im.save(f, format="PNG", pnginfo=info, compress_level=compress_level)
+        path,
+        lambda f: im.save(
+            f,
+            format="PNG",
+            pnginfo=info,
+            compress_level=compress_level,
+            icc_profile=srgb_profile(),
+        ),
     )
