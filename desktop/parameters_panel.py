@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from inpaint_core.errors import RequestValidationError
+from inpaint_core.options import RunOptions
 from inpaint_core.request import MAX_SEED, InpaintRequest
 from inpaint_core.schedulers import canonical_scheduler_name
 
@@ -58,7 +59,7 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
         self._errors: dict[str, QLabel] = {}
         self._error_forms: dict[str, QFormLayout] = {}
         self._field_widgets: dict[str, QWidget] = {}
-        self._extra_options: dict[str, Any] = {}
+        self._extra_options = RunOptions()
         self._opened_models: list[str] = []
         self._model_error: tuple[str, str] | None = None
         self._loading = False
@@ -177,7 +178,7 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             mask_grow=self.grow_spin.value(),
             mask_feather=self.feather_spin.value(),
             color_match=self.color_match_check.isChecked(),
-            options=dict(self._extra_options),
+            options=self._extra_options,
         )
 
     def validate(self) -> InpaintRequest | None:
@@ -230,7 +231,7 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             self.grow_spin.setValue(req.mask_grow)
             self.feather_spin.setValue(req.mask_feather)
             self.color_match_check.setChecked(req.color_match)
-            self._extra_options = dict(req.options)
+            self._extra_options = req.options
         finally:
             self._loading = False
         self.validate()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .errors import RequestValidationError
+from .options import RunOptions
 
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
@@ -43,12 +44,14 @@ class InpaintRequest:
     mask_grow: int = 4
     mask_feather: int = 8
     color_match: bool = False
-    # free-form engine options (e.g. classical method)
-    options: dict[str, Any] = field(default_factory=dict)
+    # engine-specific options (classical method, batch seeds, ...); a dict is read as RunOptions
+    options: RunOptions = field(default_factory=RunOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
             object.__setattr__(self, "seeds", tuple(self.seeds))
+        if not isinstance(self.options, RunOptions):
+            object.__setattr__(self, "options", RunOptions.from_dict(self.options))
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -131,9 +134,10 @@ class InpaintRequest:
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         if d["seeds"] is not None:
             d["seeds"] = list(d["seeds"])
+        d["options"] = self.options.to_dict()
         return d
 
     def to_json(self) -> str:
