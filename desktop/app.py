@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from desktop.window.main_window import MainWindow
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -26,9 +26,9 @@ def create_window(argv: list[str]) -> MainWindow:
     from PySide6.QtGui import QImageReader
     from PySide6.QtWidgets import QApplication
 
-    from .icons import app_icon
-    from .main_window import APP_NAME, MainWindow
-    from .settings import open_settings
+    from desktop.icons import app_icon
+    from desktop.settings import open_settings
+    from desktop.window.main_window import APP_NAME, MainWindow
 
     args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inpaint-studio"])
