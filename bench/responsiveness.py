@@ -130,7 +130,7 @@ def main() -> None:
     window.push_edit(doc.set_mask(mask))
     ctl = window.generation
     p = ctl.panel
-    p.choose_model(str(model))
+    p.picker.choose_model(str(model))
     p.prompt_edit.setPlainText("a wooden table")
     p.scheduler_combo.setCurrentText("DDIM")
     p.steps_spin.setValue(args.steps)

@@ -122,6 +122,14 @@ class Preview:
     alpha: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Where generation runs: ``kind`` is ``cuda``, ``mps`` or ``cpu``; ``label`` is for people."""
+
+    kind: str
+    label: str
+
+
 class SizeMode(enum.Enum):
     AUTO = "auto"  # working size matched to the crop's aspect at target_size
     EXPLICIT = "explicit"  # width x height as given
@@ -130,11 +138,11 @@ class SizeMode(enum.Enum):
 class GenerationEvents:
     """Typed events of a :class:`GenerationModel` (each an :class:`Emitter`; arguments in brackets).
 
-    ``request_changed(request)``, ``choices_changed()`` (seed lock, size mode, opened models),
+    ``request_changed(request)``, ``choices_changed()`` (seed lock, size mode),
     ``job_state_changed(JobState)``, ``progress(JobState)`` (a running job advanced),
     ``preview(Preview)``, ``results(job_id, list[Candidate])``, ``model_loading(ModelState)``,
     ``model_loaded(ModelState)``, ``model_failed(ModelState)``, ``model_changed(ModelState)``
-    (every model-state change, the three above included), ``device_changed(str)``,
+    (every model-state change, the three above included), ``device_changed(DeviceInfo)``,
     ``busy_changed(bool)`` (generations queued or running), ``message(str)`` (a line for the user).
     """
 
@@ -173,7 +181,7 @@ class GenerationModel:
         self.size_mode = SizeMode.EXPLICIT if self._request.width else SizeMode.AUTO
         self.opened_models: list[str] = []
         self.model_state = ModelState()
-        self.device: str | None = None
+        self.device: DeviceInfo | None = None
         #: every candidate of the open picture
         self.candidates = CandidateHistory()
         #: jobs not finished yet, by id, in submission order
@@ -199,6 +207,15 @@ class GenerationModel:
         self._set(request)
         self.events.choices_changed.emit()
 
+    def edit(self, request: InpaintRequest, *, seed_locked: bool, size_mode: SizeMode) -> None:
+        """The request and the choices together, as a form edits them (the seed may be kept
+        while unlocked: it is remembered, not used)."""
+        choices = (seed_locked, size_mode) != (self.seed_locked, self.size_mode)
+        self.seed_locked, self.size_mode = seed_locked, size_mode
+        self._set(request)
+        if choices:
+            self.events.choices_changed.emit()
+
     def update(self, **changes: Any) -> InpaintRequest:
         """Change some fields; raises :class:`RequestValidationError` (nothing changes) when the
         result is invalid."""
@@ -221,9 +238,9 @@ class GenerationModel:
             self.events.choices_changed.emit()
 
     def add_opened_model(self, source: str) -> None:
+        """Remember a model file/folder the user opened (the picker lists it; persisted)."""
         if source and source not in self.opened_models:
             self.opened_models.append(source)
-            self.events.choices_changed.emit()
 
     def effective_request(self) -> InpaintRequest:
         """The request a generation runs: a random seed when the seed is not locked, the working
@@ -319,12 +336,13 @@ class GenerationModel:
         self._calls[job_id] = on_result
         return job_id
 
-    def query_device(self, describe: Callable[[], str]) -> str:
+    def query_device(self, describe: Callable[[], DeviceInfo]) -> str:
         """Ask the worker where generation runs (``describe()`` there); ``device_changed`` tells."""
         return self.run_call(lambda _e, _c: [describe()], self._device_result, "device")
 
     def _device_result(self, results: list[Any]) -> None:
-        self.device = str(results[0]) if results else "?"
+        info = results[0] if results else None
+        self.device = info if isinstance(info, DeviceInfo) else DeviceInfo("cpu", str(info))
         self.events.device_changed.emit(self.device)
 
     def cancel(self) -> None:
@@ -502,6 +520,7 @@ _HANDLERS: dict[str, Callable[[GenerationModel, JobState, EngineEvent], None]] =
 }
 
 __all__ = [
+    "DeviceInfo",
     "EngineClient",
     "GenerationEvents",
     "GenerationModel",

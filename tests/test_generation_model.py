@@ -10,6 +10,7 @@ import pytest
 from inpaint_core.errors import RequestValidationError
 from inpaint_core.events import EngineEvent
 from inpaint_core.generation_model import (
+    DeviceInfo,
     GenerationModel,
     JobKind,
     JobStatus,
@@ -270,11 +271,12 @@ def test_device_query_runs_on_the_worker_and_lands_as_an_event():
     model = GenerationModel(client)
     seen = []
     model.events.device_changed.connect(seen.append)
-    job = model.query_device(lambda: "CPU (1 of 2 cores)")
+    info = DeviceInfo("cpu", "CPU (1 of 2 cores)")
+    job = model.query_device(lambda: info)
     kind, run = client.submitted[0]
     assert kind == "call" and model.jobs[job].kind is JobKind.CALL
     model.handle(EngineEvent("result", job_id=job, images=run(None, None)))
-    assert seen == ["CPU (1 of 2 cores)"] and model.device == "CPU (1 of 2 cores)"
+    assert seen == [info] and model.device == info
 
 
 # -- with the real job queue ------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     _wait(lambda: tray.count() == 1)
 
     # 2. the diffusion engine on the tiny random model: 3 seeds
-    panel.choose_model(str(model))
+    panel.picker.choose_model(str(model))
     panel.prompt_edit.setPlainText("an empty saucer on a wooden table, soft window light")
     panel.negative_edit.setPlainText("spoon, blurry, lowres")
     panel.scheduler_combo.setCurrentText("DPM++ 2M Karras")
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         _grab(window, args.generating)
         ctl.bridge.preview_ready.disconnect(conn)
         ctl.cancel()
-        _wait(lambda: job not in ctl.jobs, 30)
+        _wait(lambda: job not in ctl.model.jobs, 30)
 
     # 4. candidates: two more seeds on another scheduler, then the classical fill previewed in
     # place, ready to keep

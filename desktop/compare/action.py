@@ -1,36 +1,41 @@
 """The window's "Compare side by side…" action (Ctrl+Shift+C): set up a sweep, open the view.
 
-``install(window)`` is the whole wiring. It finds what it needs on the window when triggered, not
-at install time, so it works whichever of the window's parts is installed first:
+:class:`CompareLauncher` is given what it needs by the window that assembles it:
 
-* the engine bridge: the generation controller's (``window.generation.bridge``), so sweeps and
-  single generations share ONE worker thread and ONE loaded model; otherwise a bridge of its own;
-* the base request: the parameters panel's current values (``window.generation.panel``);
-* the picture and mask: the window's document (the flattened picture, as Generate uses);
-* keeping a cell: the window's ``apply_result_layer`` (one undo step, a new layer per kept cell,
-  so several can be kept and masked between with the layer and mask tools).
+* the engine bridge: the generation feature's, so sweeps and single generations share ONE worker
+  thread and ONE loaded model;
+* the core generation model: the base request (its current valid values), the loaded model's
+  name and the device kind (typed, never read from a label);
+* the document (the flattened picture, as Generate uses) and ``keep_layer`` (the window's "add a
+  result layer": one undo step, a new layer per kept cell, so several can be kept and masked
+  between with the layer and mask tools).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QDialog, QMenu, QWidget
 
 from desktop.compare.setup import SweepSetupDialog
 from desktop.compare.view import CompareView
 from desktop.engine_bridge import EngineBridge
+from inpaint_core.document import Document
 from inpaint_core.errors import InpaintError
+from inpaint_core.generation_model import GenerationModel
 from inpaint_core.inpaint import plan_for
 from inpaint_core.request import InpaintRequest
 from inpaint_core.sweep import CellResult, prior_seconds_per_step
 
 SHORTCUT = "Ctrl+Shift+C"
+
+KeepLayer = Callable[[np.ndarray, Any, str, dict[str, Any]], Any]
 
 
 class SpeedMemory:
@@ -70,13 +75,23 @@ class SpeedMemory:
 
 
 class CompareLauncher(QObject):
-    def __init__(self, window: QMainWindow) -> None:
+    """``document()``: the open Document; ``tell(text)``: a message for the user."""
+
+    def __init__(
+        self,
+        window: QWidget,
+        model: GenerationModel,
+        bridge: EngineBridge,
+        document: Callable[[], Document | None],
+        keep_layer: KeepLayer,
+        tell: Callable[[str], None],
+        menu: QMenu,
+    ) -> None:
         super().__init__(window)
-        self.window = window
+        self.window, self.model, self._bridge = window, model, bridge
+        self.document, self.keep_layer, self._tell = document, keep_layer, tell
         self.views: list[CompareView] = []
         self.speed = SpeedMemory()
-        self._own_bridge: EngineBridge | None = None
-        self._learning: set[int] = set()
         self.action = QAction("&Compare side by side…", window, objectName="compareAction")
         self.action.setShortcut(QKeySequence(SHORTCUT))
         self.action.setToolTip(
@@ -84,64 +99,23 @@ class CompareLauncher(QObject):
         )
         self.action.triggered.connect(self.open)
         window.addAction(self.action)
-        self._place_in_menu()
-
-    # -- what the window offers -------------------------------------------------------------
-    @property
-    def generation(self) -> Any:
-        return getattr(self.window, "generation", None)
+        menu.addSeparator()
+        menu.addAction(self.action)
+        bridge.results_ready.connect(lambda _job, results: self.speed.learn(results))
 
     def bridge(self) -> EngineBridge:
-        gen = self.generation
-        bridge = getattr(gen, "bridge", None)
-        if bridge is None:
-            if self._own_bridge is None:
-                self._own_bridge = EngineBridge(parent=self)
-            bridge = self._own_bridge
-        if id(bridge) not in self._learning:  # learn step times from every finished job
-            bridge.results_ready.connect(lambda _job, results: self.speed.learn(results))
-            self._learning.add(id(bridge))
-        return bridge
+        return self._bridge
 
-    def base_request(self) -> InpaintRequest | None:
-        panel = getattr(self.generation, "panel", None)
-        if panel is None:
-            return InpaintRequest()
-        return panel.validate()  # None (with the bad field marked) on bad input
+    def base_request(self) -> InpaintRequest:
+        return self.model.effective_request()
 
     def _device(self) -> str:
-        """The generation panel's device (it asks the worker once); "cpu" when unknown."""
-        label = getattr(self.generation, "device_label", None)
-        text = label.text().lower() if label is not None else ""
-        return "cuda" if "cuda" in text else "mps" if "mps" in text else "cpu"
-
-    def _place_in_menu(self, retry: bool = True) -> None:
-        for menu in self.window.menuBar().findChildren(QMenu):
-            if menu.objectName() == "generateMenu" or menu.title().replace("&", "") == "Generate":
-                menu.addSeparator()
-                menu.addAction(self.action)
-                return
-        if retry:  # the generation part may install its menu later in the same start-up
-            QTimer.singleShot(0, lambda: self._place_in_menu(retry=False))
-            return
-        for menu in self.window.menuBar().findChildren(QMenu):
-            if menu.title().replace("&", "") == "Tools":
-                menu.addSeparator()
-                menu.addAction(self.action)
-                return
-        self.window.menuBar().addAction(self.action)
-
-    def _tell(self, text: str) -> None:
-        show = getattr(self.window, "show_error", None)
-        if show is not None:
-            show(text)
-        else:
-            QMessageBox.information(self.window, "Compare", text)
+        return self.model.device.kind if self.model.device is not None else "cpu"
 
     # -- the action -------------------------------------------------------------------------
     def open(self, *, plan: Any = None, exec_dialog: bool = True) -> CompareView | None:
         """Ask for the axes, then open the compare view and start the sweep on the bridge."""
-        doc = getattr(self.window, "document", None)
+        doc = self.document()
         if doc is None:
             self._tell("Open a photo first.")
             return None
@@ -150,10 +124,7 @@ class CompareLauncher(QObject):
             self._tell("Paint a mask over what should change first (B for the brush).")
             return None
         base = plan.base if plan is not None else self.base_request()
-        if base is None:
-            self._tell("Fix the marked parameter first.")
-            return None
-        base = InpaintRequest.from_dict({**base.to_dict(), "seeds": None, "num_outputs": 1})
+        base = replace(base, seeds=None, num_outputs=1)
         seconds_per_step = self.speed.seconds_per_step(base, _grid(base, mask), self._device())
         if plan is None:
             dialog = SweepSetupDialog(base, seconds_per_step, self.window)
@@ -165,8 +136,7 @@ class CompareLauncher(QObject):
         picture = np.array(doc.display_rgb(), copy=True)
         photo_layer = getattr(doc, "photo", None)
         alpha = getattr(photo_layer, "alpha", None)
-        gen = self.generation
-        model_name = getattr(gen, "model_name", None) or (
+        model_name = self.model.model_state.name or (
             Path(str(base.model)).name if base.model else None
         )
         view = CompareView(
@@ -190,20 +160,14 @@ class CompareLauncher(QObject):
     def keep(self, cell: CellResult) -> Any:
         """A kept cell becomes its own result layer (one undo step)."""
         r = cell.result
-        info = {"request": r.request.to_dict(), "seed": r.seed, "sweep_cell": cell.cell.label}
-        name = f"{cell.cell.label}"
-        apply = getattr(self.window, "apply_result_layer", None)
-        if apply is None:
-            self._tell("This window cannot add layers.")
-            return None
-        return apply(np.array(r.patch, copy=True), r.box, name, info)
+        info = {"request": r.request, "seed": r.seed, "sweep_cell": cell.cell.label}
+        return self.keep_layer(np.array(r.patch, copy=True), r.box, cell.cell.label, info)
 
 
 def _grid(base: InpaintRequest, mask: np.ndarray) -> tuple[int, int] | None:
     """The working grid the sweep will use (the region maths only; no engine is touched)."""
     try:
-        stub = SimpleNamespace(native_resolution=base.engine == "classical")
-        return plan_for(base, mask, stub).grid  # type: ignore[arg-type]
+        return plan_for(base, mask, base.engine).grid
     except (InpaintError, ValueError):
         return None
 
@@ -213,10 +177,3 @@ class _Picture:
 
     def __init__(self, rgb: np.ndarray, alpha: np.ndarray | None) -> None:
         self.rgb, self.alpha = rgb, alpha
-
-
-def install(window: QMainWindow) -> CompareLauncher:
-    """Add the Compare action to ``window`` (kept as ``window.compare``)."""
-    launcher = CompareLauncher(window)
-    window.compare = launcher  # type: ignore[attr-defined]
-    return launcher

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
@@ -327,8 +328,6 @@ class CompareView(QWidget):
         return [self.results[i] for i in sorted(self.results)]
 
     def export_contact_sheet(self, path: str | Path) -> Path:
-        from PIL import Image
-
         title = f"{self.source_name}: {self.plan.base.prompt or '(no prompt)'}"
         sheet = contact_sheet(self.plan, self.finished_cells(), title=title)
         path = Path(path)

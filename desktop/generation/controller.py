@@ -1,87 +1,84 @@
-"""Generation in the window: connects the parameters panel, the engine bridge, the document/canvas
-and the candidates tray.
+"""Generation in the window: the core :class:`~inpaint_core.generation_model.GenerationModel` and
+the widgets bound to it.
 
 Everything that touches torch runs on the bridge's ONE worker thread (model loading, generation,
-even the device query for the status bar); this module only reacts to the bridge's GUI-thread
-signals, so the window stays responsive and a second run can be queued while one runs.
-``install(window)`` fills the window's ``parametersDock`` and ``candidatesDock``, adds the actions
-(Generate: Ctrl+Enter, Cancel: Esc, Save with parameters, Open parameters from PNG) and the
-status-bar fields (device, loaded model).
+even the device query for the status bar); the bridge hands every engine event to this object on
+the GUI thread, which folds it into the model (:meth:`GenerationModel.handle`). The widgets follow
+the model's typed events: progress text is made from a :class:`~inpaint_core.generation_model.
+JobState`, the model field from a :class:`~inpaint_core.generation_model.ModelState`; nothing is
+read back from a label.
 
-Overlay on the canvas: step previews while a run goes, otherwise the selected candidate in place
-(the mask tint is hidden meanwhile). Hold ``\\`` to see the picture without it (before/after).
-
-Split: this module keeps the job bookkeeping (generate, cancel, load a model, the device query and
-the bridge's signals); candidates (kept in the core's :class:`~inpaint_core.candidates.CandidateHistory`)
-and the overlay are in :mod:`desktop.generation.candidates`, the actions and ``install`` in
-:mod:`desktop.generation.actions`, parameters in PNG files in :mod:`desktop.generation.files`.
+The parts, each passed what it needs: :class:`~desktop.generation.panel.ParametersPanel` (the
+request), :class:`~desktop.generation.tray.CandidatesTray` (the candidate history),
+:class:`~desktop.generation.candidates.CanvasPreview` (the overlay),
+:class:`~desktop.generation.candidates.CandidateActions` (keep, use settings),
+:class:`~desktop.generation.files.ParameterFiles` (PNG parameters) and
+:class:`~desktop.generation.actions.GenerationActions`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
 
 from desktop.engine_bridge import EngineBridge
-from desktop.generation.actions import install, make_actions
-from desktop.generation.candidates import BEFORE_AFTER_KEY, CandidatesMixin
-from desktop.generation.files import LAYERS_CHUNK, ParameterFilesMixin, summary
+from desktop.generation.actions import GenerationActions
+from desktop.generation.candidates import CandidateActions, CanvasPreview
+from desktop.generation.files import ParameterFiles
 from desktop.generation.host import (
     DocumentHost,
     StudioEngineCache,
     describe_device,
     leave_a_core_to_the_window,
-    overlay_image,
-    plan_region,
-    window_host,
 )
 from desktop.generation.panel import ParametersPanel
+from desktop.generation.settings import restore_state, save_state
 from desktop.generation.tray import CandidatesTray
-from inpaint_core.candidates import CandidateHistory
-from inpaint_core.errors import InpaintError
-from inpaint_core.masks import BBox
-from inpaint_core.request import InpaintRequest
+from inpaint_core.errors import RequestValidationError
+from inpaint_core.events import EngineEvent
+from inpaint_core.generation_model import (
+    DeviceInfo,
+    GenerationModel,
+    JobKind,
+    JobState,
+    JobStatus,
+    ModelState,
+    ModelStatus,
+)
+from inpaint_core.models import list_models
 from inpaint_core.sweep import format_duration
 
-__all__ = [
-    "BEFORE_AFTER_KEY",
-    "LAYERS_CHUNK",
-    "DocumentHost",
-    "GenerationController",
-    "install",
-    "make_bridge",
-    "summary",
-    "window_host",
-]
+
+def progress_text(state: JobState, queued: int) -> tuple[float, str]:
+    """The progress bar of a generation: (fraction, text)."""
+    if state.status is JobStatus.QUEUED:
+        text = "Running"
+    elif state.total:
+        text = f"Step {state.step}/{state.total}"
+        if state.eta_s is not None:
+            text += f"  ·  {format_duration(state.eta_s)} left"
+    else:
+        text = "Starting…"
+    return state.fraction, text + (f"  ·  {queued} queued" if queued else "")
 
 
-@dataclass
-class _Job:
-    kind: str  # "generate" | "load" | "device"
-    request: InpaintRequest | None = None
-    box: BBox | None = None
-    alpha: np.ndarray | None = None  # the mask on the working grid, for step previews
-    model: str | None = None
-    document: Any = None
-    started: bool = False
-    stepped: bool = False
-    first_step: tuple[int, float] | None = None  # (step, time) of the first step seen, for the ETA
+def model_text(state: ModelState) -> str:
+    name = state.name or (Path(state.source).name if state.source else "")
+    if state.status is ModelStatus.LOADING:
+        return f"Model: loading {name}…"
+    if state.status is ModelStatus.LOADED:
+        return f"Model: {name}"
+    if state.status is ModelStatus.FAILED:
+        return "Model: none (loading failed)"
+    return "Model: none loaded"
 
 
-class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
-    """Owns the parameters panel, the candidates tray, the actions and the job bookkeeping.
-
-    Candidates and the overlay: :mod:`desktop.generation.candidates`; actions and installing into
-    the window: :mod:`desktop.generation.actions`; parameters in PNGs: :mod:`desktop.generation.files`."""
+class GenerationController(QObject):
+    """Owns the generation model and the parts bound to it (see the module docstring)."""
 
     def __init__(
         self,
@@ -94,140 +91,118 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
     ) -> None:
         super().__init__(parent)
         self.host = host
+        self.settings = settings if settings is not None else QSettings()
+        self.model = GenerationModel()
+        restore_state(self.model, self.settings)
+        self.model.set_document(host.document)
         if bridge is None:
             self.engine_cache: Any = StudioEngineCache()
-            bridge = make_bridge(self.engine_cache, parent=self)
+            bridge = EngineBridge(engine_factory=self.engine_cache, parent=self)
         else:
             self.engine_cache = bridge.queue.engine_factory
         self.bridge = bridge
-        self.settings = settings if settings is not None else QSettings()
-        self.panel = ParametersPanel()
-        #: every candidate of this picture (the core list; the tray only shows it)
-        self.candidates = CandidateHistory()
-        self.tray = CandidatesTray(history=self.candidates)
-        self.jobs: dict[str, _Job] = {}
-        self.model_name: str | None = None
-        self._step_preview: tuple[BBox, QImage] | None = None
-        self._before_after = False
-        self._offered: InpaintRequest | None = None
-        self._closed = False
-        self._tuned = False
-        #: asks a yes/no question (tests replace it)
-        self.confirm: Callable[[str, str], bool] = self._ask
+        self.model.attach(bridge)
+        bridge.event_received.connect(self._on_engine_event)  # queued onto the GUI thread
 
+        self.panel = ParametersPanel(self.model)
+        self.tray = CandidatesTray(history=self.model.candidates)
+        self.preview = CanvasPreview(host, self.tray, self.panel.window)
+        self.candidates = CandidateActions(
+            self.model, host, self.tray, self.panel, self.preview, self.status_message
+        )
+        self.files = ParameterFiles(host, self.panel, self.status_message)
+        self.tray.save_requested.connect(lambda c: self.files.save_candidate(c))
+        self.actions = GenerationActions(
+            self,
+            self.panel,
+            self.model,
+            {
+                "generate": self.generate,
+                "cancel": self.cancel,
+                "save": self.files.save_with_parameters,
+                "open_params": self.files.open_parameters,
+                "rescan": self.rescan_models,
+            },
+        )
         self.device_label = QLabel("Device: …", objectName="deviceStatus")
         self.device_label.setToolTip("Where generation runs (checked on the worker thread)")
-        self.model_label = QLabel("Model: none loaded", objectName="modelStatus")
+        self.model_label = QLabel(model_text(self.model.model_state), objectName="modelStatus")
         for label in (self.device_label, self.model_label):
             label.setContentsMargins(6, 0, 6, 0)
             label.setMinimumWidth(24)  # may be clipped: the status bar must not widen the window
-
-        make_actions(self)
-        self._connect()
-        self.panel.restore_settings(self.settings)
-        self.rescan_models()
+        self._closed = False
+        self._tuned = False
         self._query_device = query_device
+        self._bind()
+        self.rescan_models()
         if query_device:
             self.refresh_device()
 
-    def _connect(self) -> None:
-        b = self.bridge
-        b.job_started.connect(self._on_started)
-        b.progress_changed.connect(self._on_progress)
-        b.preview_ready.connect(self._on_preview)
-        b.results_ready.connect(self._on_results)
-        b.job_failed.connect(self._on_failed)
-        b.job_cancelled.connect(self._on_cancelled)
-        b.job_finished.connect(self._on_finished)
-        self.generate_action.triggered.connect(self.generate)
-        self.cancel_action.triggered.connect(self.cancel)
-        self.save_action.triggered.connect(lambda: self.save_with_parameters())
-        self.open_params_action.triggered.connect(lambda: self.open_parameters())
-        self.rescan_action.triggered.connect(self.rescan_models)
+    def _bind(self) -> None:
+        ev = self.model.events
+        ev.job_state_changed.connect(self._job_state_changed)
+        ev.progress.connect(self._progress)
+        ev.preview.connect(self.preview.show_step)
+        ev.busy_changed.connect(self.panel.set_busy)
+        ev.message.connect(self._message)
+        ev.model_changed.connect(lambda s: self.model_label.setText(model_text(s)))
+        ev.device_changed.connect(self._device_changed)
         self.panel.generate_clicked.connect(self.generate)
         self.panel.cancel_clicked.connect(self.cancel)
-        self.panel.model_chosen.connect(self.load_model)
-        self.panel.offer_load_button.clicked.connect(self._accept_offer)
-        self.tray.preview_requested.connect(lambda _c: self._refresh_overlay())
-        self.tray.keep_requested.connect(self.keep)
-        self.tray.save_requested.connect(lambda c: self.save_candidate(c))
-        self.tray.use_settings_requested.connect(self.use_settings)
-        self.tray.discarded.connect(lambda _c: self._refresh_overlay())
+        self.panel.picker.chosen.connect(self.load_model)
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.installEventFilter(self.preview)  # the before/after key
 
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        self.model.handle(event)
+
+    # -- commands ---------------------------------------------------------------------------------
     def rescan_models(self) -> None:
         """Fill the model picker from disk; with no inpainting model found, the classical engine
         (no weights) is chosen."""
         try:
-            from inpaint_core.models import list_models
-
             models = list_models()
         except Exception as exc:  # noqa: BLE001 - a broken models folder must not stop the window
             models = []
             self.panel.show_message(f"Could not list the models: {exc}")
-        self.panel.set_models(models)
-        if not any(m.is_inpainting for m in models) and not self.panel.model:
+        self.panel.picker.set_models(models)
+        if not any(m.is_inpainting for m in models) and not self.panel.picker.current:
             self.panel.engine_combo.setCurrentIndex(self.panel.engine_combo.findData("classical"))
-        if self.panel.engine == "diffusion" and self.panel.model and not self.model_name:
-            self.model_label.setText(f"Model: {Path(self.panel.model).name} (not loaded yet)")
-
-    # -- jobs -------------------------------------------------------------------------------------
-    def _generate_jobs(self) -> list[str]:
-        return [j for j, job in self.jobs.items() if job.kind == "generate"]
+        source = self.panel.picker.current
+        if self.panel.engine == "diffusion" and source and self.model.model_state.name is None:
+            self.model_label.setText(f"Model: {Path(source).name} (not loaded yet)")
 
     def generate(self) -> str | None:
         """Queue a generation with the panel's parameters (never blocks; a run already going is
         not disturbed). Returns the job id, or None when something is missing (said in the panel)."""
-        req = self.panel.validate()
-        if req is None:
+        if self.panel.validate() is None:
             self.panel.show_message("Fix the marked field first.")
             return None
         picture, mask = self.host.picture(), self.host.mask()
         if picture is None or mask is None:
             self.panel.show_message("Open a photo first.")
             return None
+        if not np.any(mask):
+            self.panel.show_message("the mask is empty: paint or load the area to fill  (B: brush)")
+            return None
+        if self.model.document is not self.host.document:
+            self.document_changed(self.host.document)
         try:
-            region = plan_region(req, mask)
-        except InpaintError as exc:
-            self.panel.show_message(f"{exc}  (B: brush)")
+            job_id = self.model.generate(picture, mask)
+        except RequestValidationError as exc:
+            self.panel.show_field_error(exc.field, str(exc))
             return None
         self.panel.show_message("")
-        box = region.box
-        alpha = np.where(mask[box.slices] > 0, 255, 0).astype(np.uint8)
-        if not region.native:
-            alpha = cv2.resize(alpha, region.grid, interpolation=cv2.INTER_AREA)
-        job_id = self.bridge.submit(req, picture, mask)
-        self.jobs[job_id] = _Job("generate", req, box, alpha, req.model, self.host.document)
-        self._update_busy()
-        if len(self._generate_jobs()) > 1:
-            self.panel.set_progress(
-                self.panel.progress_bar.value() / 1000, self._progress_text("Running")
-            )
         return job_id
 
     def cancel(self) -> None:
         """Stop the running generation within one step and drop the queued ones."""
-        for job_id in self._generate_jobs():
-            self.bridge.cancel(job_id)
+        self.model.cancel()
 
     def load_model(self, source: str) -> str:
         """Load ``source`` on the worker, into the engine cache the generations use."""
-        factory = self.bridge.queue.engine_factory
-
-        def run(on_event: Any, cancel: Any) -> list[Any]:
-            engine = factory(InpaintRequest(engine="diffusion", model=source))
-            load = getattr(engine, "load", None)
-            if load is not None:
-                load(on_event)
-            return [getattr(engine, "model_name", "") or Path(source).name]
-
-        self.model_label.setText(f"Model: loading {Path(source).name}…")
-        self.panel.set_model_progress(0.0, "Loading…")
-        job_id = self.bridge.submit_call(run, label=f"load {source}")
-        self.jobs[job_id] = _Job("load", model=source)
-        return job_id
+        return self.model.load_model(source)
 
     def refresh_device(self) -> None:
         """Device + memory for the status bar, asked on the worker (after each generation too)."""
@@ -236,132 +211,51 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         first = not self._tuned
         self._tuned = True
 
-        def run(_e: Any, _c: Any) -> list[Any]:
+        def describe() -> DeviceInfo:
             if first:  # the first job on the worker: before any generation
                 leave_a_core_to_the_window()
-            return [describe_device()]
+            return describe_device()
 
-        job_id = self.bridge.submit_call(run, label="device")
-        self.jobs[job_id] = _Job("device")
+        self.model.query_device(describe)
 
-    # -- bridge signals ---------------------------------------------------------------------------
-    def _on_started(self, job_id: str, _label: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
+    # -- the model's events -------------------------------------------------------------------------
+    def _job_state_changed(self, state: JobState) -> None:
+        if state.kind is not JobKind.GENERATE:
             return
-        job.started = True
-        if job.kind == "generate":
-            self.panel.set_progress(0.0, self._progress_text("Starting…"))
-
-    def _progress_text(self, text: str) -> str:
-        queued = sum(1 for j in self._generate_jobs() if not self.jobs[j].started)
-        return text + (f"  ·  {queued} queued" if queued else "")
-
-    def _on_progress(self, job_id: str, fraction: float, step: int, total: int, msg: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
-            return
-        loading = msg.startswith(("loading model", "model ")) or job.kind == "load"
-        if loading and job.kind != "device":
-            self.panel.set_model_progress(fraction, msg or "Loading…")
-        if job.kind == "generate":
-            job.stepped = job.stepped or step > 0
-            text = f"Step {step}/{total}" if total else (msg or "Working…")
-            if step and total:
-                now = time.monotonic()
-                if job.first_step is None or step < job.first_step[0]:
-                    job.first_step = (step, now)  # (a second batch of seeds starts again)
-                elif step - job.first_step[0] >= 2:
-                    per_step = (now - job.first_step[1]) / (step - job.first_step[0])
-                    text += f"  ·  {format_duration(per_step * (total - step))} left"
-            self.panel.set_progress(fraction if step else 0.0, self._progress_text(text))
-
-    def _on_preview(self, job_id: str, rgb: Any) -> None:
-        job = self.jobs.get(job_id)
-        if job is None or job.box is None or job.document is not self.host.document:
-            return
-        alpha = job.alpha
-        if alpha is not None and alpha.shape != rgb.shape[:2]:
-            alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
-        self._step_preview = (job.box, overlay_image(rgb, alpha))
-        self._refresh_overlay()
-
-    def _on_results(self, job_id: str, results: list[Any]) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
-            return
-        if job.kind == "device":
-            self.device_label.setText(f"Device: {results[0]}" if results else "Device: ?")
-        elif job.kind == "load":
-            self._model_loaded(str(results[0]) if results else None)
-        elif job.kind == "generate":
-            self._step_preview = None
-            model = next((r.info.get("model") for r in results if r.info.get("model")), None)
-            if job.request is not None and job.request.engine == "diffusion":
-                self._model_loaded(model or self.model_name)
-            if job.document is not self.host.document:
-                return  # made for a picture that is no longer open
-            self._show_new_candidates(job_id, results, model, job.document)
-
-    def _model_loaded(self, name: str | None) -> None:
-        self.model_name = name
-        self.model_label.setText(f"Model: {name}" if name else "Model: none loaded")
-        self.panel.set_model_progress(None)
-        self.panel.set_model_error(None)
-
-    def _on_failed(self, job_id: str, message: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is None or job.kind == "device":
-            return
-        # a diffusion generation that fails before its first step failed to load its model
-        loading = job.kind == "generate" and not job.stepped and job.request is not None
-        if job.kind == "load" or (loading and job.request.engine == "diffusion"):
-            self.panel.set_model_progress(None)
-            source = job.model if job.kind == "load" else job.request.model
-            if source:
-                self.panel.set_model_error(source, message)
-                self.model_name = None
-                self.model_label.setText("Model: none (loading failed)")
-        what = "Loading the model" if job.kind == "load" else "Generation"
-        self.panel.show_message(f"{what} failed: {message}")
-        self._status(f"{what} failed: {message}")
-
-    def _on_cancelled(self, job_id: str) -> None:
-        job = self.jobs.get(job_id)
-        if job is not None and job.kind == "generate":
-            self._status("Generation cancelled")
-            self.panel.set_progress(0.0, "Cancelled")
-
-    def _on_finished(self, job_id: str) -> None:
-        job = self.jobs.pop(job_id, None)
-        if job is None or job.kind != "generate":
-            return
-        self._step_preview = None
-        self._refresh_overlay()
-        if not self._generate_jobs() and self.panel.progress_bar.format().startswith(
-            ("Step", "Starting", "Running")
-        ):
+        others = [j for j in self.model.generation_ids() if j != state.id]
+        queued = self.model.queued_count()
+        if state.status is JobStatus.QUEUED and others:
+            current = self.panel.progress_bar.value() / 1000
+            self.panel.set_progress(current, progress_text(state, queued)[1])
+        elif state.status is JobStatus.RUNNING:
+            self.panel.set_progress(*progress_text(state, queued))
+        elif state.status is JobStatus.DONE and not others:
             self.panel.set_progress(1.0, "Done")
-        self._update_busy()
-        QTimer.singleShot(0, self.refresh_device)  # memory use changed
+        elif state.status is JobStatus.CANCELLED:
+            self.status_message("Generation cancelled")
+            self.panel.set_progress(0.0, "Cancelled")
+        if state.status.final:
+            self.preview.clear_step()
+            QTimer.singleShot(0, self.refresh_device)  # memory use changed
 
-    def _update_busy(self) -> None:
-        busy = bool(self._generate_jobs())
-        self.cancel_action.setEnabled(busy)
-        self.panel.cancel_button.setEnabled(busy)
-        self.panel.generate_button.setText("Queue Another" if busy else "Generate")
+    def _progress(self, state: JobState) -> None:
+        self.panel.set_progress(*progress_text(state, self.model.queued_count()))
 
-    def _status(self, text: str) -> None:
+    def _message(self, text: str) -> None:
+        self.panel.show_message(text)
+        self.status_message(text)
+
+    def _device_changed(self, info: DeviceInfo) -> None:
+        self.device_label.setText(f"Device: {info.label}")
+
+    def status_message(self, text: str) -> None:
         window = self.panel.window()
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 8000)
 
     # -- window events, a new picture -----------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        kind = event.type()
-        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            return self._before_after_key(event)
-        if kind == QEvent.Type.Close and obj is self.parent() and not self._closed:
+        if event.type() == QEvent.Type.Close and obj is self.parent() and not self._closed:
             # the window may still refuse to close (unsaved work): decide once it has
             QTimer.singleShot(0, self._shutdown_if_closed)
         return False
@@ -373,18 +267,17 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
 
     def document_changed(self, doc: Any) -> None:
         """A new picture: candidates and queued runs of the old one no longer apply."""
-        self.cancel()
-        self._step_preview = None
-        self.candidates.clear()
-        self._watch_layers(doc)
-        self._refresh_overlay()
+        self.model.set_document(doc)
+        self.candidates.watch(doc)
+        self.preview.clear_step()
         self.host.hide_mask_overlay(False)
         if doc is not None:
-            self.offer_parameters(dict(getattr(doc, "text", {}) or {}), doc.photo.name)
+            self.files.offer_parameters(dict(getattr(doc, "text", {}) or {}), doc.photo.name)
 
     # -- lifetime ---------------------------------------------------------------------------------
     def save_settings(self) -> None:
-        self.panel.save_settings(self.settings)
+        self.panel.validate()  # an edit still waiting for its validation goes in first
+        save_state(self.model, self.settings)
         self.settings.sync()
 
     def shutdown(self) -> None:
@@ -395,11 +288,6 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         self.save_settings()
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self)
+            app.removeEventFilter(self.preview)
         self.bridge.cancel_all()
         self.bridge.shutdown()
-
-
-def make_bridge(engine_factory: Any, parent: QObject | None = None) -> EngineBridge:
-    """The window's bridge (the queue throttles progress and previews on separate clocks)."""
-    return EngineBridge(engine_factory=engine_factory, parent=parent)

@@ -10,31 +10,34 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from desktop.generation.host import DocumentHost
+from desktop.generation.panel import ParametersPanel
 from inpaint_core.candidates import Candidate
-from inpaint_core.errors import InpaintError, RequestValidationError
+from inpaint_core.errors import InpaintError
+from inpaint_core.imaging import load_image, save_png
+from inpaint_core.metadata import request_from_png_text
 from inpaint_core.request import InpaintRequest
 
 #: extra PNG text chunk listing every kept layer's request (``parameters`` holds the top one)
 LAYERS_CHUNK = "inpaint_studio_layers"
 
 
-class ParameterFilesMixin:
-    host: Any
-    panel: Any
-    _offered: InpaintRequest | None
-    confirm: Callable[[str, str], bool]
+class ParameterFiles:
+    """``confirm(title, question)``: a yes/no question (tests replace it)."""
 
-    def _status(self, text: str) -> None:  # provided by the controller
-        raise NotImplementedError
+    def __init__(
+        self, host: DocumentHost, panel: ParametersPanel, status: Callable[[str], None]
+    ) -> None:
+        self.host, self.panel, self._status = host, panel, status
+        self._offered: InpaintRequest | None = None
+        self.confirm: Callable[[str, str], bool] = self._ask
+        panel.offer_load_button.clicked.connect(self._accept_offer)
 
     def save_candidate(self, cand: Candidate, path: str | None = None) -> Path | None:
         """The picture with this candidate pasted in, as a PNG carrying its parameters."""
-        from inpaint_core.imaging import save_png
-
         picture = self.host.picture()
         if picture is None:
             return None
@@ -59,8 +62,6 @@ class ParameterFilesMixin:
     def save_with_parameters(self, path: str | None = None) -> Path | None:
         """The flattened picture as PNG: ``parameters`` holds the top kept layer's request, the
         ``inpaint_studio_layers`` chunk every kept layer's (bottom to top)."""
-        from inpaint_core.imaging import save_png
-
         picture = self.host.picture()
         if picture is None:
             self.panel.show_message("Open a photo first.")
@@ -68,18 +69,14 @@ class ParameterFilesMixin:
         path = path or self._ask_save_path("inpainted.png")
         if not path:
             return None
-        kept = self.host.kept_requests()
+        kept = self.host.kept_layers()
         request = seed = model = None
         extra: dict[str, str] = {}
         if kept:
             top = kept[-1]
-            try:
-                request = InpaintRequest.from_dict(top["request"])
-            except (RequestValidationError, TypeError):
-                request = None
-            seed, model = top.get("seed"), top.get("model")
+            request, seed, model = top["request"], top.get("seed"), top.get("model")
             layers = [
-                {"request": k["request"], "seed": k.get("seed"), "model": k.get("model")}
+                {"request": k["request"].to_dict(), "seed": k.get("seed"), "model": k.get("model")}
                 for k in kept
             ]
             extra[LAYERS_CHUNK] = json.dumps(layers)
@@ -97,9 +94,6 @@ class ParameterFilesMixin:
         self, path: str | None = None, *, confirm: bool = True
     ) -> InpaintRequest | None:
         """Read the generation parameters of a PNG made by us (or A1111) and offer to load them."""
-        from inpaint_core.imaging import load_image
-        from inpaint_core.metadata import request_from_png_text
-
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
                 self.panel, "Open parameters from a PNG", "", "PNG images (*.png);;All files (*)"
@@ -121,8 +115,6 @@ class ParameterFilesMixin:
     def offer_parameters(self, text: dict[str, str], name: str = "This picture") -> bool:
         """An opened picture carries generation parameters: offer them in the panel (a bar with a
         Load button; nothing waits for an answer). True when there were some."""
-        from inpaint_core.metadata import request_from_png_text
-
         self._offered = None
         self.panel.offer_frame.hide()
         if not text:

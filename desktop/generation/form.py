@@ -38,12 +38,15 @@ ERROR_LABEL_STYLE = "color: #e5484d; font-size: 11px;"
 NO_MODEL = "— no model —"
 
 
-class ParametersFormMixin:
-    """Builds the panel's widgets and shows validation errors at their field."""
+class ParametersForm(QWidget):
+    """The widgets (``form.steps_spin`` …) and the validation marks at their field."""
 
-    _errors: dict[str, QLabel]
-    _error_forms: dict[str, QFormLayout]
-    _field_widgets: dict[str, QWidget]
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._errors: dict[str, QLabel] = {}
+        self._error_forms: dict[str, QFormLayout] = {}
+        self._field_widgets: dict[str, QWidget] = {}
+        self._build()
 
     # -- construction ---------------------------------------------------------------------------
     def _build(self) -> None:

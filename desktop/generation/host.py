@@ -1,63 +1,49 @@
-"""The window side of generation: what the controller needs from a window, and small helpers.
+"""What generation needs from the window, and the worker-side helpers of the studio.
 
-:class:`DocumentHost` adapts a window (its ``inpaint_core`` Document, its QUndoStack, its canvas
-overlay, its "apply result as layer") to the few calls :mod:`desktop.generation.controller` makes, so the
-controller can be driven by the studio window and by a bare test window alike.
+:class:`DocumentHost` gives the generation feature the open Document (flattened picture and mask
+copies the worker can own), the canvas overlay, and keeping a result as a layer through the
+window's one edit path (``push_edit``: the undo history's one command type), so the feature runs in
+the studio window and in a bare test window alike.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+from PySide6.QtGui import QImage
 
+from inpaint_core.document import Document, Edit
+from inpaint_core.generation_model import DeviceInfo
 from inpaint_core.jobs import EngineCache
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
 
-
-class EditCommand(QUndoCommand):
-    """One document :class:`~inpaint_core.document.Edit`, already applied when pushed (the first
-    ``redo`` does nothing)."""
-
-    def __init__(self, document: Any, edit: Any, text: str) -> None:
-        super().__init__(text)
-        self.document, self.edit, self._first = document, edit, True
-
-    def redo(self) -> None:
-        if self._first:
-            self._first = False
-            return
-        self.edit.apply(self.document, undo=False)
-
-    def undo(self) -> None:
-        self.edit.apply(self.document, undo=True)
+Overlay = Callable[[BBox | None, QImage | None], None]
 
 
 class DocumentHost:
-    """``document``: returns the current Document (or None). ``set_overlay(box, image)``: draw a
-    QImage scaled onto ``box`` (photo pixels) over the canvas; ``(None, None)`` removes it.
-    ``apply_layer(rgb, box, name, info)``: the window's own "apply result as layer" (one undo
-    step); without it the edit is pushed on ``undo_stack`` here."""
+    """``document()``: the open Document or None. ``push_edit(edit)``: put an applied edit on the
+    undo history. ``set_overlay(box, image)``: draw ``image`` scaled onto ``box`` (photo pixels)
+    over the canvas; ``(None, None)`` removes it. ``layer_added(layer)``: the window selects it."""
 
     def __init__(
         self,
-        document: Callable[[], Any],
-        undo_stack: QUndoStack,
-        set_overlay: Callable[[BBox | None, QImage | None], None] | None = None,
-        apply_layer: Callable[..., Any] | None = None,
+        document: Callable[[], Document | None],
+        push_edit: Callable[[Edit], Any],
+        set_overlay: Overlay | None = None,
+        layer_added: Callable[[Any], Any] | None = None,
     ) -> None:
         self._document = document
-        self.undo_stack = undo_stack
+        self._push_edit = push_edit
         self._set_overlay = set_overlay
-        self._apply_layer = apply_layer
+        self._layer_added = layer_added
         self._mask_hidden_by_us = False
 
     @property
-    def document(self) -> Any:
+    def document(self) -> Document | None:
         return self._document()
 
     def picture(self) -> np.ndarray | None:
@@ -92,38 +78,37 @@ class DocumentHost:
                 doc.set_layer_visible(index, True)
 
     def keep(self, rgb: np.ndarray, box: BBox, name: str, info: dict[str, Any]) -> None:
-        if self._apply_layer is not None:
-            self._apply_layer(rgb, box, name, info)
-            return
+        """A result as a new layer: one step on the undo history."""
         doc = self.document
+        if doc is None:
+            return
         edit = doc.add_result_layer(rgb, box, name, info=info)
-        self.undo_stack.push(EditCommand(doc, edit, f"Keep {name}"))
+        self._push_edit(edit)
+        if self._layer_added is not None:
+            self._layer_added(edit.layer)  # type: ignore[attr-defined]
 
-    def kept_requests(self) -> list[dict[str, Any]]:
-        """The generation info of the visible result layers that carry one, bottom to top."""
+    def kept_layers(self) -> list[dict[str, Any]]:
+        """The info of the visible result layers made by a generation, bottom to top."""
         doc = self.document
         if doc is None:
             return []
         return [
             layer.info
             for layer in doc.result_layers
-            if layer.visible and isinstance(layer.info.get("request"), dict)
+            if layer.visible and isinstance(layer.info.get("request"), InpaintRequest)
         ]
 
 
-def window_host(window: Any) -> DocumentHost:
-    """A host over the studio's main window (``document``, ``undo_stack``, ``canvas.set_overlay``,
-    ``apply_result_layer``)."""
-    stack = getattr(window, "undo_stack", None)
-    if stack is None:
-        stack = QUndoStack(window)
-    canvas = getattr(window, "canvas", None)
-    return DocumentHost(
-        lambda: getattr(window, "document", None),
-        stack,
-        getattr(canvas, "set_overlay", None),
-        getattr(window, "apply_result_layer", None),
-    )
+def overlay_image(rgb: np.ndarray, alpha: np.ndarray | None) -> QImage:
+    """RGB (+ alpha) uint8 arrays -> a QImage that owns its pixels (premultiplied with alpha: the
+    fastest format to draw)."""
+    h, w = rgb.shape[:2]
+    if alpha is None:
+        rgb = np.ascontiguousarray(rgb)
+        return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
+    rgba = np.ascontiguousarray(np.dstack([rgb, alpha]))
+    img = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888)
+    return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
 
 
 #: at most 4 step previews a second: enough to watch, cheap (see bench/responsiveness.py)
@@ -148,28 +133,6 @@ class StudioEngineCache(EngineCache):
         return engine
 
 
-def overlay_image(rgb: np.ndarray, alpha: np.ndarray | None) -> QImage:
-    """RGB (+ alpha) uint8 arrays -> a QImage that owns its pixels (premultiplied with alpha: the
-    fastest format to draw)."""
-    h, w = rgb.shape[:2]
-    if alpha is None:
-        rgb = np.ascontiguousarray(rgb)
-        return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888).copy()
-    rgba = np.ascontiguousarray(np.dstack([rgb, alpha]))
-    img = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888)
-    return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-
-
-def plan_region(request: InpaintRequest, mask: np.ndarray) -> Any:
-    """The region ``inpaint`` will use (for placing previews). Only the engine's
-    ``native_resolution`` matters and it is known per engine name, so no engine (and no torch)
-    is created on the GUI thread."""
-    from inpaint_core.inpaint import plan_for
-
-    stub = SimpleNamespace(native_resolution=request.engine == "classical")
-    return plan_for(request, mask, stub)  # type: ignore[arg-type]
-
-
 THREADS_ENV = "INPAINT_STUDIO_TORCH_THREADS"
 
 
@@ -183,9 +146,7 @@ def leave_a_core_to_the_window() -> int:
     fastest-when-idle for a window. ``$INPAINT_STUDIO_TORCH_THREADS`` or ``$OMP_NUM_THREADS`` win
     when set. Call it on the worker thread (it imports torch; OpenMP's thread count is per
     calling thread, so this only touches the worker)."""
-    import os
-
-    import torch
+    import torch  # on the worker thread: the window starts without waiting for torch
 
     wanted = os.environ.get(THREADS_ENV, "").strip()
     if wanted.isdigit() and int(wanted) > 0:
@@ -195,14 +156,12 @@ def leave_a_core_to_the_window() -> int:
     return torch.get_num_threads()
 
 
-def describe_device() -> str:
-    """'CUDA · <name> · 20.1 / 24.0 GiB free', 'MPS (Apple GPU) · …' or 'CPU (1 of 2 cores) · 24
-    GiB RAM (17 free)'. Imports torch: call it on the worker thread."""
-    import os
+def describe_device() -> DeviceInfo:
+    """Where generation runs: kind ``cuda``/``mps``/``cpu`` and a label ('CUDA · <name> · 20.1 /
+    24.0 GiB free', 'CPU (1 of 2 cores) · 24 GiB RAM (17 free)'). Call it on the worker thread."""
+    import torch  # on the worker thread: the window starts without waiting for torch
 
-    import torch
-
-    from inpaint_core.models import resolve_device
+    from inpaint_core.models import resolve_device  # (imports torch too)
 
     device = resolve_device(None)
     gib = 1024**3
@@ -210,9 +169,9 @@ def describe_device() -> str:
         idx = torch.device(device).index or 0
         free, total = torch.cuda.mem_get_info(idx)
         name = torch.cuda.get_device_name(idx)
-        return f"CUDA · {name} · {free / gib:.1f} / {total / gib:.1f} GiB free"
+        return DeviceInfo("cuda", f"CUDA · {name} · {free / gib:.1f} / {total / gib:.1f} GiB free")
     try:
-        import psutil
+        import psutil  # optional
 
         vm = psutil.virtual_memory()
         mem = f"{vm.total / gib:.0f} GiB RAM ({vm.available / gib:.0f} free)"
@@ -220,4 +179,4 @@ def describe_device() -> str:
         mem = ""
     cores = f"{torch.get_num_threads()} of {os.cpu_count()} cores"
     label = "MPS (Apple GPU)" if device == "mps" else f"CPU ({cores})"
-    return f"{label} · {mem}" if mem else label
+    return DeviceInfo("mps" if device == "mps" else "cpu", f"{label} · {mem}" if mem else label)

@@ -1,116 +1,111 @@
-"""The parameters panel's model picker: models found on disk, model files/folders the user
-opened, the load progress under the picker and the last load error.
-
-A mixin of :class:`desktop.parameters_panel.ParametersPanel` (it uses the panel's ``model_combo``,
-``engine_combo``, ``model_progress``, ``model_chosen`` and ``validate``).
-"""
+"""The model picker under the engine: models found on disk and model files/folders the user opened
+(remembered by the generation model), the load progress under the picker, shown from the model's
+typed load state."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.generation.form import NO_MODEL
+from desktop.generation.form import NO_MODEL, ParametersForm
+from inpaint_core.generation_model import GenerationModel, ModelState, ModelStatus
 
 
-class ModelPickerMixin:
-    """The model combo's content and the model-related marks under it."""
+class ModelPicker(QObject):
+    """Fills ``form.model_combo`` and shows ``form.model_progress``; ``chosen(source)`` when the
+    user picks or opens a model (the controller loads it)."""
 
-    model_combo: Any
-    engine_combo: Any
-    model_progress: Any
-    model_chosen: Any
-    _model_form: Any
-    _opened_models: list[str]
-    _model_error: tuple[str, str] | None
+    chosen = Signal(str)
 
-    def validate(self) -> Any:  # provided by the panel
-        raise NotImplementedError
+    def __init__(self, form: ParametersForm, model: GenerationModel) -> None:
+        super().__init__(form)
+        self.form, self.model = form, model
+        form.model_combo.activated.connect(self._activated)
+        form.open_model_file_action.triggered.connect(self._open_file)
+        form.open_model_folder_action.triggered.connect(self._open_folder)
+        model.events.model_changed.connect(self._show_state)
+        for source in model.opened_models:
+            self.add_model(source)
 
-    def _schedule_validate(self, *_: Any) -> None:  # provided by the panel
-        raise NotImplementedError
+    @property
+    def current(self) -> str | None:
+        return self.form.model_combo.currentData() or None
 
-    def _model_activated(self, index: int) -> None:
-        source = self.model_combo.itemData(index) or ""
+    def _activated(self, index: int) -> None:
+        source = self.form.model_combo.itemData(index) or ""
         if source:
-            self.model_chosen.emit(source)
+            self.chosen.emit(source)
 
-    def _open_model_file(self) -> None:
+    def _open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a model file", "", "Stable Diffusion checkpoints (*.safetensors *.ckpt)"
+            self.form,
+            "Open a model file",
+            "",
+            "Stable Diffusion checkpoints (*.safetensors *.ckpt)",
         )
         if path:
             self.choose_model(path)
 
-    def _open_model_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a diffusers model folder")
+    def _open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.form, "Open a diffusers model folder")
         if path:
             self.choose_model(path)
 
-    # -- models ---------------------------------------------------------------------------------
     def set_models(self, models: list[Any]) -> None:
         """Fill the picker from :func:`inpaint_core.models.list_models` (``ModelInfo`` objects);
         models that are not inpainting models are listed but cannot be chosen."""
-        current = self.model
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        self.model_combo.addItem(NO_MODEL, "")
-        item_model = self.model_combo.model()
+        combo = self.form.model_combo
+        current = self.current
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(NO_MODEL, "")
+        item_model = combo.model()
         for info in models:
             label = info.name + (f"  ({info.note})" if info.note else "")
-            self.model_combo.addItem(label, info.source)
-            idx = self.model_combo.count() - 1
-            self.model_combo.setItemData(idx, info.path or info.source, Qt.ItemDataRole.ToolTipRole)
+            combo.addItem(label, info.source)
+            idx = combo.count() - 1
+            combo.setItemData(idx, info.path or info.source, Qt.ItemDataRole.ToolTipRole)
             if info.is_inpainting is False:
                 item_model.item(idx).setEnabled(False)  # type: ignore[attr-defined]
-        for source in self._opened_models:
+        for source in self.model.opened_models:
             self.add_model(source)
-        self.model_combo.blockSignals(False)
+        combo.blockSignals(False)
         if current:
             self.set_model(current)
-        self._schedule_validate()
 
     def add_model(self, source: str, label: str | None = None) -> int:
-        idx = self.model_combo.findData(source)
+        """A model file or folder of the user's: listed, and remembered by the model."""
+        combo = self.form.model_combo
+        idx = combo.findData(source)
         if idx < 0:
-            if source not in self._opened_models:
-                self._opened_models.append(source)
-            self.model_combo.addItem(label or Path(source).name or source, source)
-            idx = self.model_combo.count() - 1
-            self.model_combo.setItemData(idx, source, Qt.ItemDataRole.ToolTipRole)
+            self.model.add_opened_model(source)
+            combo.addItem(label or Path(source).name or source, source)
+            idx = combo.count() - 1
+            combo.setItemData(idx, source, Qt.ItemDataRole.ToolTipRole)
         return idx
 
     def set_model(self, source: str | None) -> None:
-        idx = self.add_model(source) if source else 0
-        self.model_combo.setCurrentIndex(idx)
+        self.form.model_combo.setCurrentIndex(self.add_model(source) if source else 0)
 
     def choose_model(self, source: str) -> None:
-        """Select ``source`` (adding it if new), switch to the diffusion engine, emit ``model_chosen``."""
+        """Select ``source`` (adding it if new), switch to the diffusion engine, emit ``chosen``."""
         self.set_model(source)
-        self.engine_combo.setCurrentIndex(self.engine_combo.findData("diffusion"))
-        self.model_chosen.emit(source)
+        engine = self.form.engine_combo
+        engine.setCurrentIndex(engine.findData("diffusion"))
+        self.chosen.emit(source)
 
     def installed_models(self) -> list[str]:
-        return [self.model_combo.itemData(i) for i in range(1, self.model_combo.count())]
+        combo = self.form.model_combo
+        return [combo.itemData(i) for i in range(1, combo.count())]
 
-    @property
-    def model(self) -> str | None:
-        return self.model_combo.currentData() or None
-
-    def set_model_error(self, source: str | None, message: str = "") -> None:
-        """Remember that loading ``source`` failed (shown at the model field while it is chosen);
-        ``None`` forgets it (e.g. after a successful load)."""
-        self._model_error = (source, message) if source else None
-        self.validate()
-
-    def set_model_progress(self, fraction: float | None, text: str = "") -> None:
-        """Model loading progress under the picker; ``None`` hides it."""
-        if fraction is None:
-            self._model_form.setRowVisible(self.model_progress, False)
-            return
-        self.model_progress.setValue(int(round(fraction * 100)))
-        self.model_progress.setFormat(text or "%p%")
-        self._model_form.setRowVisible(self.model_progress, True)
+    def _show_state(self, state: ModelState) -> None:
+        bar, form = self.form.model_progress, self.form._model_form
+        if state.status is ModelStatus.LOADING:
+            bar.setValue(int(round(state.fraction * 100)))
+            bar.setFormat("Loading…" if state.fraction <= 0 else "Loading… %p%")
+            form.setRowVisible(bar, True)
+        else:
+            form.setRowVisible(bar, False)

@@ -1,9 +1,12 @@
-"""The parameters panel: every input of a generation, validated by ``inpaint_core``'s request.
+"""The parameters panel: the form bound both ways to the core
+:class:`~inpaint_core.generation_model.GenerationModel`.
 
-The panel builds an :class:`~inpaint_core.request.InpaintRequest` from its widgets; the request's own
-validation decides what is wrong and the panel shows it *at the field* (red border, tooltip and a
-line under the field naming the problem). Values are remembered in ``QSettings`` (``type=`` on every
-read, because INI values come back as ``str`` in a new process).
+Widgets -> model: every change builds an :class:`~inpaint_core.request.InpaintRequest` from the
+widgets; the request's own validation decides what is wrong and the panel shows it *at the field*
+(red border, tooltip and a line under the field); a valid one goes into the model with the seed lock
+and the size mode. Model -> widgets: ``request_changed``/``choices_changed`` (a candidate's "use
+settings", parameters from a PNG, settings restored) are shown in the widgets. Progress, the busy
+state and the model's load state come from the model's typed events, never from the widgets' text.
 """
 
 from __future__ import annotations
@@ -11,63 +14,36 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
-from desktop.generation.form import (
-    ENGINE_LABELS,
-    ERROR_LABEL_STYLE,
-    INVALID_STYLE,
-    NO_MODEL,
-    ParametersFormMixin,
-)
-from desktop.generation.model_picker import ModelPickerMixin
+from desktop.generation.form import ParametersForm
+from desktop.generation.model_picker import ModelPicker
 from inpaint_core.errors import RequestValidationError
-from inpaint_core.options import RunOptions
+from inpaint_core.generation_model import GenerationModel, ModelStatus, SizeMode
 from inpaint_core.request import MAX_SEED, InpaintRequest
 from inpaint_core.schedulers import canonical_scheduler_name
 
-__all__ = [
-    "ENGINE_LABELS",
-    "ERROR_LABEL_STYLE",
-    "INVALID_STYLE",
-    "NO_MODEL",
-    "SETTINGS_GROUP",
-    "ParametersPanel",
-]
 
-SETTINGS_GROUP = "generation"
+class ParametersPanel(ParametersForm):
+    """The form of one :class:`GenerationModel` (a fresh one when none is given)."""
 
-
-class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
-    """Widgets for one :class:`InpaintRequest`. ``request()`` raises on invalid input.
-
-    The form's sections and field-error marks live in :mod:`desktop.generation.form`, the model
-    picker in :mod:`desktop.generation.model_picker`; this class holds the values, validation and progress."""
-
-    #: the user chose another model (source string: folder, file or repo id)
-    model_chosen = Signal(str)
-    #: any value changed (after validation ran)
-    changed = Signal()
     generate_clicked = Signal()
     cancel_clicked = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: GenerationModel | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("parametersPanel")
-        self._errors: dict[str, QLabel] = {}
-        self._error_forms: dict[str, QFormLayout] = {}
-        self._field_widgets: dict[str, QWidget] = {}
-        self._extra_options = RunOptions()
-        self._opened_models: list[str] = []
-        self._model_error: tuple[str, str] | None = None
+        self.model = model or GenerationModel()
+        self.picker = ModelPicker(self, self.model)
         self._loading = False
-        self._build()
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self._connect_changes()
-        self._engine_changed()
-        self.validate()
+        self.model.events.request_changed.connect(self._model_changed)
+        self.model.events.choices_changed.connect(self._model_changed)
+        self.model.events.model_changed.connect(lambda _s: self.validate())
+        self.show_request(self.model.request)
 
     # -- reacting to the widgets ------------------------------------------------------------------
     def _connect_changes(self) -> None:
@@ -95,15 +71,9 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
         self.new_seed_button.clicked.connect(self.new_seed)
         self.engine_combo.currentIndexChanged.connect(self._engine_changed)
         self.size_mode_combo.currentIndexChanged.connect(self._size_mode_changed)
-        self.model_combo.activated.connect(self._model_activated)
-        self.open_model_file_action.triggered.connect(self._open_model_file)
-        self.open_model_folder_action.triggered.connect(self._open_model_folder)
         self.generate_button.clicked.connect(self.generate_clicked)
         self.cancel_button.clicked.connect(self.cancel_clicked)
-        self._seed_mode_changed()
-        self._size_mode_changed()
 
-    # -- reactions ------------------------------------------------------------------------------
     def _schedule_validate(self, *_: Any) -> None:
         if not self._loading:
             self._validate_timer.start()
@@ -124,7 +94,7 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             w.setEnabled(diffusion)
 
     def _size_mode_changed(self, *_: Any) -> None:
-        explicit = self.size_mode_combo.currentData() == "explicit"
+        explicit = self.size_mode_combo.currentData() == SizeMode.EXPLICIT.value
         self._size_row.setEnabled(explicit)
         self.target_spin.setEnabled(not explicit)
 
@@ -135,29 +105,34 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
         self.seed_edit.setText(str(secrets.randbelow(MAX_SEED)))
         self.random_seed_check.setChecked(False)
 
-    # -- values ---------------------------------------------------------------------------------
+    # -- widgets -> request -------------------------------------------------------------------------
     @property
     def engine(self) -> str:
         return self.engine_combo.currentData()
 
-    def request(self) -> InpaintRequest:
-        """The request the widgets describe. Raises :class:`RequestValidationError` (``field`` names
-        the widget) when a value is invalid."""
-        seed: Any = None
-        if not self.random_seed_check.isChecked():
-            text = self.seed_edit.text().strip()
-            if not text:
+    def _seed(self) -> Any:
+        text = self.seed_edit.text().strip()
+        if not text:
+            if not self.random_seed_check.isChecked():
                 raise RequestValidationError("seed", "enter a seed, or tick Random")
-            try:
-                seed = int(text)
-            except ValueError:
-                seed = text  # the request says what is wrong with it
-        explicit = self.size_mode_combo.currentData() == "explicit"
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            if self.random_seed_check.isChecked():
+                return None  # not used while random
+            return text  # the request says what is wrong with it
+
+    def _widget_request(self) -> InpaintRequest:
+        """Every field as the widgets show it (the seed even while Random is ticked, so it is
+        remembered). Raises :class:`RequestValidationError` naming the field."""
         engine = self.engine
-        if engine == "diffusion" and not self.model:
+        model = self.picker.current
+        if engine == "diffusion" and not model:
             raise RequestValidationError(
                 "model", "the diffusion engine needs a model: choose one or open a model file"
             )
+        explicit = self.size_mode_combo.currentData() == SizeMode.EXPLICIT.value
         return InpaintRequest(
             prompt=self.prompt_edit.toPlainText(),
             negative_prompt=self.negative_edit.toPlainText(),
@@ -165,43 +140,70 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             steps=self.steps_spin.value(),
             guidance_scale=round(self.guidance_spin.value(), 4),
             strength=round(self.strength_spin.value(), 4),
-            seed=seed,
+            seed=self._seed(),
             num_outputs=self.outputs_spin.value(),
             width=self.width_spin.value() if explicit else None,
             height=self.height_spin.value() if explicit else None,
             target_size=self.target_spin.value(),
             safety_checker=self.safety_check.isChecked(),
             engine=engine,
-            model=self.model if engine == "diffusion" else None,
+            model=model,
             mask_padding=self.padding_spin.value(),
             mask_grow=self.grow_spin.value(),
             mask_feather=self.feather_spin.value(),
             color_match=self.color_match_check.isChecked(),
-            options=self._extra_options,
+            options=self.model.request.options,
         )
 
+    def request(self) -> InpaintRequest:
+        """The request a run would use (random seed when unlocked, auto size: no width/height).
+        Raises :class:`RequestValidationError` when a value is invalid."""
+        self._push(self._widget_request())
+        return self.model.effective_request()
+
     def validate(self) -> InpaintRequest | None:
-        """Build the request, mark the offending field (or clear every mark). None when invalid."""
+        """Widgets -> model; mark the offending field (or clear every mark). None when invalid."""
         try:
             req = self.request()
         except RequestValidationError as exc:
             self.show_field_error(exc.field, str(exc))
-            self.changed.emit()
             return None
         self.clear_field_errors()
-        if self._model_error is not None and self._model_error[0] == req.model:
+        state = self.model.model_state
+        if state.status is ModelStatus.FAILED and state.source == req.model and state.error:
             # the last load of this model failed: keep saying so (it does not block a retry)
-            self.show_field_error("model", self._model_error[1])
-        self.changed.emit()
+            self.show_field_error("model", state.error)
         return req
 
+    def _push(self, req: InpaintRequest) -> None:
+        self._loading = True  # the model's echo is ours: the widgets already show it
+        try:
+            self.model.edit(
+                req,
+                seed_locked=not self.random_seed_check.isChecked(),
+                size_mode=SizeMode(self.size_mode_combo.currentData()),
+            )
+        finally:
+            self._loading = False
+
+    # -- model -> widgets ---------------------------------------------------------------------------
+    def _model_changed(self, *_: Any) -> None:
+        if not self._loading:
+            self.show_request(self.model.request)
+
     def set_request(self, req: InpaintRequest) -> None:
-        """Show ``req`` in the widgets (from a candidate or a PNG). A concrete seed is locked."""
+        """Load ``req`` into the model (from a candidate or a PNG: a concrete seed is locked); the
+        widgets follow."""
+        self.model.set_request(req)
+        self.show_request(req)
+
+    def show_request(self, req: InpaintRequest) -> None:
+        """Show ``req`` and the model's choices in the widgets."""
         self._loading = True
         try:
             self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(req.engine)))
             if req.model:
-                self.set_model(req.model)
+                self.picker.set_model(req.model)
             self.prompt_edit.setPlainText(req.prompt)
             self.negative_edit.setPlainText(req.negative_prompt)
             try:
@@ -213,14 +215,13 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             self.guidance_spin.setValue(req.guidance_scale)
             self.strength_spin.setValue(req.strength)
             seed = req.seed if req.seed is not None else (req.seeds[0] if req.seeds else None)
-            if seed is None:
-                self.random_seed_check.setChecked(True)
-            else:
-                self.seed_edit.setText(str(seed))
-                self.random_seed_check.setChecked(False)
+            self.seed_edit.setText("" if seed is None else str(seed))
+            self.random_seed_check.setChecked(not self.model.seed_locked)
             self.outputs_spin.setValue(len(req.seeds) if req.seeds else req.num_outputs)
-            explicit = req.width is not None and req.height is not None
-            self.size_mode_combo.setCurrentIndex(1 if explicit else 0)
+            explicit = self.model.size_mode is SizeMode.EXPLICIT
+            self.size_mode_combo.setCurrentIndex(
+                self.size_mode_combo.findData(self.model.size_mode.value)
+            )
             if explicit:
                 self.width_spin.setValue(req.width or 512)
                 self.height_spin.setValue(req.height or 512)
@@ -230,9 +231,11 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             self.grow_spin.setValue(req.mask_grow)
             self.feather_spin.setValue(req.mask_feather)
             self.color_match_check.setChecked(req.color_match)
-            self._extra_options = req.options
         finally:
             self._loading = False
+        self._engine_changed()
+        self._seed_mode_changed()
+        self._size_mode_changed()
         self.validate()
 
     def show_seed_used(self, seeds: list[int]) -> None:
@@ -266,14 +269,6 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             self.progress_bar.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
         self.progress_bar.setFormat(text)
 
-    # -- settings (desktop/parameters_settings.py) ------------------------------------------------
-    def save_settings(self, settings: QSettings) -> None:
-        from desktop.generation.settings import save_panel
-
-        save_panel(self, settings)
-
-    def restore_settings(self, settings: QSettings) -> None:
-        """Last-used values; anything missing or unreadable keeps its default."""
-        from desktop.generation.settings import restore_panel
-
-        restore_panel(self, settings)
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.generate_button.setText("Queue Another" if busy else "Generate")

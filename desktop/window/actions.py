@@ -205,6 +205,9 @@ def build_menus(w: MainWindow, acts: Actions) -> None:
     m.addSeparator()
     m.addAction(acts.delete_layer)
 
+    w.generate_menu = mb.addMenu("&Generate")  # filled by the generation and compare features
+    w.generate_menu.setObjectName("generateMenu")
+
     m = mb.addMenu("&Help")
     m.addActions([acts.shortcuts, acts.about])
 

@@ -17,6 +17,7 @@ from desktop.settings import read
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS
 from inpaint_core import masks
 from inpaint_core.document import ResultLayer
+from inpaint_core.imaging import load_mask
 from inpaint_core.masks import BBox
 
 
@@ -54,8 +55,6 @@ class EditCommandsMixin:
 
     def load_mask(self, path: str | Path) -> bool:
         """Load a mask file; a wrong size is explained and resizing offered."""
-        from inpaint_core.imaging import load_mask
-
         if self.doc is None:
             return False
         doc = self.doc

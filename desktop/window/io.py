@@ -23,6 +23,7 @@ from desktop.window import opening
 from desktop.window.loader import LoadControl, LoadOutcome, PhotoLoader
 from inpaint_core.document import Document, export_mask, export_picture
 from inpaint_core.errors import InpaintError
+from inpaint_core.imaging import load_image
 from inpaint_core.resources import sample_photo
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
@@ -93,8 +94,6 @@ class OpenExportMixin:
         about first. Returns False when nothing was started (the user chose Cancel), else True;
         with ``wait=True`` (scripts, tests: blocks the caller) it returns whether the photo opened.
         """
-        from inpaint_core.imaging import load_image
-
         label = name or (Path(str(source)).name if not isinstance(source, bytes) else "image")
         if not self.settle_unsaved(f"opening {label}"):
             return False

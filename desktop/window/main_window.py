@@ -1,6 +1,7 @@
-"""The studio's main window: canvas in the middle, Layers/History (and, from the next issue,
-Parameters/Candidates) docks, menus, toolbar, status bar. Thin: every change to the picture is a
-call into :class:`inpaint_core.document.Document`, whose returned edit goes on the undo history.
+"""The studio's main window: canvas in the middle, Layers/History/Parameters/Candidates docks,
+menus, toolbar, status bar, assembled in one fixed order in :meth:`MainWindow.__init__`. Thin:
+every change to the picture is a call into :class:`inpaint_core.document.Document`, whose returned
+edit goes on the undo history (one command type: :class:`desktop.undo.EditCommand`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QUndoView,
@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from desktop.canvas.brush import BrushSettings
 from desktop.canvas.canvas import Canvas
-from desktop.compare.action import install as install_compare
-from desktop.generation.actions import install as install_generation
+from desktop.compare.action import CompareLauncher
+from desktop.generation.host import DocumentHost
+from desktop.generation.install import install as install_generation
 from desktop.icons import app_icon, icon
 from desktop.layers.panel import LayersPanel
 from desktop.settings import open_settings, read
@@ -31,6 +32,7 @@ from desktop.undo import DEFAULT_LIMIT, History
 from desktop.widgets import Banner
 from desktop.window.actions import Actions, build_menus, build_toolbar
 from desktop.window.edits import EditCommandsMixin
+from desktop.window.help import ShortcutsDialog
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
 from desktop.window.status import StatusBar
 from desktop.window.unsaved import UnsavedWorkMixin
@@ -40,17 +42,6 @@ from inpaint_core.errors import InpaintError
 __all__ = ["APP_NAME", "IMAGE_FILTER", "LOAD_ERRORS", "MainWindow"]
 
 APP_NAME = "Inpaint Studio"
-
-
-def _placeholder(text: str) -> QWidget:
-    w = QWidget()
-    lab = QLabel(text)
-    lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    lab.setWordWrap(True)
-    lab.setStyleSheet("color: #80868B; padding: 16px;")
-    layout = QVBoxLayout(w)
-    layout.addWidget(lab)
-    return w
 
 
 class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWindow):
@@ -83,16 +74,39 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         lay.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
+        # 1. docks of the picture  2. actions, menus, toolbar  3. status bar  4. generation
+        # (Parameters + Candidates docks, the Generate menu, status fields)  5. compare  6. the
+        # docks' arrangement, then the saved layout over it  7. signals
         self._build_docks()
         self.actions = Actions(self)
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions)
-        for dock in self.docks.values():
-            self.panels_menu.addAction(dock.toggleViewAction())
         self._build_layer_buttons()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._init_opening()  # photos load on a background thread (desktop.window.loader)
+        host = DocumentHost(
+            lambda: self.doc, self.push_edit, self.canvas.set_overlay, self._select_layer
+        )
+        self.generation = install_generation(
+            self,
+            host,
+            settings=self.settings,
+            menu=self.generate_menu,
+            document_changed=self.document_changed,
+        )
+        self.compare = CompareLauncher(  # "Compare side by side…" (Ctrl+Shift+C)
+            self,
+            self.generation.model,
+            self.generation.bridge,
+            lambda: self.doc,
+            self.apply_result_layer,
+            self.show_error,
+            self.generate_menu,
+        )
+        self._arrange_docks()
+        for dock in self.docks.values():
+            self.panels_menu.addAction(dock.toggleViewAction())
 
         self.canvas.stroke_finished.connect(self.push_edit)
         self.canvas.stroke_active_changed.connect(self._stroke_active)
@@ -109,8 +123,6 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self._memory_changed(0, self.history.limit_bytes)
         self._restore_layout()
         self._update_actions()
-        install_compare(self)  # "Compare side by side…" (Ctrl+Shift+C): sweeps in a grid
-        install_generation(self)  # Parameters + Candidates docks, Generate (Ctrl+Enter), Esc
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -134,21 +146,14 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.undo_view.setUniformItemSizes(True)
         self.undo_view.setSpacing(2)
         self._dock("History", "historyDock", self.undo_view, right)
-        # Places the generation panels (the next issue) fill: empty for now.
-        self._dock(
-            "Parameters",
-            "parametersDock",
-            _placeholder("Generation parameters will appear here."),
-            right,
-        )
+
+    def _arrange_docks(self) -> None:
+        """Layers and Parameters share the right side (Parameters in front: generating is what
+        the window is for), History under them, Candidates at the bottom once there are some."""
+        for name in ("parametersDock", "candidatesDock"):
+            self.docks[name] = self.findChild(QDockWidget, name)
         self.tabifyDockWidget(self.docks["layersDock"], self.docks["parametersDock"])
-        self.docks["parametersDock"].raise_()  # generating is what the window is for
-        self._dock(
-            "Candidates",
-            "candidatesDock",
-            _placeholder("Generated candidates will appear here."),
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-        )
+        self.docks["parametersDock"].raise_()
         self.docks["candidatesDock"].hide()
         self.resizeDocks([self.docks["layersDock"]], [300], Qt.Orientation.Horizontal)
         self.resizeDocks(
@@ -156,6 +161,10 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             [640, 170],
             Qt.Orientation.Vertical,
         )
+
+    def _select_layer(self, layer: object) -> None:
+        if self.doc is not None:
+            self.layers.select_layer(self.doc.layers.index_of(layer))
 
     def _build_layer_buttons(self) -> None:
         a = self.actions
@@ -310,8 +319,6 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
     # -- help -----------------------------------------------------------------------------------------
 
     def shortcuts_dialog(self) -> None:
-        from desktop.window.help import ShortcutsDialog
-
         ShortcutsDialog(self.actions.all(), self).exec()
 
     def about_dialog(self) -> None:

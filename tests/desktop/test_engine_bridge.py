@@ -1,10 +1,21 @@
 import threading
 
 import numpy as np
+from PySide6.QtCore import QObject
 from skimage import data
 
 from inpaint_core.request import InpaintRequest
 from tests.engines_for_tests import SolidFillEngine
+
+
+class Sink(QObject):
+    def __init__(self):
+        super().__init__()
+        self.kinds, self.threads = [], set()
+
+    def take(self, event):
+        self.kinds.append(event.kind)
+        self.threads.add(threading.current_thread())
 
 
 def _inputs():
@@ -28,12 +39,16 @@ def test_bridge_delivers_signals_on_the_gui_thread(qtbot):
         )
     )
     bridge.results_ready.connect(lambda j, res: seen.__setitem__("results", res))
+    sink = Sink()  # what the generation controller does: every event, to a GUI-thread object
+    bridge.event_received.connect(sink.take)
     with qtbot.waitSignal(bridge.job_finished, timeout=5000):
         bridge.submit(InpaintRequest(seeds=(3, 4)), *_inputs())
     assert seen["threads"] == {gui}
     assert seen["progress"][-1] == 1.0
     assert [r.seed for r in seen["results"]] == [3, 4]
-    assert not bridge.busy
+    qtbot.waitUntil(lambda: "finished" in sink.kinds, timeout=5000)
+    assert sink.kinds[0] == "queued" and sink.kinds[-1] == "finished"
+    assert sink.threads == {gui}
     bridge.shutdown()
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 from skimage import data
 
 from inpaint_core.document import Document
+from inpaint_core.inpaint import plan_for
 from inpaint_core.jobs import EngineCache
 
 W, H = 160, 120
@@ -45,7 +45,10 @@ class FastPreviewCache(EngineCache):
 
 @pytest.fixture
 def studio(qtbot, tmp_path):
-    from desktop.generation.controller import DocumentHost, install, make_bridge
+    from desktop.engine_bridge import EngineBridge
+    from desktop.generation.host import DocumentHost
+    from desktop.generation.install import install
+    from desktop.undo import History
 
     photo = np.asarray(Image.fromarray(data.coffee()).resize((W, H), Image.LANCZOS))
     doc = Document(np.ascontiguousarray(photo), name="coffee")
@@ -55,11 +58,14 @@ def studio(qtbot, tmp_path):
     window = QMainWindow()
     window.setCentralWidget(QLabel("canvas"))
     window.document = doc
-    stack = QUndoStack(window)
+    history = History(parent=window)
+    stack = history.stack
     overlay = OverlayRecorder()
-    host = DocumentHost(lambda: window.document, stack, overlay)
+    host = DocumentHost(
+        lambda: window.document, lambda e: history.push(window.document, e), overlay
+    )
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    bridge = make_bridge(FastPreviewCache())
+    bridge = EngineBridge(engine_factory=FastPreviewCache())
     ctl = install(window, host, bridge=bridge, settings=settings)
     qtbot.addWidget(window)
     window.resize(1000, 700)
@@ -74,7 +80,7 @@ def studio(qtbot, tmp_path):
 
 def diffusion(ctl, model_dir, steps=2, outputs=2, seed=None):
     p = ctl.panel
-    p.choose_model(str(model_dir))
+    p.picker.choose_model(str(model_dir))
     p.engine_combo.setCurrentIndex(p.engine_combo.findData("diffusion"))
     p.prompt_edit.setPlainText("a cup of tea")
     p.scheduler_combo.setCurrentText("DDIM")
@@ -143,13 +149,13 @@ def test_cancel_mid_run_then_generate_again(studio, qtbot, tiny_model_dir):
     started = []
     ctl.bridge.progress_changed.connect(lambda j, f, s, t, m: s and started.append(s))
     job = ctl.generate()
-    assert job and ctl.cancel_action.isEnabled()
+    assert job and ctl.actions.cancel.isEnabled()
     qtbot.waitUntil(lambda: len(started) >= 2, timeout=60000)
     with qtbot.waitSignal(ctl.bridge.job_cancelled, timeout=10000):
         qtbot.keyClick(ctl.window, Qt.Key.Key_Escape)  # Esc cancels
     assert max(started) < 400
     assert ctl.tray.count() == 0
-    qtbot.waitUntil(lambda: not ctl.cancel_action.isEnabled(), timeout=10000)
+    qtbot.waitUntil(lambda: not ctl.actions.cancel.isEnabled(), timeout=10000)
     assert ctl.overlay.calls[-1] == (None, None)  # the step preview is gone
     # the worker is still usable
     ctl.panel.steps_spin.setValue(2)
@@ -177,14 +183,14 @@ def test_bad_model_shows_an_error_and_the_window_lives(studio, qtbot, tiny_model
     bad = tmp_path / "not-a-model.safetensors"
     bad.write_bytes(b"this is not a checkpoint")
     with qtbot.waitSignal(ctl.bridge.job_failed, timeout=30000):
-        ctl.panel.choose_model(str(bad))
+        ctl.panel.picker.choose_model(str(bad))
     qtbot.waitUntil(lambda: ctl.panel.field_error("model") != "", timeout=5000)
     assert "not-a-model" in ctl.panel.field_error("model")
     assert ctl.panel.message_label.isVisible()
     assert "failed" in ctl.model_label.text()
     # a generation with it fails the same way, as a message
     diffusion(ctl, tiny_model_dir)
-    ctl.panel.set_model(str(bad))
+    ctl.panel.picker.set_model(str(bad))
     with qtbot.waitSignal(ctl.bridge.job_failed, timeout=30000):
         ctl.generate()
     assert ctl.window.isVisible()
@@ -206,8 +212,8 @@ def test_parameters_round_trip_through_a_saved_png(studio, qtbot, tiny_model_dir
     ctl.generate()
     qtbot.waitUntil(lambda: ctl.tray.count() == 1, timeout=60000)
     cand = ctl.tray.candidates()[0]
-    ctl.keep(cand)
-    out = ctl.save_with_parameters(str(tmp_path / "picture.png"))
+    ctl.candidates.keep(cand)
+    out = ctl.files.save_with_parameters(str(tmp_path / "picture.png"))
     saved = load_image(out)
     assert np.array_equal(saved.rgb, ctl.host.document.flatten())
     assert "Negative prompt: blurry, dark" in saved.text["parameters"]
@@ -217,15 +223,15 @@ def test_parameters_round_trip_through_a_saved_png(studio, qtbot, tiny_model_dir
     expected = ctl.panel.request()
     ctl.panel.set_request(type(expected)())
     assert ctl.panel.request() != expected
-    ctl.confirm = lambda title, text: True
-    ctl.open_parameters(str(out))
+    ctl.files.confirm = lambda title, text: True
+    ctl.files.open_parameters(str(out))
     assert ctl.panel.request() == expected
     # a candidate saved on its own carries its own parameters
-    path = ctl.save_candidate(cand, str(tmp_path / "candidate.png"))
+    path = ctl.files.save_candidate(cand, str(tmp_path / "candidate.png"))
     assert request_from_png_text(load_image(path).text).seed == 1234
     # "Use these settings" copies a candidate's request back
     ctl.panel.set_request(type(expected)())
-    ctl.use_settings(cand)
+    ctl.candidates.use_settings(cand)
     assert ctl.panel.request() == cand.result.request
 
 
@@ -233,7 +239,7 @@ def test_a_png_without_parameters_is_a_message(studio, tmp_path):
     ctl = studio
     path = tmp_path / "plain.png"
     Image.fromarray(data.coffee()[:32, :32]).save(path)
-    assert ctl.open_parameters(str(path), confirm=False) is None
+    assert ctl.files.open_parameters(str(path), confirm=False) is None
     assert "no generation parameters" in ctl.panel.message_label.text()
 
 
@@ -302,7 +308,9 @@ class SlowStepsEngine:
 
 def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
     """Every step's preview reaches the canvas overlay, mapped onto the region box."""
-    from desktop.generation.controller import DocumentHost, GenerationController, make_bridge
+    from desktop.engine_bridge import EngineBridge
+    from desktop.generation.controller import GenerationController
+    from desktop.generation.host import DocumentHost
 
     photo = np.ascontiguousarray(data.astronaut()[:96, :128])
     doc = Document(photo)
@@ -312,15 +320,15 @@ def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
     overlay = OverlayRecorder()
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     ctl = GenerationController(
-        DocumentHost(lambda: doc, QUndoStack(), overlay),
-        bridge=make_bridge(lambda r: SlowStepsEngine()),
+        DocumentHost(lambda: doc, lambda e: None, overlay),
+        bridge=EngineBridge(engine_factory=lambda r: SlowStepsEngine()),
         settings=settings,
         query_device=False,
     )
     try:
         ctl.panel.target_spin.setValue(64)
         job = ctl.generate()
-        box = ctl.jobs[job].box
+        box = plan_for(ctl.model.jobs[job].request, doc.mask, SlowStepsEngine).box
         qtbot.waitUntil(lambda: ctl.tray.count() == 1, timeout=20000)
         previews = [c for c in overlay.shown if c[0] == box and c[1] != (box.width, box.height)]
         assert len(previews) >= 5  # one per step (6), none dropped by the throttle
@@ -346,7 +354,9 @@ class FailingEngine:
 
 
 def test_errors_are_messages_and_the_worker_stays_usable(qtbot, tmp_path):
-    from desktop.generation.controller import DocumentHost, GenerationController, make_bridge
+    from desktop.engine_bridge import EngineBridge
+    from desktop.generation.controller import GenerationController
+    from desktop.generation.host import DocumentHost
     from inpaint_core.errors import InpaintError
 
     photo = np.ascontiguousarray(data.astronaut()[:96, :128])
@@ -356,19 +366,19 @@ def test_errors_are_messages_and_the_worker_stays_usable(qtbot, tmp_path):
     doc.set_mask(mask)
     engine = FailingEngine([MemoryError(), InpaintError("the model produced NaNs: try float32")])
     ctl = GenerationController(
-        DocumentHost(lambda: doc, QUndoStack()),
-        bridge=make_bridge(lambda r: engine),
+        DocumentHost(lambda: doc, lambda e: None),
+        bridge=EngineBridge(engine_factory=lambda r: engine),
         settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
         query_device=False,
     )
     try:
         for words in ("out of memory", "NaNs"):
             job = ctl.generate()
-            qtbot.waitUntil(lambda j=job: j not in ctl.jobs, timeout=10000)
+            qtbot.waitUntil(lambda j=job: j not in ctl.model.jobs, timeout=10000)
             assert words in ctl.panel.message_label.text()
             assert ctl.panel.message_label.isVisibleTo(ctl.panel)
         job = ctl.generate()
-        qtbot.waitUntil(lambda: job not in ctl.jobs, timeout=10000)
+        qtbot.waitUntil(lambda: job not in ctl.model.jobs, timeout=10000)
         assert ctl.tray.count() == 1 and ctl.tray.list.item(0).text().startswith("classical")
         assert not ctl.panel.message_label.isVisibleTo(ctl.panel)
     finally:
@@ -387,7 +397,7 @@ def test_parameters_from_an_a1111_png(studio, tmp_path):
     )
     path = tmp_path / "a1111.png"
     Image.fromarray(data.coffee()[:64, :64]).save(path, pnginfo=info)
-    req = studio.open_parameters(str(path), confirm=False)
+    req = studio.files.open_parameters(str(path), confirm=False)
     assert req is not None
     got = studio.panel.request()
     assert got.prompt == "a stone wall, moss" and got.negative_prompt == "text, watermark"

@@ -87,6 +87,8 @@ def test_invalid_values_are_shown_at_their_field(panel, qtbot, setup, field, wor
 
 def test_settings_round_trip(panel, tmp_path):
     from desktop.generation.panel import ParametersPanel
+    from desktop.generation.settings import restore_state, save_state
+    from inpaint_core.generation_model import GenerationModel
 
     panel.prompt_edit.setPlainText("line one\nline two")
     panel.scheduler_combo.setCurrentText("KLMS")
@@ -100,26 +102,33 @@ def test_settings_round_trip(panel, tmp_path):
     panel.height_spin.setValue(384)
     panel.safety_check.setChecked(False)
     panel.feather_spin.setValue(3)
-    panel.add_model(str(tmp_path / "opened.safetensors"))
+    panel.picker.add_model(str(tmp_path / "opened.safetensors"))
     path = str(tmp_path / "settings.ini")
     s = QSettings(path, QSettings.Format.IniFormat)
-    panel.save_settings(s)
+    panel.validate()
+    save_state(panel.model, s)  # the model persists itself: one JSON value
     s.sync()
     del s
-    other = ParametersPanel()
-    other.restore_settings(QSettings(path, QSettings.Format.IniFormat))
+    model = GenerationModel()
+    restore_state(model, QSettings(path, QSettings.Format.IniFormat))
+    other = ParametersPanel(model)
     assert other.request() == panel.request()
     assert other.request().seed == 4_000_000_000
-    assert str(tmp_path / "opened.safetensors") in other.installed_models()
+    assert str(tmp_path / "opened.safetensors") in other.picker.installed_models()
     other.deleteLater()
 
 
 def test_restore_survives_garbage_settings(panel, tmp_path):
     path = tmp_path / "bad.ini"
-    path.write_text(
-        "[generation]\nsteps=lots\nguidance_scale=[1,2\nextra_models=not json\nengine=warp\n"
-    )
-    panel.restore_settings(QSettings(str(path), QSettings.Format.IniFormat))
+    from desktop.generation.settings import restore_state
+
+    for text in (
+        "[generation]\nstate=not json\n",
+        '[generation]\nstate="{\\"request\\": {\\"steps\\": \\"lots\\", \\"engine\\": \\"warp\\"}}"\n',
+        '[generation]\nstate="[1, 2]"\n',
+    ):
+        path.write_text(text)
+        restore_state(panel.model, QSettings(str(path), QSettings.Format.IniFormat))
     assert panel.request().steps >= 1
     assert panel.engine in ("classical", "diffusion")
 

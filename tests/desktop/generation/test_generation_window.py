@@ -3,20 +3,21 @@ with the tiny random-weight diffusion model on the worker thread."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
+from inpaint_core.inpaint import plan_for
 from tests.desktop.conftest import drag
 
 
 @pytest.fixture
 def studio(window):
-    from desktop.generation.controller import install
-
-    ctl = getattr(window, "generation", None) or install(window)
+    ctl = window.generation
     ctl.engine_cache.preview_interval_s = 0.0  # a preview at every step (default: 4 per second)
     yield ctl
     ctl.shutdown()
@@ -29,7 +30,7 @@ def paint_mask(qtbot, window):
 
 def set_up(ctl, model_dir, steps):
     p = ctl.panel
-    p.choose_model(str(model_dir))
+    p.picker.choose_model(str(model_dir))
     p.prompt_edit.setPlainText("a wooden table")
     p.steps_spin.setValue(steps)
     p.outputs_spin.setValue(2)
@@ -46,7 +47,7 @@ def test_the_window_gets_the_panels_actions_and_status(studio, window):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert "Generate" in titles and titles.index("Generate") < titles.index("Help")
     actions = QMainWindow.actions(window)  # the window's own ``actions`` attribute shadows it
-    assert ctl.generate_action in actions and ctl.cancel_action in actions
+    assert ctl.actions.generate in actions and ctl.actions.cancel in actions
     assert ctl.model_label.parent() is not None and ctl.device_label.parent() is not None
 
 
@@ -63,9 +64,10 @@ def test_generate_in_the_window_keep_and_undo(studio, window, qtbot, tiny_model_
     qtbot.waitUntil(lambda: len(previews) >= 2, timeout=60000)
     # the step preview is drawn into the masked region on the canvas
     assert window.canvas._preview is not None
-    assert window.canvas._preview[1] == ctl.jobs[first].box
+    planned = plan_for(ctl.model.jobs[first].request, window.document.mask, "diffusion")
+    assert window.canvas._preview[1] == planned.box  # placed by the core, drawn as it came
     # while it runs: zoom, pan, paint, and queue another run
-    assert ctl.bridge.busy
+    assert ctl.model.busy
     zoom = window.canvas.zoom
     qtbot.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)  # zoom in
     assert window.canvas.zoom > zoom
@@ -75,9 +77,9 @@ def test_generate_in_the_window_keep_and_undo(studio, window, qtbot, tiny_model_
     assert int(doc.mask.sum()) > before
     ctl.panel.steps_spin.setValue(2)
     second = ctl.generate()
-    assert ctl.bridge.busy and second != first
-    ctl.cancel_action.trigger()  # drop both: the long one and the queued one
-    qtbot.waitUntil(lambda: not ctl.bridge.busy, timeout=30000)
+    assert ctl.model.busy and second != first
+    ctl.actions.cancel.trigger()  # drop both: the long one and the queued one
+    qtbot.waitUntil(lambda: not ctl.model.busy, timeout=30000)
     assert cancelled == [first, second] and ctl.tray.count() == 0
     ctl.panel.target_spin.setValue(64)
     # generate for real, keep one, undo it with Ctrl+Z
@@ -107,8 +109,8 @@ def test_save_with_parameters_and_reopen_offers_them(
     ctl.generate()
     qtbot.waitUntil(lambda: ctl.tray.count() == 2, timeout=60000)
     cand = ctl.tray.candidates()[0]
-    ctl.keep(cand)
-    path = ctl.save_with_parameters(str(tmp_path / "made.png"))
+    ctl.candidates.keep(cand)
+    path = ctl.files.save_with_parameters(str(tmp_path / "made.png"))
     assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), window.document.flatten())
     expected = cand.result.request  # the kept one: its own seed, one output
     assert expected.seed == 31 and expected.num_outputs == 1
@@ -127,7 +129,7 @@ def test_save_with_parameters_and_reopen_offers_them(
 def test_a_bad_model_path_keeps_the_window_alive(studio, window, qtbot, tmp_path):
     ctl = studio
     with qtbot.waitSignal(ctl.bridge.job_failed, timeout=30000):
-        ctl.panel.choose_model(str(tmp_path / "missing-model"))
+        ctl.panel.picker.choose_model(str(tmp_path / "missing-model"))
     assert "missing-model" in ctl.panel.field_error("model")
     assert window.isVisible() and window.document is not None
     drag(qtbot, window.canvas, [(100, 100), (140, 120)])  # still works
@@ -141,7 +143,8 @@ def test_closing_the_window_saves_settings_and_stops_the_worker(studio, window, 
     assert worker.is_alive()
     window.close()
     qtbot.waitUntil(lambda: not worker.is_alive(), timeout=10000)
-    assert window.settings.value("generation/steps", 0, type=int) == 17
+    state = json.loads(window.settings.value("generation/state", "{}", type=str))
+    assert state["request"]["steps"] == 17  # the model's own to_dict
 
 
 def test_ctrl_enter_generates_while_typing_the_prompt(studio, window, qtbot, tiny_model_dir):

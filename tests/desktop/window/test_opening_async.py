@@ -200,16 +200,16 @@ def test_the_last_request_wins(window, qtbot, slow_server, tmp_path):
 
 
 def test_a_big_photo_decodes_off_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
-    import inpaint_core.imaging as imaging
+    import desktop.window.io as window_io
 
     threads = []
-    real = imaging.load_image
+    real = window_io.load_image
 
     def spy(source, **kw):
         threads.append(threading.current_thread())
         return real(source, **kw)
 
-    monkeypatch.setattr(imaging, "load_image", spy)
+    monkeypatch.setattr(window_io, "load_image", spy)  # where the window looks it up
     path = tmp_path / "rocket.jpg"
     Image.fromarray(data.rocket()).save(path)
     assert open_and_wait(qtbot, window, path)
