@@ -23,6 +23,7 @@ from .engines.base import Engine
 from .engines.registry import get_engine
 from .errors import InpaintError, JobCancelled
 from .events import CancelToken, EngineEvent, EventCallback
+from .inpaint import inpaint
 from .request import InpaintRequest
 
 EngineFactory = Callable[[InpaintRequest], Engine]
@@ -139,8 +140,6 @@ class JobQueue:
         resize_mask: bool = False,
     ) -> str:
         """Queue one inpaint generation; results arrive as a ``result`` event."""
-        from .inpaint import inpaint
-
         def run(on_event: EventCallback, cancel: CancelToken) -> list[Any]:
             engine = self.engine_factory(request)
             return inpaint(request, image, mask, engine, on_event, cancel, resize_mask=resize_mask)
