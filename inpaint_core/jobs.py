@@ -140,6 +140,7 @@ class JobQueue:
         resize_mask: bool = False,
     ) -> str:
         """Queue one inpaint generation; results arrive as a ``result`` event."""
+
         def run(on_event: EventCallback, cancel: CancelToken) -> list[Any]:
             engine = self.engine_factory(request)
             return inpaint(request, image, mask, engine, on_event, cancel, resize_mask=resize_mask)
