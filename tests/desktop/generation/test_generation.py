@@ -306,25 +306,29 @@ class SlowStepsEngine:
         return [EngineOutput(image.copy(), seed=s) for s in request.resolved().seeds]
 
 
-def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
-    """Every step's preview reaches the canvas overlay, mapped onto the region box."""
+def _bare_controller(tmp_path, engine, overlay=None):
+    """A controller over a small document, no window, every run on ``engine``."""
     from desktop.engine_bridge import EngineBridge
     from desktop.generation.controller import GenerationController
     from desktop.generation.host import DocumentHost
 
-    photo = np.ascontiguousarray(data.astronaut()[:96, :128])
-    doc = Document(photo)
-    mask = np.zeros(photo.shape[:2], np.uint8)
+    doc = Document(np.ascontiguousarray(data.astronaut()[:96, :128]))
+    mask = np.zeros((96, 128), np.uint8)
     mask[30:60, 40:90] = 255
     doc.set_mask(mask)
-    overlay = OverlayRecorder()
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     ctl = GenerationController(
         DocumentHost(lambda: doc, lambda e: None, overlay),
-        bridge=EngineBridge(engine_factory=lambda r: SlowStepsEngine()),
-        settings=settings,
+        bridge=EngineBridge(engine_factory=lambda r: engine),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
         query_device=False,
     )
+    return doc, ctl
+
+
+def test_step_previews_arrive_when_steps_are_slow(qtbot, tmp_path):
+    """Every step's preview reaches the canvas overlay, mapped onto the region box."""
+    overlay = OverlayRecorder()
+    doc, ctl = _bare_controller(tmp_path, SlowStepsEngine(), overlay)
     try:
         ctl.panel.target_spin.setValue(64)
         job = ctl.generate()
@@ -354,23 +358,10 @@ class FailingEngine:
 
 
 def test_errors_are_messages_and_the_worker_stays_usable(qtbot, tmp_path):
-    from desktop.engine_bridge import EngineBridge
-    from desktop.generation.controller import GenerationController
-    from desktop.generation.host import DocumentHost
     from inpaint_core.errors import InpaintError
 
-    photo = np.ascontiguousarray(data.astronaut()[:96, :128])
-    doc = Document(photo)
-    mask = np.zeros(photo.shape[:2], np.uint8)
-    mask[30:60, 40:90] = 255
-    doc.set_mask(mask)
     engine = FailingEngine([MemoryError(), InpaintError("the model produced NaNs: try float32")])
-    ctl = GenerationController(
-        DocumentHost(lambda: doc, lambda e: None),
-        bridge=EngineBridge(engine_factory=lambda r: engine),
-        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-        query_device=False,
-    )
+    _doc, ctl = _bare_controller(tmp_path, engine)
     try:
         for words in ("out of memory", "NaNs"):
             job = ctl.generate()
