@@ -77,15 +77,17 @@ class DocumentHost:
             if not layer.visible:
                 doc.set_layer_visible(index, True)
 
-    def keep(self, rgb: np.ndarray, box: BBox, name: str, info: dict[str, Any]) -> None:
-        """A result as a new layer: one step on the undo history."""
+    def keep(self, rgb: np.ndarray, box: BBox, name: str, info: dict[str, Any]) -> Any:
+        """A result as a new layer: one step on the undo history. Returns the layer."""
         doc = self.document
         if doc is None:
-            return
+            return None
         edit = doc.add_result_layer(rgb, box, name, info=info)
         self._push_edit(edit)
+        layer = edit.layer  # type: ignore[attr-defined]
         if self._layer_added is not None:
-            self._layer_added(edit.layer)  # type: ignore[attr-defined]
+            self._layer_added(layer)
+        return layer
 
     def kept_layers(self) -> list[dict[str, Any]]:
         """The info of the visible result layers made by a generation, bottom to top."""

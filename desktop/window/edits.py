@@ -117,23 +117,13 @@ class EditCommandsMixin:
         alpha: np.ndarray | None = None,
         info: dict[str, Any] | None = None,
     ) -> ResultLayer | None:
-        """Apply a result as a new layer (one undo step) and select it. For the generation panels."""
+        """Apply a result as a new layer (one undo step) and select it."""
         edit = self._apply(lambda d: d.add_result_layer(rgb, box, name, alpha=alpha, info=info))
         if edit is None or self.doc is None:
             return None
         layer = edit.layer  # type: ignore[attr-defined]
         self.layers.select_layer(self.doc.layers.index_of(layer))
         return layer
-
-    def apply_result_layer(
-        self,
-        rgb: np.ndarray,
-        box: BBox | tuple[int, int, int, int] | None,
-        name: str = "Result",
-        info: dict[str, Any] | None = None,
-    ) -> ResultLayer | None:
-        """``add_result_layer`` with ``info`` positional (the generation host's calling style)."""
-        return self.add_result_layer(rgb, box, name, info=info)
 
     def _selected_result(self) -> int | None:
         i = self.layers.current_layer_index()

@@ -100,7 +100,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             self.generation.model,
             self.generation.bridge,
             lambda: self.doc,
-            self.apply_result_layer,
+            host.keep,  # a kept cell: a result layer, one undo step, like a kept candidate
             self.show_error,
             self.generate_menu,
         )

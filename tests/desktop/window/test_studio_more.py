@@ -86,8 +86,8 @@ def test_overlay_hook_draws_an_image_over_its_box(window):
     assert canvas.grab().toImage().pixelColor(centre) != QColor(0, 255, 0)
     # the generation panels' host API
     assert window.document is window.doc and window.undo_stack is window.history.stack
-    layer = window.apply_result_layer(
-        np.zeros((10, 10, 3), np.uint8), BBox(0, 0, 10, 10), "R", {"seed": 7}
+    layer = window.add_result_layer(
+        np.zeros((10, 10, 3), np.uint8), BBox(0, 0, 10, 10), "R", info={"seed": 7}
     )
     assert layer.info == {"seed": 7} and window.undo_stack.count() == 1
 
