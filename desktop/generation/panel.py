@@ -24,6 +24,47 @@ from inpaint_core.generation_model import GenerationModel, ModelStatus, SizeMode
 from inpaint_core.request import MAX_SEED, InpaintRequest
 from inpaint_core.schedulers import canonical_scheduler_name
 
+#: request field -> (form widget, kind): the plain fields, bound both ways from this one table
+#: (engine, model, scheduler, seed, width/height and options have their own rules below)
+FIELDS: dict[str, tuple[str, str]] = {
+    "prompt": ("prompt_edit", "text"),
+    "negative_prompt": ("negative_edit", "text"),
+    "steps": ("steps_spin", "number"),
+    "guidance_scale": ("guidance_spin", "number"),
+    "strength": ("strength_spin", "number"),
+    "num_outputs": ("outputs_spin", "number"),
+    "target_size": ("target_spin", "number"),
+    "mask_padding": ("padding_spin", "number"),
+    "mask_grow": ("grow_spin", "number"),
+    "mask_feather": ("feather_spin", "number"),
+    "safety_checker": ("safety_check", "flag"),
+    "color_match": ("color_match_check", "flag"),
+}
+
+
+def _read(widget: Any, kind: str) -> Any:
+    if kind == "text":
+        return widget.toPlainText()
+    if kind == "flag":
+        return widget.isChecked()
+    value = widget.value()
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def _write(widget: Any, kind: str, value: Any) -> None:
+    if kind == "text":
+        widget.setPlainText(value)
+    elif kind == "flag":
+        widget.setChecked(bool(value))
+    else:
+        widget.setValue(value)
+
+
+def _changed_signal(widget: Any, kind: str) -> Any:
+    if kind == "text":
+        return widget.textChanged
+    return widget.toggled if kind == "flag" else widget.valueChanged
+
 
 class ParametersPanel(ParametersForm):
     """The form of one :class:`GenerationModel` (a fresh one when none is given)."""
@@ -47,26 +88,14 @@ class ParametersPanel(ParametersForm):
 
     # -- reacting to the widgets ------------------------------------------------------------------
     def _connect_changes(self) -> None:
+        for name, kind in FIELDS.values():
+            _changed_signal(getattr(self, name), kind).connect(self._schedule_validate)
         for w in (self.engine_combo, self.model_combo, self.scheduler_combo, self.size_mode_combo):
             w.currentIndexChanged.connect(self._schedule_validate)
-        for w in (
-            self.steps_spin,
-            self.guidance_spin,
-            self.strength_spin,
-            self.outputs_spin,
-            self.padding_spin,
-            self.grow_spin,
-            self.feather_spin,
-            self.target_spin,
-            self.width_spin,
-            self.height_spin,
-        ):
+        for w in (self.width_spin, self.height_spin):
             w.valueChanged.connect(self._schedule_validate)
-        for w in (self.prompt_edit, self.negative_edit):
-            w.textChanged.connect(self._schedule_validate)
         self.seed_edit.textChanged.connect(self._schedule_validate)
-        for w in (self.random_seed_check, self.safety_check, self.color_match_check):
-            w.toggled.connect(self._schedule_validate)
+        self.random_seed_check.toggled.connect(self._schedule_validate)
         self.random_seed_check.toggled.connect(self._seed_mode_changed)
         self.new_seed_button.clicked.connect(self.new_seed)
         self.engine_combo.currentIndexChanged.connect(self._engine_changed)
@@ -134,24 +163,13 @@ class ParametersPanel(ParametersForm):
             )
         explicit = self.size_mode_combo.currentData() == SizeMode.EXPLICIT.value
         return InpaintRequest(
-            prompt=self.prompt_edit.toPlainText(),
-            negative_prompt=self.negative_edit.toPlainText(),
-            scheduler=self.scheduler_combo.currentText(),
-            steps=self.steps_spin.value(),
-            guidance_scale=round(self.guidance_spin.value(), 4),
-            strength=round(self.strength_spin.value(), 4),
-            seed=self._seed(),
-            num_outputs=self.outputs_spin.value(),
-            width=self.width_spin.value() if explicit else None,
-            height=self.height_spin.value() if explicit else None,
-            target_size=self.target_spin.value(),
-            safety_checker=self.safety_check.isChecked(),
+            **{field: _read(getattr(self, name), kind) for field, (name, kind) in FIELDS.items()},
             engine=engine,
             model=model,
-            mask_padding=self.padding_spin.value(),
-            mask_grow=self.grow_spin.value(),
-            mask_feather=self.feather_spin.value(),
-            color_match=self.color_match_check.isChecked(),
+            scheduler=self.scheduler_combo.currentText(),
+            seed=self._seed(),
+            width=self.width_spin.value() if explicit else None,
+            height=self.height_spin.value() if explicit else None,
             options=self.model.request.options,
         )
 
@@ -204,33 +222,24 @@ class ParametersPanel(ParametersForm):
             self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(req.engine)))
             if req.model:
                 self.picker.set_model(req.model)
-            self.prompt_edit.setPlainText(req.prompt)
-            self.negative_edit.setPlainText(req.negative_prompt)
+            for field, (name, kind) in FIELDS.items():
+                _write(getattr(self, name), kind, getattr(req, field))
             try:
                 name = canonical_scheduler_name(req.scheduler)
             except KeyError:
                 name = self.scheduler_combo.currentText()
             self.scheduler_combo.setCurrentText(name)
-            self.steps_spin.setValue(req.steps)
-            self.guidance_spin.setValue(req.guidance_scale)
-            self.strength_spin.setValue(req.strength)
             seed = req.seed if req.seed is not None else (req.seeds[0] if req.seeds else None)
             self.seed_edit.setText("" if seed is None else str(seed))
             self.random_seed_check.setChecked(not self.model.seed_locked)
-            self.outputs_spin.setValue(len(req.seeds) if req.seeds else req.num_outputs)
-            explicit = self.model.size_mode is SizeMode.EXPLICIT
+            if req.seeds:
+                self.outputs_spin.setValue(len(req.seeds))
             self.size_mode_combo.setCurrentIndex(
                 self.size_mode_combo.findData(self.model.size_mode.value)
             )
-            if explicit:
+            if self.model.size_mode is SizeMode.EXPLICIT:
                 self.width_spin.setValue(req.width or 512)
                 self.height_spin.setValue(req.height or 512)
-            self.target_spin.setValue(req.target_size)
-            self.safety_check.setChecked(req.safety_checker)
-            self.padding_spin.setValue(req.mask_padding)
-            self.grow_spin.setValue(req.mask_grow)
-            self.feather_spin.setValue(req.mask_feather)
-            self.color_match_check.setChecked(req.color_match)
         finally:
             self._loading = False
         self._engine_changed()
