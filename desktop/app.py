@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from desktop.window.main_window import MainWindow
+from PySide6.QtGui import QImageReader
+from PySide6.QtWidgets import QApplication
+
+from desktop.icons import app_icon
+from desktop.settings import open_settings
+from desktop.window.main_window import APP_NAME, MainWindow
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -23,13 +27,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def create_window(argv: list[str]) -> MainWindow:
     """The application object (if none yet) and a shown main window with the photo (or sample) open."""
-    from PySide6.QtGui import QImageReader
-    from PySide6.QtWidgets import QApplication
-
-    from desktop.icons import app_icon
-    from desktop.settings import open_settings
-    from desktop.window.main_window import APP_NAME, MainWindow
-
     args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inpaint-studio"])
     app.setApplicationName(APP_NAME)
@@ -47,12 +44,8 @@ def create_window(argv: list[str]) -> MainWindow:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import multiprocessing
-
     multiprocessing.freeze_support()
     window = create_window(sys.argv[1:] if argv is None else list(argv))
-    from PySide6.QtWidgets import QApplication
-
     code = QApplication.instance().exec()
     del window
     return code
