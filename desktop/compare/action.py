@@ -101,7 +101,10 @@ class CompareLauncher(QObject):
         window.addAction(self.action)
         menu.addSeparator()
         menu.addAction(self.action)
-        bridge.results_ready.connect(lambda _job, results: self.speed.learn(results))
+        bridge.results_ready.connect(self._learn)  # a method: delivered on the GUI thread
+
+    def _learn(self, _job_id: str, results: list[Any]) -> None:
+        self.speed.learn(results)
 
     def bridge(self) -> EngineBridge:
         return self._bridge

@@ -33,9 +33,8 @@ class GenerationActions:
         model: GenerationModel,
         handlers: dict[str, Callable[[], Any]],
     ) -> None:
-        ctl = parent
         self.generate = _action(
-            ctl,
+            parent,
             "&Generate",
             "generateAction",
             "Generate (Ctrl+Enter); while one runs, this queues another",
@@ -43,7 +42,7 @@ class GenerationActions:
             QKeySequence("Ctrl+Enter"),
         )
         self.cancel = _action(
-            ctl,
+            parent,
             "&Cancel Generation",
             "cancelAction",
             "Stop the running generation within one step and drop queued ones (Esc)",
@@ -51,19 +50,21 @@ class GenerationActions:
         )
         self.cancel.setEnabled(False)
         self.save = _action(
-            ctl,
+            parent,
             "Save with &Parameters…",
             "saveWithParamsAction",
             "Save the picture as PNG with the parameters of the kept results",
             QKeySequence("Ctrl+Alt+Shift+S"),
         )
         self.open_params = _action(
-            ctl,
+            parent,
             "Open Parameters from PNG…",
             "openParamsAction",
             "Load the generation parameters stored in a PNG (ours or A1111's)",
         )
-        self.rescan = _action(ctl, "Rescan Models", "rescanModelsAction", "Look for models again")
+        self.rescan = _action(
+            parent, "Rescan Models", "rescanModelsAction", "Look for models again"
+        )
         panel.generate_button.setToolTip(self.generate.toolTip())
         panel.cancel_button.setToolTip(self.cancel.toolTip())
         for name, action in self.by_name().items():
