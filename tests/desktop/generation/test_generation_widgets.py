@@ -233,3 +233,38 @@ def test_tray_follows_the_core_history(qtbot):
     tray.clear_action.trigger()
     assert len(history) == 0 and tray.list.count() == 0 and not tray.clear_action.isEnabled()
     assert discarded == [b, early, a]
+
+
+def test_settings_of_the_per_field_version_are_read_once(tmp_path):
+    """An upgrade keeps the last-used values: the old one-key-per-field group is read into the
+    model, then saved in the new shape."""
+    from desktop.generation.settings import SETTINGS_KEY, restore_state, save_state
+    from inpaint_core.generation_model import GenerationModel, SizeMode
+
+    path = tmp_path / "old.ini"
+    path.write_text(
+        "[generation]\nengine=diffusion\nmodel=/m/x.safetensors\nprompt=a cat\nscheduler=KLMS\n"
+        "steps=7\nguidance_scale=3.5\nseed=4000000000\nrandom_seed=false\nsize_mode=explicit\n"
+        "width=640\nheight=384\nsafety_checker=false\nmask_feather=lots\n"
+    )
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    model = GenerationModel()
+    restore_state(model, settings)
+    req = model.request
+    assert (req.engine, req.model, req.prompt, req.scheduler) == (
+        "diffusion",
+        "/m/x.safetensors",
+        "a cat",
+        "KLMS",
+    )
+    assert (req.steps, req.guidance_scale, req.seed, req.width, req.height) == (
+        7,
+        3.5,
+        4_000_000_000,
+        640,
+        384,
+    )
+    assert not req.safety_checker and req.mask_feather == InpaintRequest().mask_feather
+    assert model.seed_locked and model.size_mode is SizeMode.EXPLICIT
+    save_state(model, settings)
+    assert settings.contains(SETTINGS_KEY)
