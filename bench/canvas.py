@@ -158,8 +158,8 @@ def main() -> int:
     ap.add_argument("--strokes", type=int, default=50)
     args = ap.parse_args()
 
-    from desktop.main_window import MainWindow
     from desktop.settings import open_settings
+    from desktop.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(open_settings())

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from skimage import data
 
-from inpaint_core.engines.base import get_engine
+from inpaint_core.engines.registry import get_engine
 from inpaint_core.inpaint import inpaint
 from inpaint_core.request import InpaintRequest
 

@@ -74,8 +74,8 @@ def main() -> int:
     w, h = (int(v) for v in args.size.split("x"))
 
     app = QApplication.instance() or QApplication([])
-    from desktop.main_window import MainWindow
     from desktop.settings import open_settings
+    from desktop.window.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-open-"))
     path = photo(tmp / "big.jpg", w, h)

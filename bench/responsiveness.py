@@ -113,9 +113,9 @@ def main() -> None:
     args = ap.parse_args()
 
     app = QApplication.instance() or QApplication([])
-    from desktop.generation_host import PREVIEW_INTERVAL_S
-    from desktop.main_window import MainWindow
+    from desktop.generation.host import PREVIEW_INTERVAL_S
     from desktop.settings import open_settings
+    from desktop.window.main_window import MainWindow
     from inpaint_core.testing import save_tiny_inpaint_model
 
     model = save_tiny_inpaint_model(Path(tempfile.mkdtemp(prefix="bench-tiny-")) / "tiny")
@@ -130,7 +130,7 @@ def main() -> None:
     window.push_edit(doc.set_mask(mask))
     ctl = window.generation
     p = ctl.panel
-    p.choose_model(str(model))
+    p.picker.choose_model(str(model))
     p.prompt_edit.setPlainText("a wooden table")
     p.scheduler_combo.setCurrentText("DDIM")
     p.steps_spin.setValue(args.steps)

@@ -1,5 +1,5 @@
 """Inpaint Studio's window: Qt only, a thin layer over :mod:`inpaint_core`."""
 
-from .qtcompat import install as _install_qt_workarounds
+from desktop.qtcompat import install as _install_qt_workarounds
 
 _install_qt_workarounds()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from PySide6.QtGui import QImageReader
+from PySide6.QtWidgets import QApplication
+
+from desktop.icons import app_icon
+from desktop.settings import open_settings
+from desktop.window.main_window import APP_NAME, MainWindow
+from inpaint_core.files import clean_stale_temp_files
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -23,15 +28,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def create_window(argv: list[str]) -> MainWindow:
     """The application object (if none yet) and a shown main window with the photo (or sample) open."""
-    from PySide6.QtGui import QImageReader
-    from PySide6.QtWidgets import QApplication
-
-    from inpaint_core.files import clean_stale_temp_files
-
-    from .icons import app_icon
-    from .main_window import APP_NAME, MainWindow
-    from .settings import open_settings
-
     args = parse_args(argv)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "inpaint-studio"])
     app.setApplicationName(APP_NAME)
@@ -52,12 +48,8 @@ def create_window(argv: list[str]) -> MainWindow:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import multiprocessing
-
     multiprocessing.freeze_support()
     window = create_window(sys.argv[1:] if argv is None else list(argv))
-    from PySide6.QtWidgets import QApplication
-
     code = QApplication.instance().exec()
     del window
     return code

@@ -18,7 +18,9 @@ from inpaint_core.request import InpaintRequest
 
 
 class EngineBridge(QObject):
-    job_queued = Signal(str, str)  # job id, label
+    """Every event as it is (``event_received``: what a core model folds in) and per kind."""
+
+    event_received = Signal(object)  # EngineEvent
     job_started = Signal(str, str)
     progress_changed = Signal(str, float, int, int, str)  # job id, fraction, step, total, message
     preview_ready = Signal(str, object)  # job id, RGB uint8 array on the working grid
@@ -27,7 +29,6 @@ class EngineBridge(QObject):
     job_failed = Signal(str, str)  # job id, message
     job_cancelled = Signal(str)
     job_finished = Signal(str)
-    busy_changed = Signal(bool)
 
     def __init__(
         self,
@@ -38,7 +39,6 @@ class EngineBridge(QObject):
     ):
         """``progress_interval``: the job queue's progress throttle (seconds; 0 passes every event)."""
         super().__init__(parent)
-        self._active: set[str] = set()
         self.queue = JobQueue(self._on_event, engine_factory, progress_interval=progress_interval)
 
     # -- GUI-thread API --------------------------------------------------------------------
@@ -49,15 +49,14 @@ class EngineBridge(QObject):
     def submit_call(self, run: Any, label: str = "") -> str:
         return self.queue.submit_call(run, label)
 
+    def submit_load(self, source: str) -> str:
+        return self.queue.submit_load(source)
+
     def cancel(self, job_id: str | None = None) -> None:
         self.queue.cancel(job_id)
 
     def cancel_all(self) -> None:
         self.queue.cancel_all()
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._active)
 
     def shutdown(self) -> None:
         self.queue.shutdown()
@@ -65,13 +64,8 @@ class EngineBridge(QObject):
     # -- worker thread ------------------------------------------------------------------------
     def _on_event(self, ev: EngineEvent) -> None:
         kind = ev.kind
-        if kind == "queued":
-            was_busy = bool(self._active)
-            self._active.add(ev.job_id)
-            self.job_queued.emit(ev.job_id, ev.message)
-            if not was_busy:
-                self.busy_changed.emit(True)
-        elif kind == "started":
+        self.event_received.emit(ev)
+        if kind == "started":
             self.job_started.emit(ev.job_id, ev.message)
         elif kind == "progress":
             self.progress_changed.emit(
@@ -88,7 +82,4 @@ class EngineBridge(QObject):
         elif kind == "cancelled":
             self.job_cancelled.emit(ev.job_id)
         elif kind == "finished":
-            self._active.discard(ev.job_id)
             self.job_finished.emit(ev.job_id)
-            if not self._active:
-                self.busy_changed.emit(False)

@@ -53,7 +53,7 @@ class Candidate:
         req = self.result.request
         mark = " ✓" if self.kept else ""
         if req.engine != "diffusion" or self.seed is None:
-            method = self.result.info.get("method") or (req.options or {}).get("method", "")
+            method = self.result.info.get("method") or req.options.method or ""
             return f"{req.engine}{mark}\n{method}".rstrip()
         return f"seed {self.seed}{mark}\n{req.scheduler}"
 

@@ -399,7 +399,7 @@ def _load_inputs(args: argparse.Namespace):
 
 
 def _engine_for(request: InpaintRequest, args: argparse.Namespace):
-    from .engines.base import get_engine
+    from .engines.registry import get_engine
 
     if request.engine == "diffusion":
         if not request.model:

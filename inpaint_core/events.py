@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .errors import JobCancelled
+
+if TYPE_CHECKING:
+    from .masks import BBox
 
 EventKind = Literal[
     "queued",
@@ -28,8 +31,12 @@ EventKind = Literal[
 class EngineEvent:
     """One message in an engine's stream (Krita AI Diffusion's client-message shape).
 
-    ``progress`` is in [0, 1]. ``preview`` is an RGB uint8 array on the working grid (cheap approximation).
-    ``images`` carries finished results (``result``); ``error`` a human-readable message.
+    ``progress`` is in [0, 1]; ``phase`` says what a ``progress`` event measures: ``"load"`` (the
+    model loading) or ``"run"`` (the engine's steps). ``preview`` is an RGB uint8 array (cheap
+    approximation): on the working grid as an engine sends it, placed on the photo by
+    :func:`~inpaint_core.inpaint.inpaint` (``box`` in photo pixels, ``preview`` and
+    ``preview_alpha`` -- the mask, 255 = filled -- at the box's size). ``images`` carries finished
+    results (``result``); ``error`` a human-readable message.
     """
 
     kind: EventKind
@@ -39,6 +46,9 @@ class EngineEvent:
     total_steps: int = 0
     message: str = ""
     preview: np.ndarray | None = None
+    phase: Literal["load", "run"] = "run"
+    box: BBox | None = None
+    preview_alpha: np.ndarray | None = None
     images: list[Any] = field(default_factory=list)
     error: str | None = None
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import cv2
 import numpy as np
 
 from . import compose, masks, region
+from .engines import registry
 from .engines.base import Engine
 from .errors import InpaintError
-from .events import CancelToken, EventCallback, ignore_events
+from .events import CancelToken, EngineEvent, EventCallback, ignore_events
 from .masks import BBox
 from .request import InpaintRequest
-
-#: request option naming the seeds an output was batched with (read by the diffusion engine)
-BATCH_OPTION = "batch_seeds"
 
 
 @dataclass
@@ -56,18 +55,41 @@ def _rgb_of(image: Any) -> np.ndarray:
     return rgb
 
 
-def plan_for(request: InpaintRequest, mask: np.ndarray, engine: Engine) -> region.Region:
-    """The region a request will work on (also used by the GUI to place previews)."""
+def plan_for(
+    request: InpaintRequest, mask: np.ndarray, engine: str | type | Engine
+) -> region.Region:
+    """The region a request will work on. ``engine``: a registered name, an engine class or an
+    instance; only its declared capabilities are read (no engine is created)."""
     margin = compose.composite_margin(request.mask_grow, request.mask_feather)
     return region.plan_region(
         mask,
         padding=request.mask_padding,
         margin=margin,
-        native=engine.native_resolution,
+        native=registry.capabilities(engine).native_resolution,
         target_size=request.target_size,
         width=request.width,
         height=request.height,
     )
+
+
+def _placing_previews(on_event: EventCallback, reg: region.Region, mask_crop: np.ndarray):
+    """Wrap ``on_event`` so previews leave here placed on the photo: ``box`` set, and the mask as
+    ``preview_alpha`` at the preview's size (front ends draw them without any maths)."""
+    alpha: list[np.ndarray] = []
+
+    def forward(event: EngineEvent) -> None:
+        if event.kind == "preview" and event.preview is not None and event.box is None:
+            h, w = event.preview.shape[:2]
+            if not alpha or alpha[0].shape != (h, w):
+                binary = np.where(mask_crop > 0, 255, 0).astype(np.uint8)
+                if binary.shape != (h, w):
+                    binary = cv2.resize(binary, (w, h), interpolation=cv2.INTER_AREA)
+                alpha[:] = [binary]
+            event.box = reg.box
+            event.preview_alpha = alpha[0]
+        on_event(event)
+
+    return forward
 
 
 def inpaint(
@@ -82,7 +104,8 @@ def inpaint(
 ) -> list[InpaintResult]:
     """Fill ``mask`` in ``image`` (LoadedImage or RGB uint8 array) with ``engine``.
 
-    Pixels outside the grown + feathered mask are bit-identical to the input.
+    Pixels outside the grown + feathered mask are bit-identical to the input. The region is
+    planned here, once; ``preview`` events reach ``on_event`` placed on the photo (``box``).
     """
     rgb = _rgb_of(image)
     h, w = rgb.shape[:2]
@@ -99,16 +122,18 @@ def inpaint(
         region.Region(BBox(0, 0, reg.box.width, reg.box.height), reg.grid), engine_mask_full
     )
     cancel.raise_if_cancelled()
-    outputs = engine.run(resolved, grid_image, grid_mask, on_event, cancel)
+    outputs = engine.run(
+        resolved, grid_image, grid_mask, _placing_previews(on_event, reg, mask_crop), cancel
+    )
 
     alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
     seeds = list(resolved.seeds or ())
-    options = dict(resolved.options or {})
-    if len(seeds) > 1 and getattr(engine, "name", "") == "diffusion":
+    options = resolved.options
+    if len(seeds) > 1 and registry.capabilities(engine).batchable:
         # On CPU a batched UNet rounds differently from a batch of one (±1 level in a few pixels),
         # so each output records the batch it was made in; re-running its saved parameters makes
         # the same batch and keeps that one output: the PNG reproduces bit for bit.
-        options[BATCH_OPTION] = [int(s) for s in seeds]
+        options = replace(options, batch_seeds=tuple(int(s) for s in seeds))
     results: list[InpaintResult] = []
     for out in outputs:
         filled = region.from_grid(reg, out.image)

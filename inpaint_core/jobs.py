@@ -14,13 +14,16 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .engines.base import Engine, get_engine
+from .engines.base import Engine
+from .engines.registry import get_engine
 from .errors import InpaintError, JobCancelled
 from .events import CancelToken, EngineEvent, EventCallback
+from .inpaint import inpaint
 from .request import InpaintRequest
 
 EngineFactory = Callable[[InpaintRequest], Engine]
@@ -53,6 +56,14 @@ class EngineCache:
                 engine = get_engine(request.engine)
             self._engines[key] = engine
         return engine
+
+
+@dataclass(frozen=True)
+class LoadedModelInfo:
+    """The result of a model-load job: the model's name and the device it sits on."""
+
+    name: str
+    device: str | None = None
 
 
 @dataclass
@@ -129,13 +140,28 @@ class JobQueue:
         resize_mask: bool = False,
     ) -> str:
         """Queue one inpaint generation; results arrive as a ``result`` event."""
-        from .inpaint import inpaint
 
         def run(on_event: EventCallback, cancel: CancelToken) -> list[Any]:
             engine = self.engine_factory(request)
             return inpaint(request, image, mask, engine, on_event, cancel, resize_mask=resize_mask)
 
         return self.submit_call(run, label=f"{request.engine} {request.scheduler}")
+
+    def submit_load(self, source: str) -> str:
+        """Queue loading the diffusion model ``source`` into the engine factory's cache (where the
+        generations find it); the ``result`` event carries one :class:`LoadedModelInfo`."""
+        factory = self.engine_factory
+
+        def run(on_event: EventCallback, cancel: CancelToken) -> list[Any]:
+            engine = factory(InpaintRequest(engine="diffusion", model=source))
+            load = getattr(engine, "load", None)
+            loaded = load(on_event) if load is not None else None
+            name = getattr(engine, "model_name", "") or Path(source).name
+            pipe = getattr(loaded, "pipe", None)
+            device = str(pipe.device) if getattr(pipe, "device", None) is not None else None
+            return [LoadedModelInfo(name, device)]
+
+        return self.submit_call(run, label=f"load {source}")
 
     def cancel(self, job_id: str | None = None) -> None:
         """Cancel ``job_id`` (queued or running), or the running job when None."""

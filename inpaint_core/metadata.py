@@ -137,7 +137,7 @@ def format_parameters(
     if not request.safety_checker:
         pairs.append(("Safety checker", "False"))
     if request.options:
-        pairs.append(("Options", json.dumps(request.options, sort_keys=True)))
+        pairs.append(("Options", json.dumps(request.options.to_dict(), sort_keys=True)))
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in pairs))
     return "\n".join(lines)
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .errors import RequestValidationError
+from .options import RunOptions
 
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
@@ -43,12 +44,14 @@ class InpaintRequest:
     mask_grow: int = 4
     mask_feather: int = 8
     color_match: bool = False
-    # free-form engine options (e.g. classical method)
-    options: dict[str, Any] = field(default_factory=dict)
+    # engine-specific options (classical method, batch seeds, ...); a dict is read as RunOptions
+    options: RunOptions = field(default_factory=RunOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
             object.__setattr__(self, "seeds", tuple(self.seeds))
+        if not isinstance(self.options, RunOptions):
+            object.__setattr__(self, "options", RunOptions.from_dict(self.options))
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -81,8 +84,12 @@ class InpaintRequest:
             raise RequestValidationError("engine", f"must be a name, got {self.engine!r}")
         if self.model is not None and not isinstance(self.model, str):
             raise RequestValidationError("model", f"must be a path or a name, got {self.model!r}")
-        if not isinstance(self.options, dict) or not all(isinstance(k, str) for k in self.options):
+        if not all(isinstance(k, str) for k in self.options.extra):
             raise RequestValidationError("options", "must be a mapping of names to values")
+        if self.options.method is not None and not isinstance(self.options.method, str):
+            raise RequestValidationError(
+                "options.method", f"must be a name, got {self.options.method!r}"
+            )
         if self.seeds is not None and not isinstance(self.seeds, tuple):
             raise RequestValidationError("seeds", f"must be a list of seeds, got {self.seeds!r}")
         integer("steps", self.steps)
@@ -147,9 +154,10 @@ class InpaintRequest:
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         if d["seeds"] is not None:
             d["seeds"] = list(d["seeds"])
+        d["options"] = self.options.to_dict()
         return d
 
     def to_json(self) -> str:

@@ -205,7 +205,7 @@ def run_sweep(
         if len(results) == 1 and len(group) > 1 and results[0].seed is None:
             # a deterministic engine (classical) makes one picture whatever the seed
             results = results * len(group)
-        # (each diffusion output already records the batch it was made in: see inpaint.BATCH_OPTION)
+        # (each diffusion output already records the batch it was made in: see RunOptions.batch_seeds)
         cells = [CellResult(cell, res) for cell, res in zip(group, results, strict=True)]
         done.extend(cells)
         on_event(EngineEvent("partial", progress=(gi + 1) / len(groups), images=cells))

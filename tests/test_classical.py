@@ -8,8 +8,9 @@ import pytest
 import skimage.data
 
 from inpaint_core.engines import fillers
-from inpaint_core.engines.base import Engine, get_engine
+from inpaint_core.engines.base import Engine
 from inpaint_core.engines.classical import METHODS, ClassicalEngine, damage_groups
+from inpaint_core.engines.registry import get_engine
 from inpaint_core.errors import JobCancelled, MaskError, RequestValidationError
 from inpaint_core.events import CancelToken, EngineEvent, ignore_events
 from inpaint_core.request import InpaintRequest

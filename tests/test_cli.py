@@ -204,7 +204,7 @@ def test_diffusion_batch_then_rerun_one_seed_from_its_png(tmp_path, capsys, tiny
     diff = np.abs(alone.rgb.astype(int) - second.rgb.astype(int)).max()
     assert diff <= 3
     # ... and re-running the PNG's full saved request reproduces it bit for bit
-    from inpaint_core.engines.base import get_engine
+    from inpaint_core.engines.registry import get_engine
     from inpaint_core.inpaint import inpaint
 
     photo = load_image(sample_photo())

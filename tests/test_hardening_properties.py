@@ -148,7 +148,7 @@ def test_metadata_readers_raise_only_metadata_errors(raw_json, params):
         return
     req = found.request
     assert isinstance(req.safety_checker, bool) and isinstance(req.scheduler, str)
-    assert isinstance(req.options, dict)
+    assert isinstance(req.options, RunOptions)
 
 
 @FAST

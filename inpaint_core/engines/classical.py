@@ -3,7 +3,7 @@
 It repairs thin scratches and small blotches. The mask is split into groups of nearby damage (the
 mask's connected components after growing each by :data:`CONTEXT` pixels); each group is filled on
 a small crop around it, so a 6000x4000 scan with a few scratches costs about what the scratches
-cost. Methods (``request.options["method"]``):
+cost. Methods (``request.options.method``):
 
 ``auto`` (default)
     per group: :func:`~.fillers.sparse_dct` (a biharmonic first guess refined by iterated
@@ -31,6 +31,7 @@ from ..events import CancelToken, EngineEvent, EventCallback
 from ..request import InpaintRequest
 from . import fillers
 from .base import EngineOutput
+from .registry import CLASSICAL
 
 METHODS = ("auto", "dct", "biharmonic", "telea", "ns")
 #: Known pixels kept around each piece of damage: more than any filler reads (DCT blocks: 15 px).
@@ -45,7 +46,7 @@ _FINE_PROGRESS_SHARE = 0.05
 
 
 def _method_of(request: InpaintRequest) -> str:
-    method = (request.options or {}).get("method", "auto")
+    method = request.options.method
     if method is None:
         return "auto"
     if not isinstance(method, str) or method.lower() not in METHODS:
@@ -120,7 +121,8 @@ class ClassicalEngine:
     """No-weights fill engine (see the module docstring)."""
 
     name = "classical"
-    native_resolution = True
+    capabilities = CLASSICAL
+    native_resolution = CLASSICAL.native_resolution
 
     def run(
         self,
@@ -134,7 +136,7 @@ class ClassicalEngine:
 
         Pixels outside the mask are returned unchanged. Raises :class:`MaskError` when the mask
         leaves no known pixel to fill from, and :class:`RequestValidationError` for an unknown
-        ``options["method"]``.
+        ``options.method``.
         """
         method = _method_of(request)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -43,6 +43,7 @@ from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..request import InpaintRequest
 from .base import EngineOutput
 from .latent_preview import latents_to_rgb
+from .registry import DIFFUSION
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,12 @@ class DiffusionEngine:
     ``DiffusionEngine(model="path/or/repo-id", device=None, dtype=None)`` loads lazily on the first
     :meth:`run` (with progress events); ``DiffusionEngine(loaded=LoadedModel)`` uses a loaded one.
     ``preview``: send cheap per-step previews (at most one per ``preview_interval_s``).
-    ``max_batch``: seeds per pipeline call (bigger batches are split; ``options["max_batch"]``).
+    ``max_batch``: seeds per pipeline call (bigger batches are split; ``options.max_batch``).
     """
 
     name = "diffusion"
-    native_resolution = False
+    capabilities = DIFFUSION
+    native_resolution = DIFFUSION.native_resolution
 
     def __init__(
         self,
@@ -174,7 +176,9 @@ class DiffusionEngine:
         if self._loaded is not None:
             return self._loaded
         what = str(self.model)
-        on_event(EngineEvent("progress", progress=0.0, message=f"loading model {what}"))
+        on_event(
+            EngineEvent("progress", progress=0.0, message=f"loading model {what}", phase="load")
+        )
 
         def on_progress(*args: Any, **kwargs: Any) -> None:
             # tolerant of the loader's callback shape: (fraction[, message]) or (message) or kwargs
@@ -190,6 +194,7 @@ class DiffusionEngine:
                     "progress",
                     progress=float(fraction or 0.0),
                     message=message or f"loading model {what}",
+                    phase="load",
                 )
             )
 
@@ -204,7 +209,11 @@ class DiffusionEngine:
         self._loaded = loaded
         self._embeds.clear()
         self._latents.clear()
-        on_event(EngineEvent("progress", progress=1.0, message=f"model {loaded.name} loaded"))
+        on_event(
+            EngineEvent(
+                "progress", progress=1.0, message=f"model {loaded.name} loaded", phase="load"
+            )
+        )
         return loaded
 
     def unload(self) -> None:
@@ -278,14 +287,14 @@ class DiffusionEngine:
         req = request.resolved()
         seeds = list(req.seeds or ())
         scheduler = schedulers.set_scheduler(pipe, req.scheduler)
-        opts = req.options or {}
-        max_batch = max(1, int(opts.get("max_batch", self.max_batch)))
-        preview = bool(opts.get("preview", self.preview))
-        # One cell of a batch re-run from its saved parameters (``options["batch_seeds"]``, set by
+        opts = req.options
+        max_batch = max(1, int(opts.max_batch if opts.max_batch is not None else self.max_batch))
+        preview = bool(opts.preview if opts.preview is not None else self.preview)
+        # One cell of a batch re-run from its saved parameters (``options.batch_seeds``, set by
         # compare sweeps): run the batch it was made in and keep its output. CPU kernels round
-        # per batch size, so a batch of one would be off by ±1 level (see inpaint.BATCH_OPTION).
+        # per batch size, so a batch of one would be off by ±1 level (see inpaint.inpaint).
         keep_seed = None
-        batch_seeds = [int(s) for s in opts.get("batch_seeds") or ()]
+        batch_seeds = [int(s) for s in opts.batch_seeds or ()]
         if len(seeds) == 1 and seeds[0] in batch_seeds:
             keep_seed, seeds = seeds[0], batch_seeds
 

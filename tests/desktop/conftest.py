@@ -4,8 +4,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.main_window import MainWindow
 from desktop.settings import SETTINGS_DIR_ENV, open_settings
+from desktop.window.main_window import MainWindow
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The canvas: the picture at any zoom, the brush and its strokes on the mask."""

@@ -1,0 +1,291 @@
+"""The main window's ways in and out: open (file, URL, drop, paste, recent, sample) and export.
+
+A mixin of :class:`desktop.main_window.MainWindow` (it uses the window's document, settings,
+banner and status bar).
+
+Opening never blocks the window: the photo is read and decoded on a background thread
+(:mod:`desktop.window.loader`) while the status bar shows "Opening photo.jpg…" with Cancel, and the open
+document stays until the new one has loaded (a failure shows a message and keeps it). The newest
+request wins: opening another photo while one loads forgets the first. Unsaved changes are asked
+about before a load starts, and again when it lands if the picture changed in the meantime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from desktop.settings import read
+from desktop.window import opening
+from desktop.window.loader import LoadControl, LoadOutcome, PhotoLoader
+from inpaint_core.document import Document, export_mask, export_picture
+from inpaint_core.errors import InpaintError
+from inpaint_core.imaging import load_image
+from inpaint_core.resources import sample_photo
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+EXPORT_FILTERS = {"PNG (*.png)": ".png", "JPEG (*.jpg *.jpeg)": ".jpg", "WebP (*.webp)": ".webp"}
+LOAD_ERRORS = (InpaintError, OSError, ValueError)
+
+
+def _is_url(source: object) -> bool:
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+@dataclass
+class _Opened:
+    """What the loading thread made: the new document (built there too) and the loader's notes."""
+
+    doc: Document
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Opening:
+    """What the window needs when the photo lands."""
+
+    label: str
+    recent: str | None  # what goes on the recent list
+    history_mark: int  # the history's change count when unsaved work was settled
+
+
+class OpenExportMixin:
+    # -- opening ------------------------------------------------------------------------------------
+
+    def _init_opening(self) -> None:
+        """Set up background opening (called once by the window, after its status bar exists)."""
+        self.loader = PhotoLoader(self)
+        self.loader.finished.connect(self._open_finished)
+        self.loader.busy_changed.connect(self._loading_changed)
+        self.loader.progress.connect(self.status.busy.set_progress)
+        self.status.busy.cancel_requested.connect(self.cancel_open)
+        self._history_mark = 0
+        self.history.stack.indexChanged.connect(self._history_moved)
+        self._stroke_hold = False
+        self.canvas.stroke_active_changed.connect(self._hold_during_stroke)
+
+    def _history_moved(self, _index: int) -> None:
+        self._history_mark += 1
+
+    def _hold_during_stroke(self, active: bool) -> None:
+        """A photo that loads while the brush is down lands when the stroke ends (then the stroke
+        is on the history, and asked about like any other change)."""
+        if active and not self._stroke_hold:
+            self.loader.hold()
+        elif not active and self._stroke_hold:
+            self.loader.release()
+        self._stroke_hold = active
+
+    @property
+    def is_loading(self) -> bool:
+        """A photo is being opened in the background."""
+        return self.loader.busy
+
+    def open_source(
+        self, source: str | Path | bytes, name: str | None = None, *, wait: bool = False
+    ) -> bool:
+        """Open a path, URL or bytes.
+
+        The photo loads on a background thread and replaces the open document only once it has
+        loaded; a failure shows a message and keeps the open document. Unsaved changes are asked
+        about first. Returns False when nothing was started (the user chose Cancel), else True;
+        with ``wait=True`` (scripts, tests: blocks the caller) it returns whether the photo opened.
+        """
+        label = name or (Path(str(source)).name if not isinstance(source, bytes) else "image")
+        if not self.settle_unsaved(f"opening {label}"):
+            return False
+        if _is_url(source):
+            recent: str | None = str(source)
+        elif isinstance(source, str | Path):
+            try:
+                recent = str(Path(source).expanduser().resolve())
+            except (OSError, RuntimeError):  # a symlink loop: the load names the problem
+                recent = None
+        else:
+            recent = None
+
+        def job(control: LoadControl) -> _Opened:  # on the loading thread: numpy/Pillow, no Qt
+            loaded = load_image(source, cancel=control.cancel, on_progress=control.report)
+            return _Opened(Document.from_image(loaded, name), tuple(loaded.notes))
+
+        busy = f"{'Downloading' if _is_url(source) else 'Opening'} {label}…"
+        return self._start_open(job, _Opening(label, recent, self._history_mark), busy, wait)
+
+    def open_image(self, image: QImage, name: str = "Pasted image", *, wait: bool = False) -> bool:
+        """Open an image already decoded by Qt (clipboard, drop); converted off the GUI thread."""
+        if image.isNull():
+            self.show_error("The pasted image is empty.")
+            return False
+        if not self.settle_unsaved(f"opening the {name.lower()}"):
+            return False
+
+        def job(_control: LoadControl) -> _Opened:  # QImage is reentrant: fine on another thread
+            rgb, alpha = opening.qimage_to_arrays(image)
+            return _Opened(Document(rgb, alpha, name=name, source=name))
+
+        ctx = _Opening(name, None, self._history_mark)
+        return self._start_open(job, ctx, f"Opening the {name.lower()}…", wait)
+
+    def _start_open(self, job, ctx: _Opening, busy_text: str, wait: bool) -> bool:
+        if wait:
+            return self._finish_open(self.loader.run_now(job, ctx.label, ctx))
+        self.loader.start(job, ctx.label, ctx)
+        self.status.busy.start(busy_text)
+        return True
+
+    def _loading_changed(self, busy: bool) -> None:
+        if not busy:
+            self.status.busy.stop()
+
+    def _open_finished(self, outcome: LoadOutcome) -> None:
+        self._finish_open(outcome)
+
+    def _finish_open(self, outcome: LoadOutcome) -> bool:
+        ctx: _Opening = outcome.context
+        if not outcome.ok:
+            self.show_error(f"Could not open {ctx.label}: {outcome.error}")
+            return False
+        # the user kept working while it loaded: the earlier answer does not cover that work
+        if self._history_mark != ctx.history_mark and not self.settle_unsaved(
+            f"opening {ctx.label}"
+        ):
+            self.status.showMessage(f"Kept the current picture; {ctx.label} was not opened.", 8000)
+            return False
+        opened: _Opened = outcome.value
+        self.set_document(opened.doc)
+        if ctx.recent:
+            opening.add_recent(self.settings, ctx.recent)
+        if opened.notes:
+            self.status.showMessage("; ".join(opened.notes), 6000)
+        self.banner.hide()
+        return True
+
+    def cancel_open(self) -> None:
+        """Stop opening the photo (a download stops; a decode's result is dropped); the open
+        document stays."""
+        label = self.loader.label
+        if self.loader.cancel():
+            self.status.showMessage(f"Stopped opening {label}.", 6000)
+
+    def open_mime(self, mime, what: str = "drop") -> bool:
+        payload = opening.payload_from_mime(mime)
+        if payload.source:
+            return self.open_source(payload.source)
+        if payload.image is not None:
+            return self.open_image(
+                payload.image, "Pasted image" if what == "paste" else "Dropped image"
+            )
+        self.show_error(f"Nothing to open: {payload.problem}.")
+        return False
+
+    def open_sample(self) -> bool:
+        # the bundled sample is 600x400 (a few ms to decode): opened inline, so scripts and the
+        # first start have a document at once
+        return self.open_source(sample_photo(), "Sample photo", wait=True)
+
+    def open_dialog(self) -> None:
+        start = read(self.settings, "paths/open_dir", str(Path.home()), str)
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+        if path:
+            self.settings.setValue("paths/open_dir", str(Path(path).parent))
+            self.open_source(path)
+
+    def open_url_dialog(self) -> None:
+        url, ok = QInputDialog.getText(self, "Open URL", "Address of a photo (http or https):")
+        if ok and url.strip():
+            self.open_source(url.strip())
+
+    def paste(self) -> bool:
+        return self.open_mime(QGuiApplication.clipboard().mimeData(), "paste")
+
+    def rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = opening.recent_files(self.settings)
+        for path in files:
+            act = self.recent_menu.addAction(Path(path).name if "://" not in path else path)
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
+        if not files:
+            self.recent_menu.addAction("No recent photos").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction(
+                "Clear List", lambda: self.settings.setValue("recent/files", [])
+            )
+
+    def _open_recent(self, path: str) -> None:
+        if "://" not in path and not Path(path).exists():
+            opening.remove_recent(self.settings, path)  # the message comes from the load
+        self.open_source(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        event.acceptProposedAction()
+        self.open_mime(event.mimeData(), "drop")
+
+    # -- export -------------------------------------------------------------------------------------
+
+    def _default_stem(self) -> str:
+        return Path(self.doc.photo.name).stem if self.doc else "picture"
+
+    def export_picture(self, path: str | Path) -> Path | None:
+        if self.doc is None:
+            return None
+        try:
+            out = export_picture(path, self.doc.flatten(), alpha=self.doc.photo.alpha)
+        except (ValueError, OSError, InpaintError) as exc:
+            self.show_error(f"Could not export: {exc}")
+            return None
+        self.mark_saved()  # the picture is safe: closing or opening another asks nothing
+        self.status.showMessage(f"Exported {out}", 6000)
+        return out
+
+    def export_mask(self, path: str | Path) -> Path | None:
+        if self.doc is None:
+            return None
+        try:
+            out = export_mask(path, self.doc.mask)
+        except (ValueError, OSError) as exc:
+            self.show_error(f"Could not export the mask: {exc}")
+            return None
+        self.status.showMessage(f"Exported mask {out}", 6000)
+        return out
+
+    def _save_dialog(self, title: str, suggested: str, filters: dict[str, str]) -> str | None:
+        start = read(self.settings, "paths/export_dir", str(Path.home()), str)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, title, str(Path(start) / suggested), ";;".join(filters)
+        )
+        if not path:
+            return None
+        if not Path(path).suffix:
+            path += filters.get(chosen, ".png")
+        self.settings.setValue("paths/export_dir", str(Path(path).parent))
+        return path
+
+    def export_picture_dialog(self) -> None:
+        if self.doc is not None:
+            path = self._save_dialog(
+                "Export picture", f"{self._default_stem()}-edited.png", EXPORT_FILTERS
+            )
+            if path:
+                self.export_picture(path)
+
+    def export_mask_dialog(self) -> None:
+        if self.doc is not None:
+            path = self._save_dialog(
+                "Export mask", f"{self._default_stem()}-mask.png", {"PNG (*.png)": ".png"}
+            )
+            if path:
+                self.export_mask(path)

@@ -1,0 +1,330 @@
+"""The studio's main window: canvas in the middle, Layers/History/Parameters/Candidates docks,
+menus, toolbar, status bar, assembled in one fixed order in :meth:`MainWindow.__init__`. Thin:
+every change to the picture is a call into :class:`inpaint_core.document.Document`, whose returned
+edit goes on the undo history (one command type: :class:`desktop.undo.EditCommand`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QUndoView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.canvas.brush import BrushSettings
+from desktop.canvas.canvas import Canvas
+from desktop.compare.action import CompareLauncher
+from desktop.generation.host import DocumentHost
+from desktop.generation.install import install as install_generation
+from desktop.icons import app_icon, icon
+from desktop.layers.panel import LayersPanel
+from desktop.settings import open_settings, read
+from desktop.undo import DEFAULT_LIMIT, History
+from desktop.widgets import Banner
+from desktop.window.actions import Actions, build_menus, build_toolbar
+from desktop.window.edits import EditCommandsMixin
+from desktop.window.help import ShortcutsDialog
+from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
+from desktop.window.status import StatusBar
+from desktop.window.unsaved import UnsavedWorkMixin
+from inpaint_core.document import Document, Edit
+from inpaint_core.errors import InpaintError
+
+__all__ = ["APP_NAME", "IMAGE_FILTER", "LOAD_ERRORS", "MainWindow"]
+
+APP_NAME = "Inpaint Studio"
+
+
+class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWindow):
+    document_changed = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else open_settings()
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.doc: Document | None = None
+
+        self.brush = BrushSettings(self)
+        self.brush.load(self.settings)
+        limit_mib = read(self.settings, "undo/limit_mib", DEFAULT_LIMIT >> 20, int)
+        self.history = History(max(16, limit_mib) << 20, self)
+
+        self.canvas = Canvas(self.brush)
+        self.canvas.setObjectName("canvas")
+        self.banner = Banner()
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        # 1. docks of the picture  2. actions, menus, toolbar  3. status bar  4. generation
+        # (Parameters + Candidates docks, the Generate menu, status fields)  5. compare  6. the
+        # docks' arrangement, then the saved layout over it  7. signals
+        self._build_docks()
+        self.actions = Actions(self)
+        build_menus(self, self.actions)
+        self.toolbar = build_toolbar(self, self.actions)
+        self._build_layer_buttons()
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self._init_opening()  # photos load on a background thread (desktop.window.loader)
+        host = DocumentHost(
+            lambda: self.doc, self.push_edit, self.canvas.set_overlay, self._select_layer
+        )
+        self.generation = install_generation(
+            self,
+            host,
+            settings=self.settings,
+            menu=self.generate_menu,
+            document_changed=self.document_changed,
+        )
+        self.compare = CompareLauncher(  # "Compare side by side…" (Ctrl+Shift+C)
+            self,
+            self.generation.model,
+            self.generation.bridge,
+            lambda: self.doc,
+            host.keep,  # a kept cell: a result layer, one undo step, like a kept candidate
+            self.show_error,
+            self.generate_menu,
+        )
+        self._arrange_docks()
+        for dock in self.docks.values():
+            self.panels_menu.addAction(dock.toggleViewAction())
+
+        self.canvas.stroke_finished.connect(self.push_edit)
+        self.canvas.stroke_active_changed.connect(self._stroke_active)
+        self.canvas.zoom_changed.connect(self.status.set_zoom)
+        self.canvas.cursor_moved.connect(self.status.set_cursor)
+        self.history.memory_changed.connect(self._memory_changed)
+        self.layers.model.edit_made.connect(self.push_edit)
+        self.layers.selection_changed.connect(self._update_actions)
+        self.brush.changed.connect(self._brush_changed)
+        self.size_spin.valueChanged.connect(lambda v: self.brush.set_size(v))
+        self.hardness_spin.valueChanged.connect(lambda v: self.brush.set_hardness(v / 100))
+        self.opacity_spin.valueChanged.connect(lambda v: self.brush.set_opacity(v / 100))
+        self._brush_changed()
+        self._memory_changed(0, self.history.limit_bytes)
+        self._restore_layout()
+        self._update_actions()
+
+    # -- construction -----------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.layers = LayersPanel()
+        self._dock("Layers", "layersDock", self.layers, right)
+        self.undo_view = QUndoView(self.history.stack)
+        self.undo_view.setObjectName("historyView")
+        self.undo_view.setEmptyLabel("Opened photo")
+        self.undo_view.setCleanIcon(icon("photo"))
+        self.undo_view.setUniformItemSizes(True)
+        self.undo_view.setSpacing(2)
+        self._dock("History", "historyDock", self.undo_view, right)
+
+    def _arrange_docks(self) -> None:
+        """Layers and Parameters share the right side (Parameters in front: generating is what
+        the window is for), History under them, Candidates at the bottom once there are some."""
+        for name in ("parametersDock", "candidatesDock"):
+            self.docks[name] = self.findChild(QDockWidget, name)
+        self.tabifyDockWidget(self.docks["layersDock"], self.docks["parametersDock"])
+        self.docks["parametersDock"].raise_()
+        self.docks["candidatesDock"].hide()
+        self.resizeDocks([self.docks["layersDock"]], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.docks["layersDock"], self.docks["historyDock"]],
+            [640, 170],
+            Qt.Orientation.Vertical,
+        )
+
+    def _select_layer(self, layer: object) -> None:
+        if self.doc is not None:
+            self.layers.select_layer(self.doc.layers.index_of(layer))
+
+    def _build_layer_buttons(self) -> None:
+        a = self.actions
+        for act in (a.move_up, a.move_down, a.merge_down, a.flatten, a.delete_layer):
+            self.layers.add_button(act)
+        self.layers.finish_buttons()
+
+    def _restore_layout(self) -> None:
+        geometry = read(self.settings, "window/geometry", QByteArray(), QByteArray)
+        state = read(self.settings, "window/state", QByteArray(), QByteArray)
+        if geometry.isEmpty() or not self.restoreGeometry(geometry):
+            self.resize(1400, 900)
+        if not state.isEmpty():
+            self.restoreState(state)
+        colour = read(self.settings, "overlay/colour", "#ff3030", str)
+        self._overlay_colour = QColor(colour) if QColor(colour).isValid() else QColor("#ff3030")
+        self._overlay_opacity = min(
+            1.0, max(0.05, read(self.settings, "overlay/opacity", 0.5, float))
+        )
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.brush.save(self.settings)
+        if self.doc is not None:
+            ml = self.doc.mask_layer
+            self.settings.setValue("overlay/colour", QColor(*ml.colour).name())
+            self.settings.setValue("overlay/opacity", float(ml.opacity))
+        self.settings.setValue("undo/limit_mib", self.history.limit_bytes >> 20)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.close_allowed():  # unsaved changes: Save / Discard / Cancel
+            event.ignore()
+            return
+        self.save_settings()
+        super().closeEvent(event)
+
+    # -- messages -----------------------------------------------------------------------------------
+
+    def show_error(self, text: str) -> None:
+        self.banner.show_message(text, "error")
+
+    def show_info(self, text: str, timeout_ms: int = 6000) -> None:
+        self.banner.show_message(text, "info", timeout_ms)
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question (tests replace this)."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def ask_int(self, title: str, label: str, value: int, lo: int, hi: int) -> int | None:
+        v, ok = QInputDialog.getInt(self, title, label, value, lo, hi)
+        return int(v) if ok else None
+
+    # -- the document -------------------------------------------------------------------------------
+
+    def set_document(self, doc: Document) -> None:
+        self.history.clear()
+        ml = doc.mask_layer
+        ml.colour = (
+            self._overlay_colour.red(),
+            self._overlay_colour.green(),
+            self._overlay_colour.blue(),
+        )
+        ml.opacity = self._overlay_opacity
+        ml.visible = self.actions.show_overlay.isChecked()
+        if self.doc is not None:
+            self.doc.layers.events.changed.disconnect(self._layer_changed)
+            self.doc.layers.events.inserted.disconnect(self._layers_structure)
+            self.doc.layers.events.removed.disconnect(self._layers_structure)
+        self.doc = doc
+        doc.layers.events.changed.connect(self._layer_changed)
+        doc.layers.events.inserted.connect(self._layers_structure)
+        doc.layers.events.removed.connect(self._layers_structure)
+        self.canvas.set_document(doc)
+        self.layers.set_document(doc)
+        self.status.set_image_size(doc.width, doc.height)
+        self.setWindowTitle(f"{doc.photo.name} — {APP_NAME}")
+        self.canvas.setFocus()
+        self._update_actions()
+        self.document_changed.emit(doc)
+
+    @property
+    def document(self) -> Document | None:
+        return self.doc
+
+    @property
+    def undo_stack(self):
+        """The QUndoStack (edits pushed here directly count against the undo memory limit too)."""
+        return self.history.stack
+
+    def push_edit(self, edit: Edit | None) -> None:
+        """Put an already applied edit on the history (one undo step)."""
+        self.canvas.finish_stroke()  # a stroke in progress lands first, as its own step
+        if edit is not None and self.doc is not None:
+            self.history.push(self.doc, edit)
+        self._update_actions()
+
+    def _stroke_active(self, active: bool) -> None:
+        """No undo/redo in the middle of a stroke (the stroke owns the mask until it ends)."""
+        stack = self.history.stack
+        self.actions.undo.setEnabled(not active and stack.canUndo())
+        self.actions.redo.setEnabled(not active and stack.canRedo())
+        self.undo_view.setEnabled(not active)
+
+    def _apply(self, fn: Callable[[Document], Edit | None], nothing: str = "") -> Edit | None:
+        if self.doc is None:
+            return None
+        self.canvas.finish_stroke()
+        try:
+            edit = fn(self.doc)
+        except (InpaintError, ValueError) as exc:
+            self.show_error(str(exc))
+            return None
+        if edit is None and nothing:
+            self.status.showMessage(nothing, 4000)
+        self.push_edit(edit)
+        return edit
+
+    # -- brush, memory --------------------------------------------------------------------------------
+
+    def _brush_changed(self) -> None:
+        b = self.brush
+        for spin, value in (
+            (self.size_spin, round(b.size)),
+            (self.hardness_spin, round(b.hardness * 100)),
+            (self.opacity_spin, round(b.opacity * 100)),
+        ):
+            if spin.value() != value:
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.blockSignals(False)
+        (self.actions.eraser if b.erase else self.actions.brush).setChecked(True)
+        self.status.set_brush(b)
+
+    def _memory_changed(self, used: int, limit: int) -> None:
+        self.status.set_memory(used, limit, self.history.dropped)
+
+    def undo_limit_dialog(self) -> None:
+        mib = self.ask_int(
+            "Undo memory limit",
+            "Memory kept for undo (MiB); the oldest steps are dropped beyond it:",
+            self.history.limit_bytes >> 20,
+            16,
+            65536,
+        )
+        if mib:
+            self.history.set_limit(mib << 20)
+            self.settings.setValue("undo/limit_mib", mib)
+
+    # -- help -----------------------------------------------------------------------------------------
+
+    def shortcuts_dialog(self) -> None:
+        ShortcutsDialog(self.actions.all(), self).exec()
+
+    def about_dialog(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b><br>Stable Diffusion inpainting on your own machine, "
+            "with a classical fill engine that needs no model.",
+        )

@@ -1,0 +1,1 @@
+"""Developer tools (screenshots, demos, build helpers): not shipped in the wheel or the bundle."""
