@@ -240,6 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             request=result.request,
             seed=result.seed,
             model_name=model_name,
+            seam_score=result.info.get("seam_score"),
         )
         outputs.append(
             {
@@ -247,6 +248,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "seed": result.seed,
                 "nsfw_flagged": result.nsfw_flagged,
                 "box": [result.box.x0, result.box.y0, result.box.x1, result.box.y1],
+                "seam_score": result.info.get("seam_score"),
             }
         )
     if args.json:
@@ -254,7 +256,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         for o in outputs:
             flag = "  (flagged by the safety checker)" if o["nsfw_flagged"] else ""
-            print(f"wrote {o['path']} (seed {o['seed']}){flag}")
+            seam_text = "" if o["seam_score"] is None else f", seam score {o['seam_score']:.3f}"
+            print(f"wrote {o['path']} (seed {o['seed']}{seam_text}){flag}")
     return 0
 
 
@@ -351,6 +354,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         "seed": cr.result.seed,
                         "label": cr.cell.label,
                         "nsfw_flagged": cr.result.nsfw_flagged,
+                        "seam_score": cr.result.info.get("seam_score"),
                     }
                 )
 

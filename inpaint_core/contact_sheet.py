@@ -100,4 +100,5 @@ def save_cell_png(
         request=cell.result.request,
         seed=cell.result.seed,
         model_name=model_name,
+        seam_score=cell.result.info.get("seam_score"),
     )

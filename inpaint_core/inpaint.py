@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import compose, masks, region
+from . import compose, masks, region, seam
 from .engines.base import Engine
 from .errors import InpaintError
 from .events import CancelToken, EventCallback, ignore_events
@@ -115,6 +115,8 @@ def inpaint(
         if resolved.color_match:
             filled = compose.color_match(filled, original_crop, engine_mask_full)
         patch = compose.composite(original_crop, filled, alpha)
+        # -- seam score (inpaint_core.seam): lower = the fill meets the photo more smoothly
+        score = seam.seam_score(patch, original_crop, alpha, known=mask_crop == 0)
         single = replace(
             resolved,
             seed=out.seed if out.seed is not None else resolved.seed,
@@ -130,7 +132,11 @@ def inpaint(
                 request=single,
                 nsfw_flagged=out.nsfw_flagged,
                 grid_image=out.image,
-                info={**out.info, "grid": reg.grid},
+                info={
+                    **out.info,
+                    "grid": reg.grid,
+                    "seam_score": None if score is None else round(score, 4),
+                },
             )
         )
     return results

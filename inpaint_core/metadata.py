@@ -28,6 +28,9 @@ from .schedulers import canonical_scheduler_name
 
 JSON_CHUNK = "inpaint_studio"
 PARAMETERS_CHUNK = "parameters"
+#: A1111-style key of the seam score in ``parameters``, and its key in our JSON chunk
+SEAM_SCORE_KEY = "Seam score"
+SEAM_SCORE_JSON = "seam_score"
 
 # our canonical scheduler name -> the sampler name A1111 writes
 A1111_SAMPLERS: dict[str, str] = {
@@ -83,9 +86,16 @@ def a1111_sampler_name(scheduler: str) -> str:
 
 
 def format_parameters(
-    request: InpaintRequest, seed: int | None = None, model_name: str | None = None
+    request: InpaintRequest,
+    seed: int | None = None,
+    model_name: str | None = None,
+    seam_score: float | None = None,
 ) -> str:
-    """The A1111 ``parameters`` text for ``request`` (``seed``: the seed used, if known)."""
+    """The A1111 ``parameters`` text for ``request`` (``seed``: the seed used, if known).
+
+    ``seam_score`` (:mod:`inpaint_core.seam`, lower = better) is a fact about the picture, not a
+    parameter: it is written as ``Seam score`` and ignored when the request is read back.
+    """
     lines: list[str] = []
     if request.prompt:
         lines.append(request.prompt)
@@ -120,11 +130,41 @@ def format_parameters(
         pairs.append(("Safety checker", "False"))
     if request.options:
         pairs.append(("Options", json.dumps(request.options, sort_keys=True)))
+    if seam_score is not None:
+        pairs.append((SEAM_SCORE_KEY, f"{seam_score:.4f}"))
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in pairs))
     return "\n".join(lines)
 
 
+def request_json(request: InpaintRequest, seam_score: float | None = None) -> str:
+    """Our JSON chunk: the request's fields, plus ``seam_score`` when known (not a request field:
+    readers skip keys that are not request fields)."""
+    data = request.to_dict()
+    if seam_score is not None:
+        data[SEAM_SCORE_JSON] = round(float(seam_score), 4)
+    return json.dumps(data, sort_keys=True)
+
+
 # -- reading ----------------------------------------------------------------------------------
+
+
+def seam_score_from_png_text(text: dict[str, str]) -> float | None:
+    """The seam score stored with an image (our JSON chunk first, then ``parameters``), or None."""
+    raw = text.get(JSON_CHUNK)
+    if raw:
+        try:
+            value = json.loads(raw).get(SEAM_SCORE_JSON)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        except (ValueError, AttributeError):
+            pass
+    params = text.get(PARAMETERS_CHUNK)
+    if params:
+        try:
+            return float(parse_parameters(params)[SEAM_SCORE_KEY])
+        except (KeyError, ValueError):
+            return None
+    return None
 
 
 def _unquote(value: str) -> str:

@@ -1,0 +1,111 @@
+"""Seam score (inpaint_core.seam): lower = the fill meets its surroundings more smoothly."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from inpaint_core import cli, compose, metadata
+from inpaint_core.engines.classical import ClassicalEngine
+from inpaint_core.imaging import load_image, save_png
+from inpaint_core.inpaint import inpaint
+from inpaint_core.request import InpaintRequest
+from inpaint_core.resources import sample_mask, sample_photo
+from inpaint_core.seam import seam_score
+
+PHOTOS = {
+    "astronaut": data.astronaut,
+    "coffee": data.coffee,
+    "chelsea": data.chelsea,
+    "rocket": data.rocket,
+}
+
+
+def _ellipse_mask(h: int, w: int) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 8, h // 10), 0, 0, 360, 255, -1)
+    return mask
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+@pytest.mark.parametrize("feather", [0, 8])
+def test_true_fill_beats_shifted_paste_and_flat_grey(name, feather):
+    photo = PHOTOS[name]()
+    mask = _ellipse_mask(*photo.shape[:2])
+    alpha = compose.blend_alpha(mask, 4, feather)
+    known = mask == 0
+
+    def score(fill: np.ndarray) -> float:
+        s = seam_score(compose.composite(photo, fill, alpha), photo, alpha, known=known)
+        assert s is not None
+        return s
+
+    true = score(photo)
+    shifted = score(np.roll(photo, (9, 13), axis=(0, 1)))
+    grey = score(np.full_like(photo, 128))
+    assert true < shifted
+    assert true < grey
+
+
+def test_terms_without_the_known_mask_still_rank_a_hard_paste():
+    photo = data.astronaut()
+    mask = _ellipse_mask(*photo.shape[:2])
+    alpha = compose.blend_alpha(mask, 0, 0)
+    true = seam_score(photo, photo, alpha)
+    shifted = seam_score(
+        compose.composite(photo, np.roll(photo, (9, 13), axis=(0, 1)), alpha), photo, alpha
+    )
+    assert true is not None and shifted is not None and true < shifted
+
+
+def test_no_seam_is_none_and_shapes_are_checked():
+    photo = data.astronaut()[:64, :64]
+    assert seam_score(photo, photo, np.zeros((64, 64), np.float32)) is None
+    assert seam_score(photo, photo, np.ones((64, 64), np.float32)) is None
+    with pytest.raises(ValueError, match="shapes"):
+        seam_score(photo, photo, np.zeros((32, 32), np.float32))
+
+
+def test_every_result_carries_a_score_that_reaches_png_metadata(tmp_path):
+    photo = data.astronaut()
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[200:240, 220:260] = 255
+    result = inpaint(InpaintRequest(), photo, mask, ClassicalEngine())[0]
+    score = result.info["seam_score"]
+    assert isinstance(score, float) and score > 0
+    path = save_png(
+        tmp_path / "a.png",
+        result.composite(photo),
+        request=result.request,
+        seed=result.seed,
+        seam_score=score,
+    )
+    text = load_image(path).text
+    assert metadata.seam_score_from_png_text(text) == pytest.approx(score)
+    assert f"Seam score: {score:.4f}" in text["parameters"]
+    assert json.loads(text["inpaint_studio"])["seam_score"] == pytest.approx(score)
+    # the stored request still reads back (the score is not a request field)
+    assert metadata.request_from_png_text(text) == result.request
+    only_a1111 = {"parameters": text["parameters"]}
+    assert metadata.seam_score_from_png_text(only_a1111) == pytest.approx(score, abs=1e-4)
+    assert metadata.seam_score_from_png_text({}) is None
+
+
+def test_cli_run_and_compare_report_seam_scores(tmp_path, capsys):
+    args = ["--image", str(sample_photo()), "--mask", str(sample_mask()), "--json"]
+    assert cli.main(["run", *args, "--out", str(tmp_path / "o.png")]) == 0
+    run = json.loads(capsys.readouterr().out)
+    score = run["outputs"][0]["seam_score"]
+    assert isinstance(score, float)
+    text = load_image(tmp_path / "o.png").text
+    assert metadata.seam_score_from_png_text(text) == pytest.approx(score)
+    code = cli.main(
+        ["compare", *args, "--out", str(tmp_path / "cmp"), "--seeds", "1,2", "--method", "telea"]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert all(isinstance(c["seam_score"], float) for c in report["cells"])
