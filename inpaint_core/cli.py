@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--image", required=True, help="photo: path or http(s) URL")
     run.add_argument(
         "--mask",
-        required=True,
-        help="mask: path or URL (white/opaque-paint = fill, or transparency)",
+        help="mask: path or URL (white/opaque-paint = fill, or transparency); "
+        "optional with --extend",
     )
     run.add_argument("--out", required=True, help="output PNG, or a folder for several outputs")
     run.add_argument("--mask-from", choices=["auto", "alpha", "luma"], default="auto")
@@ -139,6 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object listing the outputs"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    # -- outpainting (inpaint_core.outpaint)
+    run.add_argument(
+        "--extend", help="outpaint: grow the canvas by LEFT,TOP,RIGHT,BOTTOM pixels (or one N)"
+    )
+    run.add_argument(
+        "--extend-to-aspect", help="outpaint: grow the short side to an aspect ratio, e.g. 16:9"
+    )
+    run.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="outpaint: photo pixels along the old edge that may be repainted (default 32)",
+    )
+    run.add_argument(
+        "--prefill",
+        choices=["edge", "classical"],
+        default="edge",
+        help="outpaint: what the new area starts as (stretched edge, or the classical fill)",
+    )
 
     cmp_ = sub.add_parser(
         "compare",
@@ -221,9 +240,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
+    canvas_rgb, canvas_alpha = photo.rgb, photo.alpha
+    extension = _extension_of(args, photo.size)
+    if extension is None and mask is None:
+        raise InpaintError("--mask is required (unless outpainting with --extend)")
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
     try:
-        results = inpaint(request, photo, mask, engine, bar)
+        if extension is not None:  # outpainting (inpaint_core.outpaint)
+            from .outpaint import DEFAULT_OVERLAP, outpaint
+
+            overlap = DEFAULT_OVERLAP if args.overlap is None else args.overlap
+            canvas, results = outpaint(
+                request,
+                photo.rgb,
+                extension,
+                engine,
+                bar,
+                overlap=overlap,
+                prefill=args.prefill,
+                alpha=photo.alpha,
+                mask=mask,
+            )
+            canvas_rgb, canvas_alpha = canvas.image, canvas.alpha
+        else:
+            results = inpaint(request, photo, mask, engine, bar)
     finally:
         bar.close()
     model_name = getattr(engine, "model_name", None)
@@ -235,8 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         imaging.save_png(
             path,
-            result.composite(photo.rgb),
-            alpha=photo.alpha,
+            result.composite(canvas_rgb),
+            alpha=canvas_alpha,
             request=result.request,
             seed=result.seed,
             model_name=model_name,
@@ -277,8 +317,28 @@ def _load_inputs(args: argparse.Namespace):
     if args.max_pixels:
         limits["max_pixels"] = args.max_pixels
     photo = imaging.load_image(args.image, **limits)
+    if args.mask is None:
+        return photo, None
     mask = imaging.load_mask(args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from)
     return photo, mask
+
+
+def _extension_of(args: argparse.Namespace, size: tuple[int, int]) -> Any:
+    """``--extend`` / ``--extend-to-aspect`` as an :class:`~inpaint_core.outpaint.Extension`."""
+    from .outpaint import Extension, extension_to_aspect
+
+    if args.extend and args.extend_to_aspect:
+        raise InpaintError("give --extend or --extend-to-aspect, not both")
+    if args.extend:
+        return Extension.parse(args.extend)
+    if args.extend_to_aspect:
+        ext = extension_to_aspect(size[0], size[1], args.extend_to_aspect)
+        if ext.empty:
+            raise InpaintError(f"the photo already has the aspect ratio {args.extend_to_aspect}")
+        return ext
+    if args.overlap is not None:
+        raise InpaintError("--overlap only applies to outpainting (--extend)")
+    return None
 
 
 def _engine_for(request: InpaintRequest, args: argparse.Namespace):
