@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
-from .request import InpaintRequest
+from .request import MASKED_CONTENT, InpaintRequest
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -70,6 +70,18 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
     )
+    p.add_argument(
+        "--masked-content",
+        choices=list(MASKED_CONTENT),
+        default=None,
+        help="what the model starts from inside the mask (default: fill with an empty prompt, "
+        "else original)",
+    )
+    p.add_argument(
+        "--no-soft-inpainting",
+        action="store_true",
+        help="feathered masks: blend only at paste-back, not during denoising",
+    )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument(
         "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
@@ -102,6 +114,8 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         mask_grow=args.grow,
         mask_feather=args.feather,
         color_match=args.color_match,
+        masked_content=args.masked_content,
+        soft_inpainting=not args.no_soft_inpainting,
         options={"method": args.method} if args.method else {},
     )
     for name in ("scheduler", "seed", "seeds"):

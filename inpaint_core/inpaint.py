@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import compose, masks, region, seam
+from .engines import soft_inpaint
 from .engines.base import Engine
 from .errors import InpaintError
 from .events import CancelToken, EventCallback, ignore_events
@@ -98,10 +99,13 @@ def inpaint(
     grid_mask = region.mask_to_grid(
         region.Region(BBox(0, 0, reg.box.width, reg.box.height), reg.grid), engine_mask_full
     )
+    alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
+    if resolved.soft_inpainting_active() and getattr(engine, "soft_masks", False):
+        # soft inpainting: the feather band rides in the mask as 1..254 (engines/soft_inpaint.py)
+        grid_mask = soft_inpaint.soft_grid_mask(reg, alpha, grid_mask)
     cancel.raise_if_cancelled()
     outputs = engine.run(resolved, grid_image, grid_mask, on_event, cancel)
 
-    alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
     seeds = list(resolved.seeds or ())
     options = dict(resolved.options or {})
     if len(seeds) > 1 and getattr(engine, "name", "") == "diffusion":

@@ -45,6 +45,16 @@ A1111_SAMPLERS: dict[str, str] = {
 }
 
 # A1111's own pattern (modules/infotext_utils.py): key, then a JSON-quoted or comma-free value
+#: our masked-content modes -> A1111's ``Masked content`` values (its radio order: fill, original,
+#: latent noise, latent nothing; older files may hold the index)
+A1111_MASKED_CONTENT: dict[str, str] = {
+    "fill": "fill",
+    "original": "original",
+    "latent_noise": "latent noise",
+    "latent_nothing": "latent nothing",
+}
+_A1111_MASKED_CONTENT_ORDER = ("fill", "original", "latent_noise", "latent_nothing")
+
 _PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 
@@ -126,6 +136,12 @@ def format_parameters(
     ]
     if request.color_match:
         pairs.append(("Color match", "True"))
+    # masked content / soft inpainting: A1111's key names; written when not our default, so a
+    # request read back from these lines alone is the same request
+    if request.masked_content is not None:
+        pairs.append(("Masked content", A1111_MASKED_CONTENT[request.masked_content]))
+    if not request.soft_inpainting:
+        pairs.append(("Soft inpainting enabled", "False"))
     if not request.safety_checker:
         pairs.append(("Safety checker", "False"))
     if request.options:
@@ -224,6 +240,19 @@ def _bool(text: str) -> bool:
     return text.strip().lower() in ("true", "1", "yes", "on")
 
 
+def _masked_content(text: str) -> str:
+    value = text.strip().lower()
+    if value.isdigit():
+        index = int(value)
+        if index >= len(_A1111_MASKED_CONTENT_ORDER):
+            raise ValueError("expected an index 0-3")
+        return _A1111_MASKED_CONTENT_ORDER[index]
+    value = value.replace(" ", "_")
+    if value not in _A1111_MASKED_CONTENT_ORDER:
+        raise ValueError("expected fill, original, latent noise or latent nothing")
+    return value
+
+
 def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest:
     """Build a request from A1111 ``parameters`` text (``engine="diffusion"`` unless it says otherwise).
 
@@ -283,6 +312,8 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     take("Color match", "color_match", _bool)
     take("Safety checker", "safety_checker", _bool)
     take("Options", "options", json.loads)
+    take("Masked content", "masked_content", _masked_content)
+    take("Soft inpainting enabled", "soft_inpainting", _bool)
     if "size" in kw:
         kw["width"], kw["height"] = kw.pop("size")
     if not isinstance(kw.get("options", {}), dict):
