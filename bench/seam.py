@@ -14,6 +14,11 @@ random-weight model (its fills are noise: the rows then compare how each *method
 fill's edge, not a model's quality); give ``--model PATH`` (a diffusers folder or .safetensors) on
 a machine that has one for the real figures.
 
+Then the live-preview latency (``inpaint_core.live.LiveRunner``): stroke end (``submit``) to
+preview delivered, median over ``--strokes`` strokes spaced apart, with the default debounce and
+without it, on the same diffusion engine with ``preview_request`` (256 px, one output) and on the
+classical engine. On a GPU machine ``bench/gpu.py`` gives the per-step figure of a full-size model.
+
 Run: ``.venv/bin/python bench/seam.py [--draws 1] [--steps 4] [--target-size 256] [--model PATH]``
 """
 
@@ -36,6 +41,7 @@ from inpaint_core import compose  # noqa: E402
 from inpaint_core.engines.classical import ClassicalEngine  # noqa: E402
 from inpaint_core.engines.diffusion import DiffusionEngine, loaded_from_pipeline  # noqa: E402
 from inpaint_core.inpaint import inpaint, plan_for  # noqa: E402
+from inpaint_core.live import DEFAULT_DEBOUNCE_S, LiveRunner, preview_request  # noqa: E402
 from inpaint_core.request import InpaintRequest  # noqa: E402
 from inpaint_core.seam import seam_score  # noqa: E402
 from inpaint_core.testing import build_tiny_inpaint_pipeline  # noqa: E402
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target-size", type=int, default=256)
     ap.add_argument("--model", default=None, help="a real inpainting model (default: tiny random)")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--strokes", type=int, default=5, help="live-preview strokes to time")
     args = ap.parse_args(argv)
     quiet()
 
@@ -107,7 +114,53 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(rows)} photos); classical / truth: {mean['classical'] / mean['truth']:.2f}x; "
         f"{os.cpu_count()} CPUs; bench ran {time.perf_counter() - t_run:.0f} s"
     )
+    live_latency(diffusion, classical, args)
     return 0
+
+
+def live_latency(diffusion, classical, args) -> None:
+    import statistics
+    import threading
+
+    from restoration import photos as _photos
+
+    photo = _photos()["astronaut"]
+    h, w = photo.shape[:2]
+    live_req = preview_request(
+        InpaintRequest(engine="diffusion", steps=args.steps, seed=1, safety_checker=False)
+    )
+    print(
+        f"live preview: stroke end -> preview delivered, median of {args.strokes} strokes "
+        f"({w}x{h} photo, 48x48 stroke mask; diffusion at {live_req.target_size} px, "
+        f"{live_req.steps} steps)"
+    )
+    for label, engine, req in (
+        ("diffusion", diffusion, live_req),
+        ("classical", classical, InpaintRequest()),
+    ):
+        for debounce in (DEFAULT_DEBOUNCE_S, 0.0):
+            latencies: list[float] = []
+            got = threading.Event()
+
+            def on_result(result, latencies=latencies, got=got) -> None:
+                latencies.append(result.latency_s)
+                got.set()
+
+            with LiveRunner(engine, on_result, debounce_s=debounce) as live:
+                for i in range(args.strokes + 1):  # the first is a warm-up
+                    mask = np.zeros((h, w), np.uint8)
+                    y = 100 + 20 * i
+                    mask[y : y + 48, 200:248] = 255
+                    got.clear()
+                    live.submit(req, photo, mask)
+                    got.wait(600)
+                    live.wait_idle(600)
+            times = latencies[1:]
+            print(
+                f"  {label:10s} debounce {debounce * 1000:4.0f} ms: "
+                f"{statistics.median(times) * 1000:7.0f} ms median "
+                f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
+            )
 
 
 if __name__ == "__main__":
