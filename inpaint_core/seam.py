@@ -1,6 +1,7 @@
 """Seam score: one number for how well a fill meets the photo around it. **Lower is better.**
 
-Definition (computed on the result's box only, so it costs about what the paste costs):
+Definition (computed on the result's box only, and there only on tiles that hold the seam or its
+reference ring, so it costs about what the paste costs: ~1 s for a 12 MP box on 2 cores):
 
 * ``S`` = where the result dominates (blend weight ``alpha >= 0.5``); its *seam* ``B`` is the
   one-pixel inner boundary of ``S`` (where a hard paste would show its edge, and the middle of a
@@ -24,6 +25,9 @@ Definition (computed on the result's box only, so it costs about what the paste 
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -81,31 +85,86 @@ def seam_score(
     if alpha.dtype == np.uint8:
         a /= 255.0
     inside = (a >= 0.5).astype(np.uint8)
-    touched = (a > 0).astype(np.uint8)
+    touched = a > 0
     if not inside.any() or inside.all():
         return None
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    boundary = inside.astype(bool) & ~cv2.erode(
-        inside, kernel, borderType=cv2.BORDER_REPLICATE
-    ).astype(bool)
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
-    reference = cv2.dilate(touched, disk).astype(bool) & ~touched.astype(bool)
-    if boundary.sum() == 0 or reference.sum() < 8:
+    eroded = cv2.erode(inside, kernel, borderType=cv2.BORDER_REPLICATE)
+    boundary = inside.astype(bool) & ~eroded.astype(bool)
+    # the reference ring: untouched pixels within ``ring`` px (Euclidean) of the paste
+    away = cv2.distanceTransform(
+        np.where(touched, 0, 255).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
+    )
+    reference = ~touched & (away <= ring)
+    n_boundary, n_reference = int(boundary.sum()), int(reference.sum())
+    if n_boundary == 0 or n_reference < 8:
         return None
 
-    grad_c = _gradient_magnitude(composite)
-    grad_o = _gradient_magnitude(original)
-    gradient_term = float(grad_c[boundary].mean()) / (float(grad_o[reference].mean()) + _EPS)
-
-    mean_in = _masked_mean(composite, inside, window)
-    mean_out = _masked_mean(composite, 1 - inside, window)
-    step = np.sqrt(((mean_in - mean_out) ** 2).sum(axis=2))
-    texture = _local_std(original, window)
-    colour_term = float(step[boundary].mean()) / (float(texture[reference].mean()) + _EPS)
+    # the filters run only on tiles holding seam or ring pixels (plus a halo wider than any
+    # filter's reach), so a big box with a thin seam costs what the seam costs
+    sums = np.zeros(4, np.float64)  # grad on B, grad of photo on R, colour step on B, texture on R
+    for sl, inner in _tiles(boundary | reference, inside.shape):
+        b = boundary[sl][inner]
+        r = reference[sl][inner]
+        comp, orig, ins = composite[sl], original[sl], inside[sl]
+        if b.any():
+            sums[0] += float(_gradient_magnitude(comp)[inner][b].sum())
+            mean_in = _masked_mean(comp, ins, window)[inner]
+            mean_out = _masked_mean(comp, 1 - ins, window)[inner]
+            step = np.sqrt(((mean_in - mean_out) ** 2).sum(axis=2))
+            sums[2] += float(step[b].sum())
+        if r.any():
+            sums[1] += float(_gradient_magnitude(orig)[inner][r].sum())
+            sums[3] += float(_local_std(orig, window)[inner][r].sum())
+    texture = sums[3] / n_reference
+    gradient_term = (sums[0] / n_boundary) / (sums[1] / n_reference + _EPS)
+    colour_term = (sums[2] / n_boundary) / (texture + _EPS)
     terms = [gradient_term, colour_term]
     if known is not None:
-        overlap = touched.astype(bool) & (known > 0)
+        overlap = touched & (known > 0)
         if overlap.any():
-            diff = np.sqrt(((composite.astype(np.float32) - original) ** 2).sum(axis=2))
-            terms.append(float(diff[overlap].mean()) / (float(texture[reference].mean()) + _EPS))
+            diff = composite[overlap].astype(np.float32) - original[overlap]
+            terms.append(float(np.sqrt((diff * diff).sum(axis=1)).mean()) / (texture + _EPS))
     return float(np.mean(terms))
+
+
+T = TypeVar("T")
+
+
+def rank_by_seam(results: Iterable[T], key: Any = None) -> list[T]:
+    """``results`` best seam first (lowest score); those without a score keep their order, last.
+
+    ``key`` gets the score from an item (default: ``item.info["seam_score"]``, an InpaintResult).
+    """
+
+    def score(item: T) -> float | None:
+        if key is not None:
+            return key(item)
+        return getattr(item, "info", {}).get("seam_score")
+
+    items = list(results)
+    scored = [(s, i) for i, s in enumerate(score(x) for x in items)]
+    order = sorted(scored, key=lambda p: (p[0] is None, p[0] if p[0] is not None else 0.0, p[1]))
+    return [items[i] for _, i in order]
+
+
+_TILE = 128
+_HALO = 8  # > Gaussian (sigma 1: 4 px) + Sobel (1 px), and > half the colour window
+
+
+def _tiles(need: np.ndarray, shape: tuple[int, int]):
+    """(halo'd slices, inner slices within them) for every tile holding a ``need`` pixel."""
+    h, w = shape
+    th, tw = -(-h // _TILE), -(-w // _TILE)
+    padded = np.zeros((th * _TILE, tw * _TILE), bool)
+    padded[:h, :w] = need
+    active = padded.reshape(th, _TILE, tw, _TILE).any(axis=(1, 3))
+    for ty, tx in zip(*np.nonzero(active), strict=True):
+        y0, x0 = int(ty) * _TILE, int(tx) * _TILE
+        y1, x1 = min(h, y0 + _TILE), min(w, x0 + _TILE)
+        hy0, hx0 = max(0, y0 - _HALO), max(0, x0 - _HALO)
+        hy1, hx1 = min(h, y1 + _HALO), min(w, x1 + _HALO)
+        yield (
+            (slice(hy0, hy1), slice(hx0, hx1)),
+            (slice(y0 - hy0, y1 - hy0), slice(x0 - hx0, x1 - hx0)),
+        )

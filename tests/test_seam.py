@@ -109,3 +109,30 @@ def test_cli_run_and_compare_report_seam_scores(tmp_path, capsys):
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert all(isinstance(c["seam_score"], float) for c in report["cells"])
+
+
+def test_tiles_give_the_same_score_as_one_whole_box(monkeypatch):
+    """The filters run per tile with a halo; the result must not depend on the tiling."""
+    from inpaint_core import seam
+
+    photo = np.ascontiguousarray(np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], 1))
+    mask = _ellipse_mask(*photo.shape[:2])
+    mask[40:60, 30:700] = 255  # a second, thin seam crossing many tiles
+    alpha = compose.blend_alpha(mask, 4, 8)
+    comp = compose.composite(photo, np.roll(photo, (5, 7), axis=(0, 1)), alpha)
+    tiled = seam_score(comp, photo, alpha, known=mask == 0)
+    monkeypatch.setattr(seam, "_TILE", 4096)
+    whole = seam_score(comp, photo, alpha, known=mask == 0)
+    assert tiled == pytest.approx(whole, rel=1e-5)
+
+
+def test_rank_by_seam_best_first_unscored_last():
+    from types import SimpleNamespace
+
+    from inpaint_core.seam import rank_by_seam
+
+    items = [
+        SimpleNamespace(info={"seam_score": s}, n=i) for i, s in enumerate([0.9, None, 0.2, 0.5])
+    ]
+    assert [x.n for x in rank_by_seam(items)] == [2, 3, 0, 1]
+    assert rank_by_seam([3.0, 1.0, 2.0], key=lambda v: v) == [1.0, 2.0, 3.0]
