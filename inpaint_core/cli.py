@@ -70,6 +70,18 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
     )
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="refuse photos above this many pixels (default 150 MP)",
+    )
+    p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed to download a URL")
+    # -- masked content / soft inpainting (engines/masked_content.py, engines/soft_inpaint.py)
     p.add_argument(
         "--masked-content",
         choices=list(MASKED_CONTENT),
@@ -82,17 +94,6 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="feathered masks: blend only at paste-back, not during denoising",
     )
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument(
-        "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
-    )
-    p.add_argument(
-        "--max-pixels",
-        type=int,
-        default=None,
-        help="refuse photos above this many pixels (default 150 MP)",
-    )
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds allowed to download a URL")
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
@@ -114,10 +115,10 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         mask_grow=args.grow,
         mask_feather=args.feather,
         color_match=args.color_match,
-        masked_content=args.masked_content,
-        soft_inpainting=not args.no_soft_inpainting,
         options={"method": args.method} if args.method else {},
     )
+    fields["masked_content"] = args.masked_content
+    fields["soft_inpainting"] = not args.no_soft_inpainting
     for name in ("scheduler", "seed", "seeds"):
         if getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)

@@ -28,6 +28,13 @@ class InpaintRequest:
     steps: int = 25
     guidance_scale: float = 7.5
     strength: float = 1.0
+    # what the model starts from inside the mask: original | fill | latent_noise | latent_nothing;
+    # None = automatic: fill with an empty prompt (object removal), original with a prompt.
+    # A1111's spellings ("latent noise") are accepted and stored with an underscore.
+    masked_content: str | None = None
+    # soft inpainting (differential diffusion): a feathered mask becomes a per-pixel change map.
+    # Only where the mask is feathered (mask_feather > 0); a hard mask runs the normal path.
+    soft_inpainting: bool = True
     # seeds: ``seed`` None means random (the seed used is reported). ``seeds`` overrides: one output each.
     seed: int | None = None
     seeds: tuple[int, ...] | None = None
@@ -45,13 +52,6 @@ class InpaintRequest:
     mask_grow: int = 4
     mask_feather: int = 8
     color_match: bool = False
-    # what the model starts from inside the mask: original | fill | latent_noise | latent_nothing;
-    # None = automatic: fill with an empty prompt (object removal), original with a prompt.
-    # A1111's spellings ("latent noise") are accepted and stored with an underscore.
-    masked_content: str | None = None
-    # soft inpainting (differential diffusion): a feathered mask becomes a per-pixel change map.
-    # Only where the mask is feathered (mask_feather > 0); a hard mask runs the normal path.
-    soft_inpainting: bool = True
     # free-form engine options (e.g. classical method)
     options: dict[str, Any] = field(default_factory=dict)
 
