@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from inpaint_core import cli
+from inpaint_core import cli, metadata
 from inpaint_core.engines.classical import ClassicalEngine
 from inpaint_core.engines.diffusion import DiffusionEngine, loaded_from_pipeline
 from inpaint_core.errors import InpaintError
@@ -144,3 +144,42 @@ def test_cli_outpaint_bad_input_is_one_line(tmp_path, photo, capsys, extra, word
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert words in err and "\n" not in err
+
+
+def test_cli_diffusion_outpaint_with_classical_prefill(tmp_path, photo, capsys, tiny_model_dir):
+    src = tmp_path / "cat.png"
+    Image.fromarray(photo).save(src)
+    out = tmp_path / "tall.png"
+    code = cli.main(
+        [
+            "run",
+            "--image",
+            str(src),
+            "--out",
+            str(out),
+            "--json",
+            "--model",
+            str(tiny_model_dir),
+            "--steps",
+            "2",
+            "--target-size",
+            "64",
+            "--seed",
+            "9",
+            "--extend",
+            "0,24,0,0",
+            "--prefill",
+            "classical",
+            "--masked-content",
+            "fill",
+            "--no-safety-checker",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["outputs"][0]["seed"] == 9
+    img = load_image(out)
+    assert img.rgb.shape == (120, 120, 3)
+    assert np.array_equal(img.rgb[24 + 32 :], photo[32:])
+    req = metadata.request_from_png_text(img.text)
+    assert req.masked_content == "fill" and req.seed == 9
