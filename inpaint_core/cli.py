@@ -307,7 +307,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps({"outputs": outputs, "engine": request.engine, "model": request.model}))
+        report: dict[str, Any] = {
+            "outputs": outputs,
+            "engine": request.engine,
+            "model": request.model,
+        }
+        if extension is not None:  # outpainting: the grown canvas and what was added per side
+            report["canvas"] = [int(canvas_rgb.shape[1]), int(canvas_rgb.shape[0])]
+            report["extend"] = list(extension.as_tuple())
+        print(json.dumps(report))
     else:
         for o in outputs:
             flag = "  (flagged by the safety checker)" if o["nsfw_flagged"] else ""

@@ -25,6 +25,7 @@ from . import compose
 from .engines.base import Engine
 from .errors import InpaintError
 from .events import CancelToken, EventCallback, ignore_events
+from .imaging.sources import max_pixels_from_env
 from .inpaint import InpaintResult, inpaint
 from .masks import BBox
 from .request import InpaintRequest
@@ -147,8 +148,12 @@ def prepare_outpaint(
     request: InpaintRequest | None = None,
     prefill: str = "edge",
     alpha: np.ndarray | None = None,
+    max_pixels: int | None = None,
 ) -> OutpaintCanvas:
-    """The grown canvas and its mask (see the module docstring for ``overlap``)."""
+    """The grown canvas and its mask (see the module docstring for ``overlap``).
+
+    ``max_pixels`` (default: the loader's ceiling, ``$INPAINT_MAX_PIXELS`` or 150 MP) bounds the
+    grown canvas as it bounds any photo we open."""
     if extension.empty:
         raise InpaintError("nothing to extend: give at least one side a size above 0")
     if prefill not in PREFILLS:
@@ -167,6 +172,12 @@ def prepare_outpaint(
         )
     h, w = rgb.shape[:2]
     left, t, r, b = extension.as_tuple()
+    limit = max_pixels if max_pixels is not None else max_pixels_from_env()
+    if (w + left + r) * (h + t + b) > limit:
+        raise InpaintError(
+            f"the extended canvas {w + left + r}x{h + t + b} is over the {limit / 1e6:.0f} MP limit: "
+            "extend less"
+        )
     canvas = np.zeros((h + t + b, w + left + r, 3), np.uint8)
     box = BBox(left, t, left + w, t + h)
     canvas[box.slices] = rgb

@@ -88,6 +88,8 @@ def test_mask_band_and_overlap_rules(photo):
         prepare_outpaint(photo, Extension(), request=req)
     with pytest.raises(InpaintError, match="whole"):
         prepare_outpaint(photo, Extension(10, 0, 10, 0), overlap=70, request=req)
+    with pytest.raises(InpaintError, match="MP limit"):
+        prepare_outpaint(photo, Extension(right=100), request=req, max_pixels=96 * 200)
     alpha = np.full(photo.shape[:2], 100, np.uint8)
     c = prepare_outpaint(photo, Extension(top=5), overlap=0, request=req, alpha=alpha)
     assert (c.alpha[:5] == 255).all() and (c.alpha[5:] == 100).all()
@@ -114,6 +116,7 @@ def test_cli_extend_and_extend_to_aspect(tmp_path, photo, capsys):
     assert cli.main([*args, "--extend", "0,0,30,0", "--overlap", "30"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["outputs"][0]["seam_score"] is not None
+    assert report["canvas"] == [150, 96] and report["extend"] == [0, 0, 30, 0]
     img = load_image(out)
     assert img.rgb.shape == (96, 150, 3)
     assert np.array_equal(img.rgb[:, :90], photo[:, :90])
