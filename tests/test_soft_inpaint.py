@@ -9,7 +9,7 @@ from diffusers import DDIMScheduler
 from PIL import Image
 from skimage import data
 
-from inpaint_core import compose, metadata
+from inpaint_core import compose, metadata, schedulers
 from inpaint_core.engines import soft_inpaint
 from inpaint_core.engines.diffusion import DiffusionEngine, loaded_from_pipeline
 from inpaint_core.imaging import load_image, save_png
@@ -153,3 +153,13 @@ def test_soft_batch_equals_one_by_one_and_replays_from_png(engine, photo, mask, 
     off = req(soft_inpainting=False)
     assert "Soft inpainting enabled: False" in metadata.format_parameters(off)
     assert metadata.request_from_parameters(metadata.format_parameters(off)) == off
+
+
+@pytest.mark.parametrize("name", schedulers.scheduler_names())
+def test_soft_inpainting_runs_with_every_scheduler(engine, photo, mask, name):
+    soft = inpaint(req(mask_feather=8, scheduler=name, steps=3), photo, mask, engine)[0]
+    hard = inpaint(
+        req(mask_feather=8, scheduler=name, steps=3, soft_inpainting=False), photo, mask, engine
+    )[0]
+    assert soft.patch.shape == hard.patch.shape
+    assert not np.array_equal(soft.patch, hard.patch)
