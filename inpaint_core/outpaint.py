@@ -112,6 +112,19 @@ class OutpaintCanvas:
     overlap: int
 
 
+def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of any width at the cost of a small one: blur a copy shrunk so that sigma
+    is ~4 px there, then scale it back (a wide blur keeps no detail a shrink would lose)."""
+    factor = max(1.0, sigma / 4.0)
+    h, w = image.shape[:2]
+    if factor <= 1.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    small_size = (max(1, int(round(w / factor))), max(1, int(round(h / factor))))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _edge_prefill(canvas: np.ndarray, new_area: np.ndarray, photo_box: BBox) -> np.ndarray:
     """Stretch the photo's edge outwards, then blur the new area more the farther it lies: the
     model sees the photo's colours continuing, without sharp streaks to copy."""
@@ -121,14 +134,13 @@ def _edge_prefill(canvas: np.ndarray, new_area: np.ndarray, photo_box: BBox) -> 
     photo = canvas[photo_box.slices]
     stretched = cv2.copyMakeBorder(photo, t, b, left, r, cv2.BORDER_REPLICATE)
     reach = max(left, t, r, b)
-    sigma = max(2.0, reach / 4.0)
-    blurred = cv2.GaussianBlur(stretched, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    # distance into the new area: 0 at the photo's edge, 1 at ``reach`` or beyond
-    dist = cv2.distanceTransform(new_area.astype(np.uint8), cv2.DIST_L2, 3) / max(1.0, reach)
-    w = np.clip(dist, 0.0, 1.0)[..., None]
-    mixed = stretched.astype(np.float32) * (1 - w) + blurred.astype(np.float32) * w
-    out = canvas.copy()
-    out[new_area] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)[new_area]
+    blurred = _wide_blur(stretched, max(2.0, reach / 4.0))
+    dist = cv2.distanceTransform(new_area.astype(np.uint8), cv2.DIST_L2, 3)
+    # fully blurred from ``ramp`` px out (short sides too, so no streak survives to their edge)
+    ramp = float(min([32] + [side for side in (left, t, r, b) if side > 0]))
+    weight = np.minimum(dist * (1.0 / ramp), 1.0)  # 0 on the photo itself
+    out = cv2.blendLinear(stretched, blurred, 1.0 - weight, weight)
+    out[photo_box.slices] = photo  # bit for bit (the blend rounds through float)
     return out
 
 
