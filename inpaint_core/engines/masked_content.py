@@ -12,8 +12,10 @@ The names follow A1111's ``Masked content`` choice (``latent noise`` is ``latent
 * ``latent_nothing``: zeros in the latents inside the mask.
 
 For every mode but ``original`` the start is noised to the first timestep *also at strength 1*
-(as A1111 does): there the start contributes sqrt(alpha_bar) of the first step (about 7 % on
-SD-1.5's schedule), which is enough to steer the colours without freezing the layout.
+(as A1111 does): there the start contributes sqrt(alpha_bar) of the first step (about 7-9 % on
+SD-1.5's schedule): a weak pull towards the start's low frequencies (colours, large shapes);
+lower the strength for a stronger one. (Measured here only with random-weight test models: how
+much it helps a real model's removals is for a machine with real weights to show.)
 
 The default (``InpaintRequest.masked_content = None``) is ``fill`` when the prompt is empty ("remove
 this") and ``original`` otherwise (:meth:`InpaintRequest.effective_masked_content`).
