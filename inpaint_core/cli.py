@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import cli_smart_mask
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .request import MASKED_CONTENT, InpaintRequest
@@ -198,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--yes", action="store_true", help="(kept for scripts) start without the estimate pause"
     )
+
+    cli_smart_mask.add_parser(sub)
 
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
@@ -487,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "smart-mask":
+            return cli_smart_mask.run(args)
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3
