@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -136,3 +137,32 @@ def test_rank_by_seam_best_first_unscored_last():
     ]
     assert [x.n for x in rank_by_seam(items)] == [2, 3, 0, 1]
     assert rank_by_seam([3.0, 1.0, 2.0], key=lambda v: v) == [1.0, 2.0, 3.0]
+
+
+def test_contact_sheet_captions_seam_scores_and_marks_the_best():
+    from inpaint_core.contact_sheet import contact_sheet
+    from inpaint_core.sweep import plan_sweep, run_sweep
+
+    photo = data.astronaut()[:128, :128].copy()
+    mask = np.zeros((128, 128), np.uint8)
+    mask[40:80, 40:80] = 255
+    plan = plan_sweep(InpaintRequest(options={"method": "telea"}), seeds=[1, 2])
+    cells = run_sweep(plan, photo, mask, ClassicalEngine())
+    assert all(isinstance(c.result.info["seam_score"], float) for c in cells)
+    # the classical engine makes one picture for both seeds: give them different scores
+    cells = [
+        replace(c, result=replace(c.result, info={**c.result.info, "seam_score": s}))
+        for c, s in zip(cells, [0.8, 0.4], strict=True)
+    ]
+    with_scores = contact_sheet(plan, cells, cell_size=96)
+    unscored = [
+        replace(c, result=replace(c.result, info={"grid": c.result.info["grid"]})) for c in cells
+    ]
+    without = contact_sheet(plan, unscored, cell_size=96)
+    assert with_scores.shape[0] > without.shape[0]  # a caption line under each row
+
+    def green(sheet: np.ndarray) -> int:
+        return int(((sheet[..., 1] > 90) & (sheet[..., 0] < 40) & (sheet[..., 2] < 40)).sum())
+
+    assert green(without) == 0
+    assert green(with_scores) > 0  # the best cell's caption
