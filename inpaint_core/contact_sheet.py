@@ -52,7 +52,9 @@ def contact_sheet(
         for c in cells
         if isinstance(c.result.info.get("seam_score"), (int, float))
     }
-    best_seam = min(seams.values()) if len(seams) > 1 else None
+    lowest = min(seams.values(), default=None)
+    # the best is marked only when it is one cell (equal scores, e.g. a deterministic engine: none)
+    best_seam = lowest if list(seams.values()).count(lowest) == 1 and len(seams) > 1 else None
     caption_h = font_size + gap if seams else 0
     sample = next(iter(thumbs.values()), None)
     cw = sample.width if sample else cell_size
