@@ -259,13 +259,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
     canvas_rgb, canvas_alpha = photo.rgb, photo.alpha
+    outpaint_text: dict[str, str] = {}
     extension = _extension_of(args, photo.size)
     if extension is None and mask is None:
         raise InpaintError("--mask is required (unless outpainting with --extend)")
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
     try:
         if extension is not None:  # outpainting (inpaint_core.outpaint)
-            from .outpaint import DEFAULT_OVERLAP, outpaint
+            from .outpaint import DEFAULT_OVERLAP, OUTPAINT_CHUNK, outpaint
 
             overlap = DEFAULT_OVERLAP if args.overlap is None else args.overlap
             canvas, results = outpaint(
@@ -280,6 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 mask=mask,
             )
             canvas_rgb, canvas_alpha = canvas.image, canvas.alpha
+            outpaint_text = {OUTPAINT_CHUNK: canvas.describe(args.prefill)}
         else:
             results = inpaint(request, photo, mask, engine, bar)
     finally:
@@ -299,6 +301,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed=result.seed,
             model_name=model_name,
             seam_score=result.info.get("seam_score"),
+            extra_text=outpaint_text,
         )
         outputs.append(
             {

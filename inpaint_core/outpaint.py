@@ -15,6 +15,7 @@ paste beyond the mask. Every photo pixel farther than ``overlap`` from a grown e
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 
@@ -31,6 +32,8 @@ from .masks import BBox
 from .request import InpaintRequest
 
 PREFILLS = ("edge", "classical")
+#: PNG text chunk recording how a picture was outpainted (JSON: extend, overlap, prefill, photo box)
+OUTPAINT_CHUNK = "inpaint_studio_outpaint"
 DEFAULT_OVERLAP = 32
 #: the most one side may grow (pixels): beyond it the new area is mostly invention anyway
 MAX_EXTEND = 8192
@@ -110,6 +113,19 @@ class OutpaintCanvas:
     extension: Extension
     photo_box: BBox
     overlap: int
+
+    def describe(self, prefill: str) -> str:
+        """JSON for :data:`OUTPAINT_CHUNK`: what was added and where the photo sits."""
+        b = self.photo_box
+        return json.dumps(
+            {
+                "extend": list(self.extension.as_tuple()),
+                "overlap": self.overlap,
+                "prefill": prefill,
+                "photo_box": [b.x0, b.y0, b.x1, b.y1],
+            },
+            sort_keys=True,
+        )
 
 
 def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -119,6 +119,13 @@ def test_cli_extend_and_extend_to_aspect(tmp_path, photo, capsys):
     assert report["canvas"] == [150, 96] and report["extend"] == [0, 0, 30, 0]
     img = load_image(out)
     assert img.rgb.shape == (96, 150, 3)
+    recorded = json.loads(img.text["inpaint_studio_outpaint"])
+    assert recorded == {
+        "extend": [0, 0, 30, 0],
+        "overlap": 30,
+        "prefill": "edge",
+        "photo_box": [0, 0, 120, 96],
+    }
     assert np.array_equal(img.rgb[:, :90], photo[:, :90])
     assert cli.main([*args, "--extend-to-aspect", "2:1"]) == 0
     capsys.readouterr()
