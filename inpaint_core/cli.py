@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import cli_smart_mask
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .files import FileWriteError, clean_stale_temp_files, describe_os_error
 from .params_cli import add_params_parser, cmd_params
-from .request import InpaintRequest
+from .request import MASKED_CONTENT, InpaintRequest
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -95,6 +96,19 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow --out to name an input file (it is replaced)",
     )
+    # -- masked content / soft inpainting (engines/masked_content.py, engines/soft_inpaint.py)
+    p.add_argument(
+        "--masked-content",
+        choices=list(MASKED_CONTENT),
+        default=None,
+        help="what the model starts from inside the mask (default: fill with an empty prompt, "
+        "else original)",
+    )
+    p.add_argument(
+        "--no-soft-inpainting",
+        action="store_true",
+        help="feathered masks: blend only at paste-back, not during denoising",
+    )
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
@@ -118,6 +132,8 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         color_match=args.color_match,
         options={"method": args.method} if args.method else {},
     )
+    fields["masked_content"] = args.masked_content
+    fields["soft_inpainting"] = not args.no_soft_inpainting
     for name in ("scheduler", "seed", "seeds"):
         if getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)
@@ -138,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--mask",
         help="mask: path or URL (white/opaque-paint = fill, or transparency); "
-        "optional when --image is an .ora with a Mask layer",
+        "optional with --extend, or when --image is an .ora with a Mask layer",
     )
     run.add_argument(
         "--out",
@@ -159,6 +175,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object listing the outputs"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    # -- outpainting (inpaint_core.outpaint)
+    run.add_argument(
+        "--extend", help="outpaint: grow the canvas by LEFT,TOP,RIGHT,BOTTOM pixels (or one N)"
+    )
+    run.add_argument(
+        "--extend-to-aspect", help="outpaint: grow the short side to an aspect ratio, e.g. 16:9"
+    )
+    run.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="outpaint: photo pixels along the old edge that may be repainted (default 32)",
+    )
+    run.add_argument(
+        "--prefill",
+        choices=["edge", "classical"],
+        default="edge",
+        help="outpaint: what the new area starts as (stretched edge, or the classical fill)",
+    )
 
     cmp_ = sub.add_parser(
         "compare",
@@ -185,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="(kept for scripts) start without the estimate pause"
     )
 
+    cli_smart_mask.add_parser(sub)
+
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
     models.add_argument("--dir", action="append", default=[], help="also look in this folder")
@@ -193,30 +230,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class ProgressBar:
-    """tqdm on stderr, driven by engine events."""
+    """tqdm on stderr, driven by engine events. The bar appears with the first progress event, so
+    a run refused before any work prints its one-line reason and nothing else."""
 
     def __init__(self, enabled: bool, label: str) -> None:
+        self._enabled = enabled
+        self._label = label
         self._bar = None
-        if enabled:
-            from tqdm import tqdm
 
-            self._bar = tqdm(
-                total=100,
-                desc=label,
-                unit="%",
-                file=sys.stderr,
-                leave=False,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
-            )
+    def _open(self):
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=100,
+            desc=self._label,
+            unit="%",
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+        )
+        return self._bar
 
     def __call__(self, event: EngineEvent) -> None:
-        if self._bar is None:
+        if not self._enabled or event.kind != "progress":
             return
-        if event.kind == "progress":
-            self._bar.n = int(round(100 * event.progress))
-            if event.message:
-                self._bar.set_description_str(event.message, refresh=False)
-            self._bar.refresh()
+        bar = self._bar or self._open()
+        bar.n = int(round(100 * event.progress))
+        if event.message:
+            bar.set_description_str(event.message, refresh=False)
+        bar.refresh()
 
     def close(self) -> None:
         """Close the bar; whatever is printed next starts on a line of its own (on a terminal the
@@ -306,9 +348,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         picture_format(out)  # an unknown suffix fails now, not after the run
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
+    canvas_rgb, canvas_alpha = photo.rgb, photo.alpha
+    outpaint_text: dict[str, str] = {}
+    extension = _extension_of(args, photo.size)
+    if extension is None and mask is None:
+        raise InpaintError("--mask is required (unless outpainting with --extend)")
+    if extension is not None and is_project_path(args.out):
+        raise InpaintError("--out NAME.ora with --extend is not supported yet: write a PNG")
     bar = ProgressBar(not args.quiet and not args.json, request.engine)
     try:
-        results = inpaint(request, photo, mask, engine, bar)
+        if extension is not None:  # outpainting (inpaint_core.outpaint)
+            from .outpaint import DEFAULT_OVERLAP, OUTPAINT_CHUNK, outpaint
+
+            overlap = DEFAULT_OVERLAP if args.overlap is None else args.overlap
+            canvas, results = outpaint(
+                request,
+                photo.rgb,
+                extension,
+                engine,
+                bar,
+                overlap=overlap,
+                prefill=args.prefill,
+                alpha=photo.alpha,
+                mask=mask,
+            )
+            canvas_rgb, canvas_alpha = canvas.image, canvas.alpha
+            outpaint_text = {OUTPAINT_CHUNK: canvas.describe(args.prefill)}
+        else:
+            results = inpaint(request, photo, mask, engine, bar)
     finally:
         bar.close()
     model_name = getattr(engine, "model_name", None)
@@ -328,11 +395,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not is_project_path(path):
             export_picture(
                 path,
-                result.composite(photo.rgb),
-                alpha=photo.alpha,
+                result.composite(canvas_rgb),
+                alpha=canvas_alpha,
                 request=result.request,
                 seed=result.seed,
                 model_name=model_name,
+                seam_score=result.info.get("seam_score"),
+                text=outpaint_text,
             )
         outputs.append(
             {
@@ -340,15 +409,25 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "seed": result.seed,
                 "nsfw_flagged": result.nsfw_flagged,
                 "box": [result.box.x0, result.box.y0, result.box.x1, result.box.y1],
+                "seam_score": result.info.get("seam_score"),
             }
         )
     if args.json:
-        print(json.dumps({"outputs": outputs, "engine": request.engine, "model": request.model}))
+        report: dict[str, Any] = {
+            "outputs": outputs,
+            "engine": request.engine,
+            "model": request.model,
+        }
+        if extension is not None:  # outpainting: the grown canvas and what was added per side
+            report["canvas"] = [int(canvas_rgb.shape[1]), int(canvas_rgb.shape[0])]
+            report["extend"] = list(extension.as_tuple())
+        print(json.dumps(report))
     else:
         for o, result in zip(outputs, results, strict=True):
             flag = "  (flagged by the safety checker)" if o["nsfw_flagged"] else ""
             how = f"seed {o['seed']}" if o["seed"] is not None else _unseeded(result)
-            print(f"wrote {o['path']} ({how}){flag}")
+            seam_text = "" if o["seam_score"] is None else f", seam score {o['seam_score']:.3f}"
+            print(f"wrote {o['path']} ({how}{seam_text}){flag}")
     return 0
 
 
@@ -391,11 +470,29 @@ def _load_inputs(args: argparse.Namespace):
     else:
         photo = imaging.load_image(args.image, **limits)
     if args.mask is None:
-        raise InpaintError("--mask is required (unless --image is an .ora with a Mask layer)")
+        return photo, None  # the caller says what it needs instead (--extend, an .ora mask)
     mask = imaging.load_mask(
         args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from, **limits
     )
     return photo, mask
+
+
+def _extension_of(args: argparse.Namespace, size: tuple[int, int]) -> Any:
+    """``--extend`` / ``--extend-to-aspect`` as an :class:`~inpaint_core.outpaint.Extension`."""
+    from .outpaint import Extension, extension_to_aspect
+
+    if args.extend and args.extend_to_aspect:
+        raise InpaintError("give --extend or --extend-to-aspect, not both")
+    if args.extend:
+        return Extension.parse(args.extend)
+    if args.extend_to_aspect:
+        ext = extension_to_aspect(size[0], size[1], args.extend_to_aspect)
+        if ext.empty:
+            raise InpaintError(f"the photo already has the aspect ratio {args.extend_to_aspect}")
+        return ext
+    if args.overlap is not None:
+        raise InpaintError("--overlap only applies to outpainting (--extend)")
+    return None
 
 
 def _engine_for(request: InpaintRequest, args: argparse.Namespace):
@@ -483,6 +580,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         "seed": cr.result.seed,
                         "label": cr.cell.label,
                         "nsfw_flagged": cr.result.nsfw_flagged,
+                        "seam_score": cr.result.info.get("seam_score"),
                     }
                 )
 
@@ -542,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_models(args)
         if args.command == "params":
             return cmd_params(args)
+        if args.command == "smart-mask":
+            return cli_smart_mask.run(args)
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3

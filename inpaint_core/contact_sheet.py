@@ -36,7 +36,11 @@ def contact_sheet(
     font_size: int = 18,
     title: str | None = None,
 ) -> np.ndarray:
-    """Render finished ``cells`` of ``plan`` (missing ones stay blank) as an RGB uint8 array."""
+    """Render finished ``cells`` of ``plan`` (missing ones stay blank) as an RGB uint8 array.
+
+    Cells whose result carries a seam score (:mod:`inpaint_core.seam`, lower = better) get it as a
+    caption under the thumbnail; the best one is marked.
+    """
     font = _font(font_size)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
@@ -44,6 +48,15 @@ def contact_sheet(
         return int(measure.textlength(t, font=font))
 
     thumbs = {c.cell.index: cell_thumbnail(c, cell_size) for c in cells}
+    seams = {
+        c.cell.index: c.result.info["seam_score"]
+        for c in cells
+        if isinstance(c.result.info.get("seam_score"), (int, float))
+    }
+    lowest = min(seams.values(), default=None)
+    # the best is marked only when it is one cell (equal scores, e.g. a deterministic engine: none)
+    best_seam = lowest if list(seams.values()).count(lowest) == 1 and len(seams) > 1 else None
+    caption_h = font_size + gap if seams else 0
     sample = next(iter(thumbs.values()), None)
     cw = sample.width if sample else cell_size
     ch = sample.height if sample else cell_size
@@ -51,7 +64,7 @@ def contact_sheet(
     header_h = font_size + 2 * gap
     title_h = (font_size + 2 * gap) if title else 0
     width = label_w + plan.n_cols * (cw + gap) + gap
-    height = title_h + header_h + plan.n_rows * (ch + gap) + gap
+    height = title_h + header_h + plan.n_rows * (ch + caption_h + gap) + gap
     sheet = Image.new("RGB", (width, height), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
     ink = (20, 20, 20)
@@ -61,12 +74,17 @@ def contact_sheet(
         x = label_w + c * (cw + gap) + (cw - text_w(label)) // 2
         draw.text((x, title_h + gap), label, fill=ink, font=font)
     for r, label in enumerate(plan.row_labels):
-        y = title_h + header_h + r * (ch + gap) + (ch - font_size) // 2
+        y = title_h + header_h + r * (ch + caption_h + gap) + (ch - font_size) // 2
         draw.text((gap, y), label, fill=ink, font=font)
     for cell in plan.cells:
         x = label_w + cell.col * (cw + gap)
-        y = title_h + header_h + cell.row * (ch + gap)
+        y = title_h + header_h + cell.row * (ch + caption_h + gap)
         thumb = thumbs.get(cell.index)
+        seam = seams.get(cell.index)
+        if seam is not None:
+            best = best_seam is not None and seam == best_seam
+            caption = f"seam {seam:.3f}" + ("  best" if best else "")
+            draw.text((x, y + ch + gap // 2), caption, fill=(0, 110, 0) if best else ink, font=font)
         if thumb is None:
             draw.rectangle([x, y, x + cw - 1, y + ch - 1], outline=(180, 180, 180))
             draw.text((x + gap, y + gap), "not run", fill=(150, 150, 150), font=font)
@@ -109,4 +127,5 @@ def save_cell_png(
         request=cell.result.request,
         seed=cell.result.seed,
         model_name=model_name,
+        seam_score=cell.result.info.get("seam_score"),
     )

@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import compose, masks, region
-from .engines import registry
+from . import compose, masks, region, seam
+from .engines import registry, soft_inpaint
 from .engines.base import Engine
 from .errors import InpaintError
 from .events import CancelToken, EngineEvent, EventCallback, ignore_events
@@ -121,12 +121,15 @@ def inpaint(
     grid_mask = region.mask_to_grid(
         region.Region(BBox(0, 0, reg.box.width, reg.box.height), reg.grid), engine_mask_full
     )
+    alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
+    if resolved.soft_inpainting_active() and getattr(engine, "soft_masks", False):
+        # soft inpainting: the feather band rides in the mask as 1..254 (engines/soft_inpaint.py)
+        grid_mask = soft_inpaint.soft_grid_mask(reg, alpha, grid_mask)
     cancel.raise_if_cancelled()
     outputs = engine.run(
         resolved, grid_image, grid_mask, _placing_previews(on_event, reg, mask_crop), cancel
     )
 
-    alpha = compose.blend_alpha(mask_crop, resolved.mask_grow, resolved.mask_feather)
     seeds = list(resolved.seeds or ())
     options = resolved.options
     if len(seeds) > 1 and registry.capabilities(engine).batchable:
@@ -140,6 +143,8 @@ def inpaint(
         if resolved.color_match:
             filled = compose.color_match(filled, original_crop, engine_mask_full)
         patch = compose.composite(original_crop, filled, alpha)
+        # -- seam score (inpaint_core.seam): lower = the fill meets the photo more smoothly
+        score = seam.seam_score(patch, original_crop, alpha, known=mask_crop == 0)
         single = replace(
             resolved,
             seed=out.seed if out.seed is not None else resolved.seed,
@@ -155,7 +160,11 @@ def inpaint(
                 request=single,
                 nsfw_flagged=out.nsfw_flagged,
                 grid_image=out.image,
-                info={**out.info, "grid": reg.grid},
+                info={
+                    **out.info,
+                    "grid": reg.grid,
+                    "seam_score": None if score is None else round(score, 4),
+                },
             )
         )
     return results

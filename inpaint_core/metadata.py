@@ -32,6 +32,9 @@ from .schedulers import canonical_scheduler_name
 
 JSON_CHUNK = "inpaint_studio"
 PARAMETERS_CHUNK = "parameters"
+#: A1111-style key of the seam score in ``parameters``, and its key in our JSON chunk
+SEAM_SCORE_KEY = "Seam score"
+SEAM_SCORE_JSON = "seam_score"
 
 # our canonical scheduler name -> the sampler name A1111 writes
 A1111_SAMPLERS: dict[str, str] = {
@@ -60,6 +63,16 @@ MAX_JSON_CHARS = 1024 * 1024
 """Longest ``inpaint_studio`` JSON chunk read."""
 MAX_JSON_DEPTH = 16
 """Deepest nesting accepted in metadata JSON (ours is 3 levels deep)."""
+
+#: our masked-content modes -> A1111's ``Masked content`` values (its radio order: fill, original,
+#: latent noise, latent nothing; older files may hold the index)
+A1111_MASKED_CONTENT: dict[str, str] = {
+    "fill": "fill",
+    "original": "original",
+    "latent_noise": "latent noise",
+    "latent_nothing": "latent nothing",
+}
+_A1111_MASKED_CONTENT_ORDER = ("fill", "original", "latent_noise", "latent_nothing")
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 
@@ -101,9 +114,16 @@ def a1111_sampler_name(scheduler: str) -> str:
 
 
 def format_parameters(
-    request: InpaintRequest, seed: int | None = None, model_name: str | None = None
+    request: InpaintRequest,
+    seed: int | None = None,
+    model_name: str | None = None,
+    seam_score: float | None = None,
 ) -> str:
-    """The A1111 ``parameters`` text for ``request`` (``seed``: the seed used, if known)."""
+    """The A1111 ``parameters`` text for ``request`` (``seed``: the seed used, if known).
+
+    ``seam_score`` (:mod:`inpaint_core.seam`, lower = better) is a fact about the picture, not a
+    parameter: it is written as ``Seam score`` and ignored when the request is read back.
+    """
     lines: list[str] = []
     if request.prompt:
         lines.append(request.prompt)
@@ -134,15 +154,51 @@ def format_parameters(
     ]
     if request.color_match:
         pairs.append(("Color match", "True"))
+    # masked content / soft inpainting: A1111's key names; written when not our default, so a
+    # request read back from these lines alone is the same request
+    if request.masked_content is not None:
+        pairs.append(("Masked content", A1111_MASKED_CONTENT[request.masked_content]))
+    if not request.soft_inpainting:
+        pairs.append(("Soft inpainting enabled", "False"))
     if not request.safety_checker:
         pairs.append(("Safety checker", "False"))
     if request.options:
         pairs.append(("Options", json.dumps(request.options.to_dict(), sort_keys=True)))
+    if seam_score is not None:
+        pairs.append((SEAM_SCORE_KEY, f"{seam_score:.4f}"))
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in pairs))
     return "\n".join(lines)
 
 
+def request_json(request: InpaintRequest, seam_score: float | None = None) -> str:
+    """Our JSON chunk: the request's fields, plus ``seam_score`` when known (not a request field:
+    readers skip keys that are not request fields)."""
+    data = request.to_dict()
+    if seam_score is not None:
+        data[SEAM_SCORE_JSON] = round(float(seam_score), 4)
+    return json.dumps(data, sort_keys=True)
+
+
 # -- reading ----------------------------------------------------------------------------------
+
+
+def seam_score_from_png_text(text: dict[str, str]) -> float | None:
+    """The seam score stored with an image (our JSON chunk first, then ``parameters``), or None."""
+    raw = text.get(JSON_CHUNK)
+    if raw:
+        try:
+            value = json.loads(raw).get(SEAM_SCORE_JSON)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        except (ValueError, AttributeError):
+            pass
+    params = text.get(PARAMETERS_CHUNK)
+    if params:
+        try:
+            return float(parse_parameters(params)[SEAM_SCORE_KEY])
+        except (KeyError, ValueError):
+            return None
+    return None
 
 
 def _unquote(value: str) -> str:
@@ -254,6 +310,19 @@ def _options(text: str) -> dict[str, Any]:
     return value
 
 
+def _masked_content(text: str) -> str:
+    value = text.strip().lower()
+    if value.isdigit():
+        index = int(value)
+        if index >= len(_A1111_MASKED_CONTENT_ORDER):
+            raise ValueError("expected an index 0-3")
+        return _A1111_MASKED_CONTENT_ORDER[index]
+    value = value.replace(" ", "_")
+    if value not in _A1111_MASKED_CONTENT_ORDER:
+        raise ValueError("expected fill, original, latent noise or latent nothing")
+    return value
+
+
 def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest:
     """Build a request from A1111 ``parameters`` text (``engine="diffusion"`` unless it says otherwise).
 
@@ -313,6 +382,8 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     take("Color match", "color_match", _bool)
     take("Safety checker", "safety_checker", _bool)
     take("Options", "options", _options)
+    take("Masked content", "masked_content", _masked_content)
+    take("Soft inpainting enabled", "soft_inpainting", _bool)
     if "size" in kw:
         kw["width"], kw["height"] = kw.pop("size")
     if not isinstance(kw.get("options", {}), dict):

@@ -15,6 +15,8 @@ from .options import RunOptions
 
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
+#: what the diffusion model starts from inside the mask (inpaint_core.engines.masked_content)
+MASKED_CONTENT = ("original", "fill", "latent_noise", "latent_nothing")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,13 @@ class InpaintRequest:
     steps: int = 25
     guidance_scale: float = 7.5
     strength: float = 1.0
+    # what the model starts from inside the mask: original | fill | latent_noise | latent_nothing;
+    # None = automatic: fill with an empty prompt (object removal), original with a prompt.
+    # A1111's spellings ("latent noise") are accepted and stored with an underscore.
+    masked_content: str | None = None
+    # soft inpainting (differential diffusion): a feathered mask becomes a per-pixel change map.
+    # Only where the mask is feathered (mask_feather > 0); a hard mask runs the normal path.
+    soft_inpainting: bool = True
     # seeds: ``seed`` None means random (the seed used is reported). ``seeds`` overrides: one output each.
     seed: int | None = None
     seeds: tuple[int, ...] | None = None
@@ -52,6 +61,9 @@ class InpaintRequest:
             object.__setattr__(self, "seeds", tuple(self.seeds))
         if not isinstance(self.options, RunOptions):
             object.__setattr__(self, "options", RunOptions.from_dict(self.options))
+        if isinstance(self.masked_content, str):
+            canonical = self.masked_content.strip().lower().replace(" ", "_").replace("-", "_")
+            object.__setattr__(self, "masked_content", canonical)
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -130,6 +142,13 @@ class InpaintRequest:
             v = getattr(self, name)
             integer(name, v)
             rng(name, v, 0, 2048)
+        if self.masked_content is not None and self.masked_content not in MASKED_CONTENT:
+            raise RequestValidationError(
+                "masked_content",
+                f"must be one of {', '.join(MASKED_CONTENT)}, got {self.masked_content!r}",
+            )
+        if not isinstance(self.soft_inpainting, bool):
+            raise RequestValidationError("soft_inpainting", "must be true or false")
         if self.engine == "diffusion":
             from .schedulers import canonical_scheduler_name  # local: keeps import light
 
@@ -137,6 +156,18 @@ class InpaintRequest:
                 canonical_scheduler_name(self.scheduler)
             except KeyError as exc:
                 raise RequestValidationError("scheduler", str(exc.args[0])) from None
+
+    # -- derived settings -------------------------------------------------------------------
+    def effective_masked_content(self) -> str:
+        """The masked-content mode a run uses: the chosen one, else ``fill`` for an empty prompt
+        (removing something: start from the surroundings) and ``original`` with a prompt."""
+        if self.masked_content is not None:
+            return self.masked_content
+        return "original" if self.prompt.strip() else "fill"
+
+    def soft_inpainting_active(self) -> bool:
+        """Soft inpainting runs only where there is a soft edge to blend: a feathered mask."""
+        return self.soft_inpainting and self.mask_feather > 0
 
     # -- seeds --------------------------------------------------------------------------------
     def resolved(self) -> InpaintRequest:

@@ -63,17 +63,26 @@ def picture_parameters(document: Document) -> PictureParameters:
     kept: list[dict[str, Any]] = [
         layer.info
         for layer in document.result_layers
-        if layer.visible and isinstance(layer.info.get("request"), dict)
+        if layer.visible and isinstance(layer.info.get("request"), (dict, InpaintRequest))
     ]
     if not kept:
         return PictureParameters(text=dict(document.text))
     top = kept[-1]
-    try:
-        request: InpaintRequest | None = InpaintRequest.from_dict(top["request"])
-    except (RequestValidationError, TypeError, ValueError):
-        request = None
+    request: InpaintRequest | None
+    if isinstance(top["request"], InpaintRequest):
+        request = top["request"]
+    else:
+        try:
+            request = InpaintRequest.from_dict(top["request"])
+        except (RequestValidationError, TypeError, ValueError):
+            request = None
+
+    def as_dict(r: InpaintRequest | dict[str, Any]) -> dict[str, Any]:
+        return r.to_dict() if isinstance(r, InpaintRequest) else r
+
     layers = [
-        {"request": k["request"], "seed": k.get("seed"), "model": k.get("model")} for k in kept
+        {"request": as_dict(k["request"]), "seed": k.get("seed"), "model": k.get("model")}
+        for k in kept
     ]
     return PictureParameters(
         request=request,

@@ -114,7 +114,9 @@ def test_masked_image_encoded_once_and_prompt_encoded_once(base, inputs):
         plan = plan_sweep(base, seeds=3, schedulers=SCHEDULERS)
         cells = run_sweep(plan, *inputs, engine)
         assert len(cells) == 6
-        assert calls["vae.encode"] == 1  # the masked image, once for 6 cells in 2 rows
+        # the masked image and (soft inpainting, on by default with a feathered mask) the photo,
+        # once each for 6 cells in 2 rows
+        assert calls["vae.encode"] == 2
         # the prompt and the negative prompt (CFG), once each; the pipeline's own encode_prompt
         # runs once per row but is handed the cached embeddings, so it never reaches the encoder
         assert calls["text_encoder"] == 2
@@ -123,7 +125,7 @@ def test_masked_image_encoded_once_and_prompt_encoded_once(base, inputs):
         plan = plan_sweep(base, seeds=2, strengths=[0.6, 0.8])
         calls.update({k: 0 for k in calls})
         assert len(run_sweep(plan, *inputs, engine)) == 4
-        assert calls["vae.encode"] == 1  # masked image cached from above; the photo once
+        assert calls["vae.encode"] == 0  # masked image and photo cached from above
         assert calls["text_encoder"] == 0
     finally:
         del pipe.vae.encode, pipe.encode_prompt, pipe.text_encoder.forward

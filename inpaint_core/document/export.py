@@ -58,6 +58,7 @@ def export_picture(
     request: InpaintRequest | None = None,
     seed: int | None = None,
     model_name: str | None = None,
+    seam_score: float | None = None,
 ) -> Path:
     """Save ``rgb`` (HxWx3 uint8, + optional HxW ``alpha``) in the format its suffix names, with
     the rules of the module docstring. ``request``/``seed``/``model_name``: the generation that
@@ -73,6 +74,7 @@ def export_picture(
             seed=seed,
             model_name=model_name,
             extra_text=text,
+            seam_score=seam_score,
         )
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -85,7 +87,7 @@ def export_picture(
     parameters = (text or {}).get(metadata.PARAMETERS_CHUNK)
     if request is not None:
         used = metadata.request_for_output(request, seed)
-        parameters = metadata.format_parameters(used, seed, model_name)
+        parameters = metadata.format_parameters(used, seed, model_name, seam_score)
     if parameters:
         exif.get_ifd(0x8769)[0x9286] = _user_comment(parameters)
     options = {"icc_profile": srgb_profile(), "exif": exif.tobytes(), "quality": quality}

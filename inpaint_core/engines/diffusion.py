@@ -41,6 +41,7 @@ from .. import schedulers
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..request import InpaintRequest
+from . import masked_content, soft_inpaint
 from .base import EngineOutput
 from .latent_preview import latents_to_rgb
 from .registry import DIFFUSION
@@ -135,6 +136,8 @@ class DiffusionEngine:
     name = "diffusion"
     capabilities = DIFFUSION
     native_resolution = DIFFUSION.native_resolution
+    #: takes the feather band encoded in the mask (engines/soft_inpaint.py: soft inpainting)
+    soft_masks = True
 
     def __init__(
         self,
@@ -281,6 +284,8 @@ class DiffusionEngine:
     ) -> list[EngineOutput]:
         cancel = cancel or CancelToken()
         _check_inputs(image, mask)
+        # -- soft inpainting: 1..254 in the mask = the feather band (engines/soft_inpaint.py)
+        mask, change = soft_inpaint.split_mask(mask)
         loaded = self.load(on_event)
         cancel.raise_if_cancelled()
         pipe = loaded.pipe
@@ -300,7 +305,15 @@ class DiffusionEngine:
 
         cfg = req.guidance_scale > 1.0 and pipe.unet.config.time_cond_proj_dim is None
         pos, neg = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
-        masked_latents, photo_latents = self._image_latents(image, mask, req.strength < 1.0)
+        # -- masked content: what the model starts from (engines/masked_content.py)
+        mode = req.effective_masked_content()
+        from_start = req.strength < 1.0 or mode != "original"
+        masked_latents, photo_latents = self._image_latents(
+            image, mask, (from_start and mode != "fill") or change is not None
+        )
+        start_latents = photo_latents if from_start else None
+        if from_start and mode == "fill":
+            start_latents = self._fill_latents(image, mask)
         height, width = image.shape[:2]
         ctx = _RunContext(
             engine=self,
@@ -311,6 +324,9 @@ class DiffusionEngine:
             neg=neg,
             masked_latents=masked_latents,
             photo_latents=photo_latents,
+            start_latents=start_latents,
+            mode=mode,
+            change=change,
             on_event=on_event,
             cancel=cancel,
             preview=preview,
@@ -393,8 +409,17 @@ class DiffusionEngine:
             [torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]
         )
         noise = noise.to(device=device, dtype=dtype)
-        if ctx.photo_latents is not None:
-            latents = self._noised_photo_latents(ctx.photo_latents, noise, req, n)
+        latent_hw = (height // 8, width // 8)
+        if ctx.start_latents is not None:
+            start = masked_content.start_latents(
+                ctx.mode,
+                ctx.start_latents,
+                masked_content.latent_mask(
+                    ctx.mask, latent_hw, ctx.start_latents.device, ctx.start_latents.dtype
+                ),
+                [int(s) for s in seeds],
+            )
+            latents = self._noised_photo_latents(start, noise, req, n)
         else:
             latents = noise
         kwargs: dict[str, Any] = {
@@ -402,7 +427,14 @@ class DiffusionEngine:
         }
         if ctx.neg is not None:
             kwargs["negative_prompt_embeds"] = ctx.neg.repeat(n, 1, 1)
-        callback = _StepCallback(ctx, done, n)
+        soft = None
+        if ctx.change is not None and ctx.photo_latents is not None:
+            soft = soft_inpaint.SoftInpaintStep(
+                soft_inpaint.latent_change_map(ctx.change, noise),
+                ctx.photo_latents,
+                noise,
+            )
+        callback = _StepCallback(ctx, done, n, soft)
         with torch.inference_mode():
             result = pipe(
                 image=Image.fromarray(ctx.image),
@@ -443,9 +475,23 @@ class DiffusionEngine:
                 "raise the strength or the steps"
             )
         t0 = timesteps[:1].repeat(n)
-        photo = photo.to(device=device, dtype=noise.dtype).repeat(n, 1, 1, 1)
+        photo = photo.to(device=device, dtype=noise.dtype)
+        if photo.shape[0] != n:
+            photo = photo.repeat(n, 1, 1, 1)
         noised = pipe.scheduler.add_noise(photo, noise, t0)
         return noised / pipe.scheduler.init_noise_sigma
+
+    def _fill_latents(self, image: np.ndarray, mask: np.ndarray) -> torch.Tensor:
+        """Latents of the classical fill of ``mask`` (masked content ``fill``), cached."""
+        pipe = self._loaded.pipe
+
+        def make() -> torch.Tensor:
+            filled = masked_content.classical_fill(image, mask)
+            pixels = torch.tensor(filled).permute(2, 0, 1)[None].float() / 255.0 * 2.0 - 1.0
+            return self._vae_encode(pixels)
+
+        key = ("fill", self._model_key(pipe), _digest(image), _digest(mask))
+        return self._latents.get_or(key, make)
 
     def _decode(self, latents: torch.Tensor) -> list[np.ndarray]:
         pipe = self._loaded.pipe
@@ -500,6 +546,11 @@ class _RunContext:
     neg: torch.Tensor | None
     masked_latents: torch.Tensor
     photo_latents: torch.Tensor | None
+    #: masked content: the clean latents to start from (None: pure noise) and the mode
+    start_latents: torch.Tensor | None
+    mode: str
+    #: soft inpainting: the change map on the working grid (None: hard mask)
+    change: np.ndarray | None
     on_event: EventCallback
     cancel: CancelToken
     preview: bool
@@ -510,10 +561,13 @@ class _RunContext:
 class _StepCallback:
     """``callback_on_step_end``: progress every step, throttled previews, cancel by raising."""
 
-    def __init__(self, ctx: _RunContext, done: int, n: int) -> None:
+    def __init__(
+        self, ctx: _RunContext, done: int, n: int, soft: soft_inpaint.SoftInpaintStep | None = None
+    ) -> None:
         self.ctx = ctx
         self.done = done
         self.n = n
+        self.soft = soft
 
     def __call__(self, pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         ctx = self.ctx
@@ -546,6 +600,8 @@ class _StepCallback:
                 )
             )
         ctx.cancel.raise_if_cancelled()  # a cancel from an event handler stops right here
+        if self.soft is not None:  # soft inpainting: per-pixel reset of the feather band
+            return {"latents": self.soft(pipe, i, kwargs["latents"])}
         return {}
 
 

@@ -33,6 +33,7 @@ def save_png(
     model_name: str | None = None,
     extra_text: Mapping[str, str] | None = None,
     compress_level: int = 6,
+    seam_score: float | None = None,
 ) -> Path:
     """Write ``rgb`` (HxWx3 uint8, + optional HxW ``alpha``) as a PNG with generation metadata.
 
@@ -40,6 +41,7 @@ def save_png(
     read it) and ``inpaint_studio``, our request as JSON, for exactly this image: ``seed`` (the
     seed that made it) replaces the request's seeds. Newlines and non-Latin-1 text survive (iTXt).
     An sRGB ICC profile is embedded (the pixels are sRGB).
+    ``seam_score`` (:mod:`inpaint_core.seam`) goes into both chunks (``Seam score`` / ``seam_score``).
     Written atomically (:func:`inpaint_core.files.atomic_write`): a failed save keeps the old file.
     """
     from .. import metadata  # local: metadata imports request/schedulers
@@ -60,8 +62,10 @@ def save_png(
     chunks: dict[str, str] = {str(k): str(v) for k, v in (extra_text or {}).items()}
     if request is not None:  # ours win over stale copies passed along in extra_text
         used = metadata.request_for_output(request, seed)
-        chunks[metadata.PARAMETERS_CHUNK] = metadata.format_parameters(used, seed, model_name)
-        chunks[metadata.JSON_CHUNK] = used.to_json()
+        chunks[metadata.PARAMETERS_CHUNK] = metadata.format_parameters(
+            used, seed, model_name, seam_score
+        )
+        chunks[metadata.JSON_CHUNK] = metadata.request_json(used, seam_score)
     info = PngImagePlugin.PngInfo()
     for key, value in chunks.items():
         info.add_text(key, value)  # tEXt, or iTXt (UTF-8) when the text is not Latin-1
