@@ -14,6 +14,7 @@ from typing import Any
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .request import InpaintRequest
+from .service.cli import add_serve_parser, cmd_serve
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -168,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
     models.add_argument("--dir", action="append", default=[], help="also look in this folder")
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -400,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3
