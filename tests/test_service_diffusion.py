@@ -3,7 +3,10 @@ same pixels, the output PNG's parameters reproduce it (as the CLI's do), cancel 
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -190,3 +193,24 @@ def test_classical_engine_refuses_diffusion_and_bad_model_fails_cleanly(
         assert len(run(c, files, model="inpaint-studio/classical")) == 1
     finally:
         broken.stop()
+
+
+def test_the_readme_example_runs(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """The ``replicate`` snippet of README's "Use it as a service", as written (URL swapped)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use it as a service") :]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "resources" / "sample.jpg", tmp_path / "photo.jpg")
+    shutil.copy(root / "resources" / "sample_mask.png", tmp_path / "mask.png")
+    monkeypatch.chdir(tmp_path)
+    s = start_server(model=str(tiny_model_dir), token="TOKEN")
+    try:
+        code = snippet.replace("http://127.0.0.1:5123", s.url)
+        assert code != snippet
+        exec(compile(code, "README.md", "exec"), {})
+    finally:
+        s.stop()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"['{s.url}/v1/predictions/") and printed[0].endswith("0.png']")
+    assert printed[1].startswith("succeeded [")
