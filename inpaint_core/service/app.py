@@ -415,8 +415,7 @@ def create_app(
                 return problem(422, "Invalid request", "metadata: not valid JSON")
             if not isinstance(meta, dict):
                 return problem(422, "Invalid request", "metadata: must be a JSON object")
-        upload = await run_in_threadpool(
-            service.add_file,
+        upload = await service.add_file(
             data,
             content.filename or "file",
             content.content_type or "application/octet-stream",

@@ -455,14 +455,25 @@ class PredictionService:
         return page, (page[-1].seq if more and page else None)
 
     # -- files ------------------------------------------------------------------------------
-    def add_file(
+    async def add_file(
         self, data: bytes, name: str, content_type: str, metadata: dict[str, Any]
     ) -> UploadedFile:
-        """Store an upload (called on a worker thread: hashing 50 MB takes a while)."""
+        """Store an upload: written and hashed on the input pool (50 MB takes a while), registered
+        on the event loop (the only thread that reads the registry)."""
+        assert self.loop is not None
+        upload = await self.loop.run_in_executor(
+            self.executor, self._write_file, data, name, content_type, metadata
+        )
+        self.files[upload.id] = upload
+        return upload
+
+    def _write_file(
+        self, data: bytes, name: str, content_type: str, metadata: dict[str, Any]
+    ) -> UploadedFile:
         fid = new_id()
         path = self.data_dir / "files" / fid
         atomic_write_bytes(path, data)
-        upload = UploadedFile(
+        return UploadedFile(
             id=fid,
             name=name,
             content_type=content_type,
@@ -473,5 +484,3 @@ class PredictionService:
             created=time.time(),
             path=path,
         )
-        self.files[fid] = upload
-        return upload
