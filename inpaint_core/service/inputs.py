@@ -88,6 +88,11 @@ class PredictionInput(BaseModel):
         _DEFAULT.mask_feather, ge=0, le=2048, description="Feather the paste-back seam"
     )
     color_match: bool = Field(False, description="Match the fill's colours to its surroundings")
+    paste_back: bool = Field(
+        True,
+        description="False: output the engine's fill of the working area on its grid, not "
+        "pasted into the photo (what a remote engine needs)",
+    )
 
 
 class InputError(ValueError):

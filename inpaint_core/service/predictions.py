@@ -105,6 +105,7 @@ class Prediction:
     started: float | None = None
     completed: float | None = None
     predict_time: float | None = None
+    paste_back: bool = True
     job_id: str | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -239,6 +240,7 @@ class PredictionService:
             request=request,
             out_dir=self.data_dir / "outputs" / pid,
             done=asyncio.Event(),
+            paste_back=inp.paste_back,
         )
         seeds = ", ".join(str(s) for s in request.seeds or ())
         pred.log(f"Using seed: {seeds}" if request.engine == "diffusion" else "classical fill")
@@ -366,10 +368,11 @@ class PredictionService:
             model_name = getattr(engine, "model_name", None)
             names = []
             for k, result in enumerate(results):
+                pasted = pred.paste_back or result.grid_image is None
                 imaging.save_png(
                     pred.out_dir / f"{k}.png",
-                    result.composite(photo.rgb),
-                    alpha=photo.alpha,
+                    result.composite(photo.rgb) if pasted else result.grid_image,
+                    alpha=photo.alpha if pasted else None,
                     request=result.request,
                     seed=result.seed,
                     model_name=model_name,
