@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
+from . import engine_settings
 from .engine_bridge import EngineBridge
 from .generation_host import DocumentHost, window_host
 
@@ -106,6 +107,7 @@ def install(
     menu.addActions([ctl.save_action, ctl.open_params_action])
     menu.addSeparator()
     menu.addAction(ctl.rescan_action)
+    engine_settings.install(window, ctl, ctl.settings, menu)
     window.addActions([ctl.generate_action, ctl.cancel_action, ctl.save_action])
     window.statusBar().addPermanentWidget(ctl.model_label)
     window.statusBar().addPermanentWidget(ctl.device_label)

@@ -73,6 +73,13 @@ class PredictionInput(BaseModel):
     height: int | None = Field(
         None, ge=64, le=2048, multiple_of=8, description="Working height (multiple of 8)"
     )
+    target_size: int = Field(
+        _DEFAULT.target_size,
+        ge=64,
+        le=4096,
+        multiple_of=8,
+        description="Working long side when width/height are not given",
+    )
     disable_safety_checker: bool = Field(False, description="Do not run the safety checker")
     engine: Literal["classical", "diffusion"] | None = Field(
         None,
@@ -119,6 +126,7 @@ def to_request(inp: PredictionInput, entry: ModelEntry) -> InpaintRequest:
         num_outputs=inp.num_outputs,
         width=inp.width,
         height=inp.height,
+        target_size=inp.target_size,
         safety_checker=not inp.disable_safety_checker,
         engine=engine,
         model=entry.model if engine == "diffusion" else None,

@@ -6,7 +6,7 @@ machine's GPU unchanged: the same progress events (read from the prediction's lo
 (``POST .../cancel``, which stops the remote job within one step) and one output per seed.
 
 The engine sees only the working crop, already on the model's grid, so it sends *that* as the
-photo with a padding that covers all of it and ``width``/``height`` equal to its size: the server
+photo with a padding that covers all of it and ``target_size`` equal to its long side: the server
 then works on exactly this grid (no second resample). Growing, feathering and pasting back stay
 on this side, as for a local engine: the server is told not to grow the mask again and to send
 its fill of the whole crop (``paste_back: false``), not a composite.
@@ -112,7 +112,8 @@ class RemoteEngine:
         }
         if request.engine == "diffusion":
             inp["scheduler"] = canonical_scheduler_name(request.scheduler)
-            inp["width"], inp["height"] = w, h
+            # the crop's own aspect at its own long side: exactly this grid (multiples of 8)
+            inp["target_size"] = max(w, h)
         method = (request.options or {}).get("method")
         if method:
             inp["method"] = method
