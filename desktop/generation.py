@@ -393,6 +393,9 @@ class GenerationController(CandidatesMixin, ParameterFilesMixin, QObject):
         if self._closed:
             return
         self._closed = True
+        server = getattr(self, "window_server", None)  # Generate ▸ Engine… ▸ serve this window
+        if server is not None:
+            server.stop()
         self.save_settings()
         app = QApplication.instance()
         if app is not None:

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..imaging.sources import mb
-from ..jobs import EngineFactory
+from ..jobs import EngineFactory, JobQueue
 from .catalog import Catalog, ModelEntry, build_catalog
 from .config import ServiceConfig
 from .inputs import InputError, PredictionInput, openapi_schema
@@ -175,12 +175,14 @@ def create_app(
     *,
     catalog: Catalog | None = None,
     engine_factory: EngineFactory | None = None,
+    jobs: JobQueue | None = None,
 ) -> FastAPI:
-    """The ASGI app. ``engine_factory`` replaces the engine cache (tests inject gated engines)."""
+    """The ASGI app. ``engine_factory`` replaces the engine cache (tests inject gated engines);
+    ``jobs`` shares an existing worker queue (the studio serving its own window)."""
     catalog = catalog or build_catalog(
         config.model, discover=config.discover_models, extra_dirs=config.extra_model_dirs
     )
-    service = PredictionService(config, engine_factory=engine_factory)
+    service = PredictionService(config, engine_factory=engine_factory, jobs=jobs)
     started_at = time.time()
 
     @contextlib.asynccontextmanager

@@ -164,8 +164,14 @@ class PredictionService:
     """Everything the routes need: create, get, wait, cancel, list, files, retention."""
 
     def __init__(
-        self, config: ServiceConfig, *, engine_factory: EngineFactory | None = None
+        self,
+        config: ServiceConfig,
+        *,
+        engine_factory: EngineFactory | None = None,
+        jobs: JobQueue | None = None,
     ) -> None:
+        """``jobs``: an existing one-worker queue to share (the studio's, when it serves its own
+        window: one worker, one loaded model); by default the service makes its own."""
         self.config = config
         self._own_dir = config.data_dir is None
         self.data_dir = (
@@ -175,7 +181,8 @@ class PredictionService:
         )
         (self.data_dir / "outputs").mkdir(parents=True, exist_ok=True)
         (self.data_dir / "files").mkdir(parents=True, exist_ok=True)
-        self.jobs = JobQueue(
+        self._own_jobs = jobs is None
+        self.jobs = jobs or JobQueue(
             ignore_events, engine_factory or EngineCache(config.device, config.dtype)
         )
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inpaint-inputs")
@@ -192,7 +199,10 @@ class PredictionService:
     def close(self) -> None:
         for pred in list(self.predictions.values()):
             pred.cancel.cancel()
-        self.jobs.shutdown(timeout=10)
+            if pred.job_id is not None and pred.status not in TERMINAL:
+                self.jobs.cancel(pred.job_id)
+        if self._own_jobs:
+            self.jobs.shutdown(timeout=10)
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

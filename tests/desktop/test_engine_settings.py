@@ -4,6 +4,7 @@ same progress, cancel and Candidates — and the choice is kept in the settings.
 from __future__ import annotations
 
 import pytest
+import replicate
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog
 
@@ -12,7 +13,7 @@ from desktop.engine_settings import EngineDialog, EngineLocation, load_location
 from desktop.settings import open_settings
 from inpaint_core.service.remote import RemoteEngine
 from tests.desktop.conftest import drag
-from tests.service_helpers import start_server
+from tests.service_helpers import photo_and_mask, start_server
 
 
 @pytest.fixture
@@ -103,3 +104,36 @@ def test_generate_and_cancel_on_a_remote_server(studio, window, qtbot, server, t
     qtbot.waitUntil(lambda: bool(cancelled), timeout=30000)
     statuses = sorted(q.status for q in server.service.predictions.values())
     assert statuses == ["canceled", "succeeded"]
+
+
+def test_serve_this_window_runs_scripts_on_the_windows_worker(
+    studio, window, monkeypatch, tmp_path, qtbot
+):
+    choose(monkeypatch, EngineLocation(serve=True, serve_port=0, serve_token="w"))
+    # the dialog helper sets only the remote fields: set the serving ones too
+    original = EngineDialog.exec
+
+    def exec_(dialog):
+        original(dialog)
+        dialog.serve_check.setChecked(True)
+        dialog.serve_port_spin.setValue(0)
+        dialog.serve_token_edit.setText("w")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(EngineDialog, "exec", exec_)
+    window.findChild(QAction, "engineSettingsAction").trigger()
+    serving = studio.window_server
+    assert serving.url is not None
+    assert serving.server.service.jobs is studio.bridge.queue  # ONE worker for both
+    started = []
+    studio.bridge.job_started.connect(lambda j, label: started.append(label))
+    client = replicate.Client(api_token="w", base_url=serving.url)
+    client.poll_interval = 0.05
+    photo, mask = photo_and_mask(tmp_path)
+    with photo.open("rb") as p, mask.open("rb") as m:
+        output = client.run("inpaint-studio/classical", input={"image": p, "mask": m})
+    assert len(output) == 1
+    # it ran on the window's queue (the signal arrives once the GUI thread runs its events)
+    qtbot.waitUntil(lambda: any(label.startswith("prediction ") for label in started))
+    studio.shutdown()
+    assert serving.url is None  # closing the window stops serving
