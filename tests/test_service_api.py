@@ -328,6 +328,35 @@ def test_60_mb_bodies_are_413(server):
     assert r.status_code == 413
 
 
+def test_60_mb_streamed_bodies_without_length_are_413(server):
+    """No Content-Length (chunked): the limit is counted while the body streams in."""
+
+    def body(head: bytes, tail: bytes):
+        yield head
+        for _ in range(60):
+            yield b"a" * (1024 * 1024)
+        yield tail
+
+    r = httpx.post(
+        f"{server.url}/v1/models/{CLASSICAL}/predictions",
+        content=body(b'{"input": {"image": "data:,', b'"}}'),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert r.status_code == 413
+    head = (
+        b'--xyz\r\nContent-Disposition: form-data; name="content"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n"
+    )
+    r = httpx.post(
+        f"{server.url}/v1/files",
+        content=body(head, b"\r\n--xyz--\r\n"),
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+        timeout=60,
+    )
+    assert r.status_code == 413
+
+
 def test_oversized_data_uri_under_the_body_limit_is_refused_by_the_image_limit(files):
     s = start_server()
     s.config.max_image_bytes = 1000  # the per-image limit, checked when decoding
