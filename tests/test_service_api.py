@@ -99,6 +99,9 @@ def test_model_version_create_and_wait(server, client, files):
     assert pred.model == CLASSICAL and pred.version == version.id
     assert pred.completed_at >= pred.started_at >= pred.created_at
     assert client.predictions.get(pred.id).output == pred.output
+    # "owner/name:version" runs that version
+    with photo.open("rb") as p, mask.open("rb") as m:
+        assert len(client.run(f"{CLASSICAL}:{version.id}", input={"image": p, "mask": m})) == 1
 
 
 def test_base64_strategy_sends_data_uris(server, client, files):
