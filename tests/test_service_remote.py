@@ -15,6 +15,7 @@ from inpaint_core.events import CancelToken
 from inpaint_core.inpaint import inpaint
 from inpaint_core.request import InpaintRequest
 from inpaint_core.service.remote import RemoteEngine, _seed_groups
+from inpaint_core.sweep import plan_sweep, run_sweep
 from tests.service_helpers import photo_and_mask, start_server
 
 
@@ -101,3 +102,15 @@ def test_errors_are_inpaint_errors(server, inputs, tiny_model_dir):
 def test_seed_groups():
     assert _seed_groups([1, 2, 3, 7, 8]) == [[1, 2, 3], [7, 8]]
     assert _seed_groups([1, 2, 3, 4, 5]) == [[1, 2, 3, 4], [5]]
+
+
+def test_compare_sweep_runs_remotely(server, inputs, tiny_model_dir):
+    """Compare's sweeps go through the same engine interface: seeds x schedulers remotely."""
+    image, mask = inputs
+    plan = plan_sweep(
+        request(tiny_model_dir, steps=2), seeds=[3, 8], schedulers=["DDIM", "K_EULER"]
+    )
+    cells = run_sweep(plan, image, mask, RemoteEngine(server.url, "tk"))
+    assert len(cells) == 4
+    assert sorted(c.result.seed for c in cells) == [3, 3, 8, 8]
+    assert {c.result.request.scheduler for c in cells} == {"DDIM", "K_EULER"}
