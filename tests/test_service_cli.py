@@ -12,8 +12,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from inpaint_core.cli import main
+from inpaint_core.service.config import ServiceConfig
+from inpaint_core.service.server import BackgroundServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +31,26 @@ def test_non_loopback_host_without_token_exits_2(capsys, monkeypatch):
 def test_bad_port_exits_2(capsys):
     assert main(["serve", "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_busy_port_exits_2(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"127.0.0.1:{port}" in err[0]
+
+
+def test_background_server_on_a_busy_port_raises_and_cleans_up():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        server = BackgroundServer(ServiceConfig(port=s.getsockname()[1], discover_models=False))
+        with pytest.raises(RuntimeError, match="did not start"):
+            server.start()
+    assert not server.service.data_dir.exists()
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -71,6 +72,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if args.queue_size < 0 or args.keep <= 0:
         print("error: --queue-size must be >= 0 and --keep above 0", file=sys.stderr)
+        return 2
+    try:  # a busy port or an address not on this machine: one line, before uvicorn starts
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        socket.create_server((args.host.strip("[]"), args.port), family=family).close()
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})",
+            file=sys.stderr,
+        )
         return 2
     from .server import serve  # local: uvicorn and FastAPI load only for this command
 

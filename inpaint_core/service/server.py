@@ -55,7 +55,12 @@ class BackgroundServer:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
+                self._server.should_exit = True
+                self._thread.join(5)
+                self.service.close()  # its worker (unless shared) and its temp folder
+                raise RuntimeError(
+                    f"the API server did not start on {self.config.host}:{self.config.port}"
+                )
             time.sleep(0.01)
         sockets = [s for server in self._server.servers for s in server.sockets]
         self.port = sockets[0].getsockname()[1]
