@@ -38,8 +38,14 @@ class BackgroundServer:
                 lifespan="on",
             )
         )
-        self._thread = threading.Thread(target=self._server.run, name="api-server", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="api-server", daemon=True)
         self.port = config.port
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits when it cannot listen: start() reports it
+            pass
 
     @property
     def url(self) -> str:
