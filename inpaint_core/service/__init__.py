@@ -5,5 +5,6 @@ with), :mod:`.catalog` (the models it offers and their versions), :mod:`.inputs`
 names, validated, mapped onto :class:`~inpaint_core.request.InpaintRequest`), :mod:`.sources` (input
 URLs: uploaded files, ``data:`` URIs, public http(s) addresses), :mod:`.predictions` (records, the
 one-worker queue, long-poll, cancel, retention), :mod:`.app` (the HTTP routes and limits),
-:mod:`.server` (uvicorn, in the foreground or in a thread) and :mod:`.cli` (the ``serve`` command).
+:mod:`.server` (uvicorn, in the foreground or in a thread), :mod:`.cli` (the ``serve`` command)
+and :mod:`.remote` (the client side: an engine that runs on a remote server through this API).
 """
