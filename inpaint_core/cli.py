@@ -19,6 +19,7 @@ from .events import EngineEvent
 from .files import FileWriteError, clean_stale_temp_files, describe_os_error
 from .params_cli import add_params_parser, cmd_params
 from .request import MASKED_CONTENT, InpaintRequest
+from .service.cli import add_serve_parser, cmd_serve
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.add_argument("--dir", action="append", default=[], help="also look in this folder")
     add_params_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -336,10 +338,10 @@ def _out_folder(out: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .document import export_picture, picture_format
+    from .document import picture_format
     from .inpaint import inpaint
     from .project import is_project_path
-    from .saving import save_results_project
+    from .saving import save_result_picture, save_results_project
 
     request = request_from_args(args)
     refuse_overwriting_inputs([Path(args.out)], args)
@@ -393,15 +395,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     outputs = []
     for result, path in zip(results, paths, strict=True):
         if not is_project_path(path):
-            export_picture(
-                path,
-                result.composite(canvas_rgb),
-                alpha=canvas_alpha,
-                request=result.request,
-                seed=result.seed,
-                model_name=model_name,
-                seam_score=result.info.get("seam_score"),
-                text=outpaint_text,
+            save_result_picture(
+                path, result, canvas_rgb, canvas_alpha, model_name, text=outpaint_text
             )
         outputs.append(
             {
@@ -642,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_params(args)
         if args.command == "smart-mask":
             return cli_smart_mask.run(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .document import export_picture
+from .saving import save_result_picture
 from .sweep import CellResult, SweepPlan
 
 
@@ -120,12 +121,6 @@ def save_cell_png(
     Loading it back (``imaging.load_image(path).text`` → ``metadata.request_from_png_text``) gives
     the exact request (concrete seed included) that re-runs this cell.
     """
-    return export_picture(
-        Path(folder) / cell_filename(cell),
-        cell.result.composite(photo_rgb),
-        alpha=alpha,
-        request=cell.result.request,
-        seed=cell.result.seed,
-        model_name=model_name,
-        seam_score=cell.result.info.get("seam_score"),
+    return save_result_picture(
+        Path(folder) / cell_filename(cell), cell.result, photo_rgb, alpha, model_name
     )

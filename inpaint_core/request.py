@@ -15,6 +15,9 @@ from .options import RunOptions
 
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
+#: keys our PNG JSON chunk carries beside the request: facts about one output (not inputs), skipped
+#: when a request is read back (``seam_score``: inpaint_core.seam)
+OUTPUT_FACTS = frozenset({"seam_score"})
 #: what the diffusion model starts from inside the mask (inpaint_core.engines.masked_content)
 MASKED_CONTENT = ("original", "fill", "latent_noise", "latent_nothing")
 
@@ -201,10 +204,10 @@ class InpaintRequest:
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
             raise RequestValidationError("request", "must be a mapping of field names to values")
         known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = set(data) - known - OUTPUT_FACTS
         if unknown:
             raise RequestValidationError(sorted(unknown)[0], "is not a request field")
-        data = dict(data)
+        data = {k: v for k, v in data.items() if k not in OUTPUT_FACTS}
         if data.get("seeds") is not None:
             if not isinstance(data["seeds"], (list, tuple)):
                 raise RequestValidationError(

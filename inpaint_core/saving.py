@@ -190,3 +190,29 @@ def save_results_project(
             doc.set_layer_visible(len(doc.layers) - 2, False)
         history.set_kept(cand)
     return save_project(doc, path, history)
+
+
+def save_result_picture(
+    path: str | PathLike[str],
+    result: InpaintResult,
+    photo_rgb: np.ndarray,
+    alpha: np.ndarray | None = None,
+    model_name: str | None = None,
+    *,
+    text: dict[str, str] | None = None,
+    pasted: bool = True,
+) -> Path:
+    """One output as a picture with its parameters (and seam score): what the CLI, the predictions
+    service, batch runs and Compare cells write, so the same result gives the same file everywhere.
+    ``pasted=False`` writes the working-grid image instead of the photo with the fill pasted in."""
+    image = result.composite(photo_rgb) if pasted else result.grid_image
+    return export_picture(
+        path,
+        image,
+        alpha=alpha if pasted else None,
+        request=result.request,
+        seed=result.seed,
+        model_name=model_name,
+        seam_score=result.info.get("seam_score"),
+        text=text,
+    )

@@ -20,6 +20,7 @@ from inpaint_core.generation_model import DeviceInfo
 from inpaint_core.jobs import EngineCache
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
+from inpaint_core.service.remote import RemoteEngine
 
 Overlay = Callable[[BBox | None, QImage | None], None]
 
@@ -125,8 +126,17 @@ class StudioEngineCache(EngineCache):
         super().__init__(*args, **kwargs)
         self.previews = True
         self.preview_interval_s = PREVIEW_INTERVAL_S
+        #: (url, token) of a remote ``serve`` (Generate ▸ Engine…); None: this machine
+        self.remote: tuple[str, str | None] | None = None
+        self._remote_engines: dict[tuple[Any, ...], RemoteEngine] = {}
 
     def __call__(self, request: InpaintRequest) -> Any:
+        if self.remote is not None:
+            key = (*self.remote, request.engine)
+            if key not in self._remote_engines:
+                url, token = self.remote
+                self._remote_engines[key] = RemoteEngine(url, token, engine=request.engine)
+            return self._remote_engines[key]
         engine = super().__call__(request)
         if hasattr(engine, "preview"):
             engine.preview = self.previews

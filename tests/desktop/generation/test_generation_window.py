@@ -79,7 +79,8 @@ def test_generate_in_the_window_keep_and_undo(studio, window, qtbot, tiny_model_
     second = ctl.generate()
     assert ctl.model.busy and second != first
     ctl.actions.cancel.trigger()  # drop both: the long one and the queued one
-    qtbot.waitUntil(lambda: not ctl.model.busy, timeout=30000)
+    # the worker's state (busy) changes before its queued signals reach this thread: wait for both
+    qtbot.waitUntil(lambda: not ctl.model.busy and len(cancelled) == 2, timeout=30000)
     assert cancelled == [first, second] and ctl.tray.count() == 0
     ctl.panel.target_spin.setValue(64)
     # generate for real, keep one, undo it with Ctrl+Z
