@@ -70,6 +70,12 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
     )
+    p.add_argument(
+        "--allow-non-inpainting",
+        action="store_true",
+        help="use a plain (4-channel) SD/SDXL model as an inpainting model via masked img2img "
+        "(lower quality than an inpainting model)",
+    )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument(
         "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
@@ -284,7 +290,13 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
     if request.engine == "diffusion":
         if not request.model:
             raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
-        return get_engine("diffusion", model=request.model, device=args.device, dtype=args.dtype)
+        return get_engine(
+            "diffusion",
+            model=request.model,
+            device=args.device,
+            dtype=args.dtype,
+            allow_non_inpainting=getattr(args, "allow_non_inpainting", False),
+        )
     return get_engine("classical")
 
 

@@ -213,7 +213,7 @@ def set_safety_checker_flags_everything(checker: Any, flag: bool = True) -> None
 def _eval(pipe: Any) -> None:
     """Inference mode for every module, as ``from_pretrained`` leaves them (modules built in code
     start in training mode, which changes their outputs)."""
-    for name in ("unet", "vae", "text_encoder", "safety_checker"):
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2", "safety_checker", "transformer"):
         module = getattr(pipe, name, None)
         if module is not None:
             module.eval()
@@ -249,6 +249,180 @@ def save_tiny_inpaint_model(
         seed, in_channels=in_channels, with_safety_checker=with_safety_checker
     )
     pipe.save_pretrained(dest, safe_serialization=True)
+    return dest
+
+
+# SDXL's scheduler config (Euler, as shipped with stable-diffusion-xl-1.0-inpainting-0.1).
+SDXL_SCHEDULER_CONFIG: dict[str, Any] = {
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "clip_sample": False,
+    "interpolation_type": "linear",
+    "num_train_timesteps": 1000,
+    "prediction_type": "epsilon",
+    "sample_max_value": 1.0,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "timestep_spacing": "leading",
+    "use_karras_sigmas": False,
+}
+
+# SD 2.x's scheduler config (DDIM), v-prediction as in stable-diffusion-2-1 (768-v).
+SD2_V_SCHEDULER_CONFIG: dict[str, Any] = {
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "clip_sample": False,
+    "num_train_timesteps": 1000,
+    "prediction_type": "v_prediction",
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+}
+
+
+def _tiny_clip_text(seed: int, tokenizer: Any, *, with_projection: bool = False, hidden: int = 32):
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    config = CLIPTextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        projection_dim=hidden,
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|startoftext|>"),
+        eos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        hidden_act="gelu" if with_projection else "quick_gelu",
+    )
+    with _seeded(seed):
+        cls = CLIPTextModelWithProjection if with_projection else CLIPTextModel
+        return cls(config)
+
+
+def _tiny_vae(seed: int, scaling_factor: float = 0.18215):
+    from diffusers import AutoencoderKL
+
+    with _seeded(seed):
+        return AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(8, 16, 16, 16),
+            layers_per_block=1,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=64,
+            scaling_factor=scaling_factor,
+        )
+
+
+def build_tiny_sdxl_inpaint_pipeline(seed: int = 0, *, in_channels: int = 9):
+    """A tiny random-weight ``StableDiffusionXLInpaintPipeline`` with SDXL's real layout: two CLIP
+    text encoders (the second ``CLIPTextModelWithProjection``, whose pooled output conditions the
+    UNet), a UNet with ``addition_embed_type="text_time"`` (size/crop conditioning: 6 time ids of
+    ``addition_time_embed_dim`` each + the pooled text), cross-attention over both encoders'
+    hidden states concatenated, and SDXL's VAE scaling factor. ``in_channels=4``: a plain SDXL
+    model (for masked img2img)."""
+    from diffusers import (
+        EulerDiscreteScheduler,
+        StableDiffusionXLInpaintPipeline,
+        UNet2DConditionModel,
+    )
+
+    tokenizer = build_byte_level_clip_tokenizer()
+    tokenizer_2 = build_byte_level_clip_tokenizer()
+    hidden, hidden_2, time_dim = 32, 32, 8
+    text_encoder = _tiny_clip_text(seed + 2, tokenizer, hidden=hidden)
+    text_encoder_2 = _tiny_clip_text(seed + 3, tokenizer_2, with_projection=True, hidden=hidden_2)
+    with _seeded(seed):
+        unet = UNet2DConditionModel(
+            sample_size=8,
+            in_channels=in_channels,
+            out_channels=4,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=hidden + hidden_2,
+            attention_head_dim=(2, 4),
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=time_dim,
+            projection_class_embeddings_input_dim=6 * time_dim + hidden_2,
+            norm_num_groups=16,
+        )
+    pipe = StableDiffusionXLInpaintPipeline(
+        vae=_tiny_vae(seed + 1, scaling_factor=0.13025),
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer_2,
+        unet=unet,
+        scheduler=EulerDiscreteScheduler.from_config(SDXL_SCHEDULER_CONFIG),
+        requires_aesthetics_score=False,
+        force_zeros_for_empty_prompt=True,
+    )
+    _eval(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def save_tiny_sdxl_inpaint_model(dest: Path | str, *, in_channels: int = 9, seed: int = 0) -> Path:
+    """:func:`build_tiny_sdxl_inpaint_pipeline` saved as a diffusers folder. Returns ``dest``."""
+    dest = Path(dest)
+    build_tiny_sdxl_inpaint_pipeline(seed, in_channels=in_channels).save_pretrained(
+        dest, safe_serialization=True
+    )
+    return dest
+
+
+def build_tiny_sd2_inpaint_pipeline(seed: int = 0, *, in_channels: int = 9):
+    """A tiny SD 2.x-layout inpainting pipeline: linear attention projections (as SD 2's UNet)
+    and a **v-prediction** DDIM scheduler config (as stable-diffusion-2-1), so every scheduler
+    swap must keep ``prediction_type="v_prediction"`` or the fill is wrong."""
+    from diffusers import DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+
+    tokenizer = build_byte_level_clip_tokenizer()
+    with _seeded(seed):
+        unet = UNet2DConditionModel(
+            sample_size=8,
+            in_channels=in_channels,
+            out_channels=4,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32,
+            attention_head_dim=(2, 4),
+            use_linear_projection=True,
+            norm_num_groups=16,
+        )
+    pipe = StableDiffusionInpaintPipeline(
+        vae=_tiny_vae(seed + 1),
+        text_encoder=_tiny_clip_text(seed + 2, tokenizer, with_projection=False),
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=DDIMScheduler.from_config(SD2_V_SCHEDULER_CONFIG),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    _eval(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def save_tiny_sd2_inpaint_model(dest: Path | str, *, in_channels: int = 9, seed: int = 0) -> Path:
+    dest = Path(dest)
+    build_tiny_sd2_inpaint_pipeline(seed, in_channels=in_channels).save_pretrained(
+        dest, safe_serialization=True
+    )
     return dest
 
 

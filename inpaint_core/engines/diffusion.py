@@ -41,6 +41,7 @@ from .. import schedulers
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..request import InpaintRequest
+from . import family_support
 from .base import EngineOutput
 from .latent_preview import latents_to_rgb
 
@@ -73,14 +74,26 @@ def loaded_from_pipeline(pipe: Any, name: str = "in-memory pipeline") -> Any:
     )
 
 
-def _load_model(model: str | Path, device: str | None, dtype: str | None, on_progress: Any) -> Any:
+def _load_model(
+    model: str | Path,
+    device: str | None,
+    dtype: str | None,
+    on_progress: Any,
+    allow_non_inpainting: bool = False,
+) -> Any:
     """Load through :mod:`inpaint_core.models` (the real path: folders, HF cache, single files)."""
     try:
         from ..models import load_pipeline
     except ImportError:  # models module not available yet: plain diffusers folder only
         load_pipeline = None
     if load_pipeline is not None:
-        return load_pipeline(model, device=device, dtype=dtype, on_progress=on_progress)
+        return load_pipeline(
+            model,
+            device=device,
+            dtype=dtype,
+            on_progress=on_progress,
+            allow_non_inpainting=allow_non_inpainting,
+        )
     from diffusers import StableDiffusionInpaintPipeline
 
     folder = Path(model)
@@ -144,6 +157,7 @@ class DiffusionEngine:
         preview: bool = True,
         preview_interval_s: float = 0.25,
         max_batch: int = DEFAULT_MAX_BATCH,
+        allow_non_inpainting: bool = False,
     ) -> None:
         if model is None and loaded is None:
             raise ModelError("the diffusion engine needs a model: give model=PATH|REPO_ID")
@@ -153,6 +167,8 @@ class DiffusionEngine:
         self.preview = preview
         self.preview_interval_s = preview_interval_s
         self.max_batch = max(1, int(max_batch))
+        # [models] a plain (4-channel) SD/SDXL model runs as masked img2img only when allowed
+        self.allow_non_inpainting = bool(allow_non_inpainting)
         self._loaded = loaded
         self._embeds = _LRU(_EMBED_CACHE_SIZE)
         self._latents = _LRU(_LATENT_CACHE_SIZE)
@@ -193,13 +209,10 @@ class DiffusionEngine:
                 )
             )
 
-        loaded = _load_model(self.model, self.device, self.dtype, on_progress)
-        in_channels = loaded.pipe.unet.config.in_channels
-        if in_channels != 9:
-            raise ModelError(
-                f"{loaded.name}: not an inpainting model (its UNet takes {in_channels} input "
-                "channels; inpainting models take 9)"
-            )
+        loaded = _load_model(
+            self.model, self.device, self.dtype, on_progress, self.allow_non_inpainting
+        )
+        family_support.check_runnable(loaded, self.allow_non_inpainting)  # [models]
         loaded.pipe.set_progress_bar_config(disable=True)
         self._loaded = loaded
         self._embeds.clear()
@@ -217,23 +230,33 @@ class DiffusionEngine:
 
     # -- caches -----------------------------------------------------------------------------
     def _model_key(self, pipe: Any) -> tuple[Any, ...]:
-        return (self.model_name, id(pipe), str(pipe.device), str(pipe.unet.dtype))
+        return (
+            self.model_name,
+            id(pipe),
+            str(pipe.device),
+            str(family_support.denoiser(pipe).dtype),
+        )
 
     def encode_prompt(
-        self, prompt: str, negative_prompt: str, cfg: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Text embeddings (positive, negative-or-None), cached by prompt, negative and model."""
+        self, prompt: str, negative_prompt: str, cfg: bool, lora_key: Any = ()
+    ) -> family_support.PromptKwargs:
+        """The pipeline's prompt arguments for a batch of one (``prompt_embeds``, and per family
+        ``negative_prompt_embeds``, ``pooled_prompt_embeds`` …), cached by prompt, negative,
+        model and LoRA set (a LoRA may change the text encoders)."""
         pipe = self._loaded.pipe
-        key = (self._model_key(pipe), id(pipe.text_encoder), prompt, negative_prompt, cfg)
-
-        def make() -> tuple[torch.Tensor, torch.Tensor | None]:
-            with torch.inference_mode():
-                pos, neg = pipe.encode_prompt(
-                    prompt, pipe.device, 1, cfg, negative_prompt if cfg else None
-                )
-            return pos, neg
-
-        return self._embeds.get_or(key, make)
+        family = family_support.model_family(self._loaded)
+        key = (
+            self._model_key(pipe),
+            id(pipe.text_encoder),
+            prompt,
+            negative_prompt,
+            cfg,
+            lora_key,
+        )
+        return self._embeds.get_or(
+            key,
+            lambda: family_support.encode_prompt(pipe, family, prompt, negative_prompt, cfg),
+        )
 
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """Pixels in [-1, 1] (N, 3, H, W) -> scaled latent *mean* (deterministic, no sampling)."""
@@ -289,19 +312,25 @@ class DiffusionEngine:
         if len(seeds) == 1 and seeds[0] in batch_seeds:
             keep_seed, seeds = seeds[0], batch_seeds
 
-        cfg = req.guidance_scale > 1.0 and pipe.unet.config.time_cond_proj_dim is None
-        pos, neg = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
-        masked_latents, photo_latents = self._image_latents(image, mask, req.strength < 1.0)
+        # [models] family-specific conditioning; a plain 4-channel UNet (masked img2img) blends
+        # the photo's latents back outside the mask, so it always needs them
+        family = family_support.model_family(loaded)
+        cfg = family_support.uses_cfg(pipe, family, req.guidance_scale)
+        embeds = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
+        img2img = not family_support.is_inpainting_model(loaded)
+        masked_latents, photo_latents = self._image_latents(
+            image, mask, req.strength < 1.0 or img2img
+        )
         height, width = image.shape[:2]
         ctx = _RunContext(
             engine=self,
             req=req,
             image=image,
             mask=mask,
-            pos=pos,
-            neg=neg,
+            embeds=embeds,
             masked_latents=masked_latents,
             photo_latents=photo_latents,
+            img2img=img2img,
             on_event=on_event,
             cancel=cancel,
             preview=preview,
@@ -323,7 +352,7 @@ class DiffusionEngine:
                 steps=req.steps,
                 model=loaded.name,
                 device=str(pipe.device),
-                dtype=str(pipe.unet.dtype).removeprefix("torch."),
+                dtype=str(family_support.denoiser(pipe).dtype).removeprefix("torch."),
                 size=(width, height),
                 seconds=seconds,
             )
@@ -374,7 +403,7 @@ class DiffusionEngine:
         req = ctx.req
         ctx.cancel.raise_if_cancelled()
         device = pipe.device
-        dtype = pipe.unet.dtype
+        dtype = family_support.denoiser(pipe).dtype
         height, width = ctx.image.shape[:2]
         n = len(seeds)
         # one CPU generator per seed: the same seed gives the same noise on any device
@@ -384,19 +413,21 @@ class DiffusionEngine:
             [torch.randn(shape, generator=g, dtype=torch.float32) for g in generators]
         )
         noise = noise.to(device=device, dtype=dtype)
-        if ctx.photo_latents is not None:
+        if ctx.photo_latents is not None and req.strength < 1.0:
             latents = self._noised_photo_latents(ctx.photo_latents, noise, req, n)
         else:
             latents = noise
-        kwargs: dict[str, Any] = {
-            "prompt_embeds": ctx.pos.repeat(n, 1, 1),
-        }
-        if ctx.neg is not None:
-            kwargs["negative_prompt_embeds"] = ctx.neg.repeat(n, 1, 1)
+        kwargs: dict[str, Any] = family_support.repeat_for_batch(ctx.embeds, n)
+        image_arg: Any = Image.fromarray(ctx.image)
+        if ctx.img2img:
+            # [models] masked img2img: hand the pipeline our deterministic photo latents (a
+            # 4-channel tensor is taken as latents as they are), not pixels it would encode by
+            # sampling with generator[0] only
+            image_arg = ctx.photo_latents.to(device=device, dtype=dtype)
         callback = _StepCallback(ctx, done, n)
         with torch.inference_mode():
             result = pipe(
-                image=Image.fromarray(ctx.image),
+                image=image_arg,
                 mask_image=Image.fromarray(ctx.mask),
                 masked_image_latents=ctx.masked_latents.to(dtype),
                 latents=latents,
@@ -487,10 +518,10 @@ class _RunContext:
     req: InpaintRequest
     image: np.ndarray
     mask: np.ndarray
-    pos: torch.Tensor
-    neg: torch.Tensor | None
+    embeds: dict[str, torch.Tensor]
     masked_latents: torch.Tensor
     photo_latents: torch.Tensor | None
+    img2img: bool
     on_event: EventCallback
     cancel: CancelToken
     preview: bool

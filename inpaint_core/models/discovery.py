@@ -14,12 +14,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from .families import (
+    LDM_UNET_IN,
+    Detection,
+    detect_folder,
+    detect_keys,
+    few_step_kind,
+    precision_of,
+    read_safetensors_header,
+)
 
 MODELS_ENV = "INPAINT_STUDIO_MODELS"
 SAFE_SUFFIXES = (".safetensors",)
@@ -28,14 +36,13 @@ CHECKPOINT_SUFFIXES = SAFE_SUFFIXES + PICKLE_SUFFIXES
 KINDS = ("diffusers", "single_file", "hf_cache")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
 
-# Keys of an original (LDM / A1111-style) Stable Diffusion checkpoint.
-LDM_UNET_IN = "model.diffusion_model.input_blocks.0.0.weight"
-
 
 def not_inpainting_message(what: str, in_channels: int) -> str:
     return (
         f"{what} is not an inpainting model: its UNet takes {in_channels} input channels, "
-        "inpainting needs 9. Use an inpainting checkpoint (e.g. stable-diffusion-inpainting)."
+        "inpainting needs 9. Use an inpainting checkpoint (e.g. stable-diffusion-inpainting), "
+        "or use it as an inpainting model through masked img2img (lower quality) with "
+        "--allow-non-inpainting."
     )
 
 
@@ -107,75 +114,29 @@ def _tree_size(path: Path) -> int:
 class CheckpointInfo:
     """What the keys of a single-file checkpoint say about it (read without loading weights)."""
 
-    family: str  # "sd1" | "sd2" | "sdxl" | "unknown"
-    unet_in_channels: int | None  # None: no UNet in the file (a LoRA, a VAE …)
+    family: str  # "sd1" | "sd2" | "sdxl" | "flux" | "unknown"
+    unet_in_channels: int | None  # None: no UNet in the file (a LoRA, a VAE …); Flux: img_in
     unet_width: int | None = None  # output channels of the UNet's first conv (SD-1.x: 320)
+    detection: Detection | None = None
 
 
-def classify_checkpoint(keys: Any, shape_of: Any) -> CheckpointInfo:
+def classify_checkpoint(keys: Any, shape_of: Any, name: str = "") -> CheckpointInfo:
     keys = list(keys)
-    in_channels = width = None
+    width = None
     if LDM_UNET_IN in keys:
         shape = shape_of(LDM_UNET_IN)
         if len(shape) == 4:
-            width, in_channels = int(shape[0]), int(shape[1])
-    if any(k.startswith("conditioner.embedders.") for k in keys):
-        family = "sdxl"
-    elif any(k.startswith("cond_stage_model.model.") for k in keys):
-        family = "sd2"
-    elif any(k.startswith("cond_stage_model.transformer.") for k in keys):
-        family = "sd1"
-    else:
-        family = "unknown"
-    return CheckpointInfo(family, in_channels, width)
-
-
-def read_safetensors_header(path: Path) -> dict[str, Any]:
-    """The JSON header of a ``.safetensors`` file, checked against the file size (a truncated or
-    corrupt file is a :class:`ModelError`, not a crash inside the loader)."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8)
-            if len(head) < 8:
-                raise ModelError(f"{path} is not a safetensors file (only {size} bytes)")
-            (length,) = struct.unpack("<Q", head)
-            if length < 2 or length > 100 * 2**20:
-                raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
-            if length > size - 8:
-                raise ModelError(
-                    f"{path} is truncated or not a safetensors file: its header alone should be "
-                    f"{length} bytes, the file has {size}"
-                )
-            header = json.loads(fh.read(length).decode("utf-8"))
-    except ModelError:
-        raise
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, struct.error) as exc:
-        raise ModelError(f"{path} is not a valid safetensors file ({exc})") from None
-    if not isinstance(header, dict):
-        raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
-    end = 0
-    for key, meta in header.items():
-        if key == "__metadata__":
-            continue
-        try:
-            end = max(end, int(meta["data_offsets"][1]))
-        except (TypeError, KeyError, IndexError, ValueError):
-            raise ModelError(
-                f"{path} is not a valid safetensors file (bad entry {key!r})"
-            ) from None
-    if 8 + length + end > size:
-        raise ModelError(
-            f"{path} is truncated: its header describes {8 + length + end} bytes, "
-            f"the file has {size} (an interrupted download?)"
-        )
-    return header
+            width = int(shape[0])
+    found = detect_keys(keys, shape_of, name)
+    return CheckpointInfo(found.family, found.in_channels, width, found)
 
 
 def inspect_safetensors(path: Path) -> CheckpointInfo:
     header = read_safetensors_header(path)
     keys = [k for k in header if k != "__metadata__"]
-    return classify_checkpoint(keys, lambda k: header[k].get("shape", []))
+    precision = precision_of(header[k].get("dtype") for k in keys)
+    info = classify_checkpoint(keys, lambda k: header[k].get("shape", []), path.stem)
+    return replace(info, detection=replace(info.detection, precision=precision))
 
 
 # -- listing --------------------------------------------------------------------------------------
@@ -192,50 +153,74 @@ class ModelInfo:
     size_bytes: int
     path: str = ""
     note: str = ""
+    family: str = "unknown"  # see inpaint_core.models.families.FAMILY_KEYS
+    precision: str | None = None  # "fp32" | "fp16" | "bf16" | "mixed" | None (unknown)
+    few_step: str | None = None  # "lcm" | "tcd" | "lightning" | "hyper" | "turbo" | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def describe_folder(folder: Path) -> ModelInfo:
-    channels = folder_in_channels(folder)
-    note = "" if channels is not None else "no readable unet/config.json"
-    if channels is not None and channels != 9:
-        note = f"UNet takes {channels} input channels"
+def _channel_note(found: Detection) -> str:
+    if found.family == "flux":
+        return found.note
+    if found.in_channels is not None and found.in_channels != 9:
+        return f"UNet takes {found.in_channels} input channels"
+    return found.note
+
+
+def describe_folder(folder: Path, name: str = "") -> ModelInfo:
+    found = detect_folder(folder, name or folder.name)
     return ModelInfo(
-        name=folder.name,
+        name=name or folder.name,
         source=str(folder),
         kind="diffusers",
-        is_inpainting=None if channels is None else channels == 9,
+        is_inpainting=found.inpainting,
         size_bytes=_tree_size(folder),
         path=str(folder),
-        note=note,
+        note=_channel_note(found),
+        family=found.family,
+        precision=found.precision,
+        few_step=found.few_step,
     )
 
 
 def describe_file(path: Path) -> ModelInfo:
     inpainting: bool | None = None
     note = ""
+    found: Detection | None = None
     if path.suffix.lower() in SAFE_SUFFIXES:
         try:
             info = inspect_safetensors(path)
         except ModelError as exc:
             inpainting, note = False, str(exc).replace(str(path), path.name)
         else:
+            found = info.detection
             if info.unet_in_channels is None:
                 inpainting, note = False, "no Stable Diffusion UNet inside (a LoRA or a VAE?)"
             else:
-                inpainting = info.unet_in_channels == 9
-                note = {"sd2": "SD 2.x", "sdxl": "SDXL", "unknown": "unknown text encoder"}.get(
-                    info.family, ""
-                )
+                inpainting = bool(found and found.inpainting)
+                note = _channel_note(found) if found and found.family == "flux" else ""
+                if info.family == "unknown":
+                    note = "unknown text encoder"
     else:
         note = "pickle checkpoint: opened with weights_only"
     try:
         size = path.stat().st_size
     except OSError:
         size = 0
-    return ModelInfo(path.stem, str(path), "single_file", inpainting, size, str(path), note)
+    return ModelInfo(
+        path.stem,
+        str(path),
+        "single_file",
+        inpainting,
+        size,
+        str(path),
+        note,
+        family=found.family if found else "unknown",
+        precision=found.precision if found else None,
+        few_step=found.few_step if found else few_step_kind(path.stem),
+    )
 
 
 def _scan_dir(directory: Path) -> list[ModelInfo]:
@@ -273,17 +258,9 @@ def _scan_hf_cache(cache: Path) -> list[ModelInfo]:
             snapshot = snapshot_dir(cache, repo.repo_id)
         except ModelError:
             continue
-        channels = folder_in_channels(snapshot)
+        info_ = describe_folder(snapshot, repo.repo_id)
         found.append(
-            ModelInfo(
-                name=repo.repo_id,
-                source=repo.repo_id,
-                kind="hf_cache",
-                is_inpainting=None if channels is None else channels == 9,
-                size_bytes=int(repo.size_on_disk),
-                path=str(snapshot),
-                note="" if channels in (None, 9) else f"UNet takes {channels} input channels",
-            )
+            replace(info_, source=repo.repo_id, kind="hf_cache", size_bytes=int(repo.size_on_disk))
         )
     return found
 
@@ -325,13 +302,27 @@ def format_model_table(models: list[ModelInfo]) -> str:
             f"{hf_cache_dir()}."
         )
     yes_no = {True: "yes", False: "no", None: "?"}
-    rows = [("NAME", "KIND", "INPAINTING", "SIZE", "SOURCE")]
+    labels = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL", "flux": "FLUX.1"}
+    rows = [("NAME", "KIND", "FAMILY", "INPAINTING", "PRECISION", "SIZE", "SOURCE")]
     for m in models:
         source = m.source if not m.note else f"{m.source}  ({m.note})"
-        rows.append((m.name, m.kind, yes_no[m.is_inpainting], _human_size(m.size_bytes), source))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        family = labels.get(m.family, "?")
+        if m.few_step:
+            family += f" ({m.few_step})"
+        rows.append(
+            (
+                m.name,
+                m.kind,
+                family,
+                yes_no[m.is_inpainting],
+                m.precision or "?",
+                _human_size(m.size_bytes),
+                source,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:4])) + "  " + r[4] for r in rows
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:6])) + "  " + r[6] for r in rows
     ]
     return "\n".join(line.rstrip() for line in lines)
 
