@@ -71,6 +71,15 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
     )
     p.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="PATH[:SCALE]",
+        help="apply a LoRA (.safetensors, kohya/A1111 or diffusers format, or a name in the "
+        "models folder's loras/) with a weight (default 1.0); repeat for several. "
+        "<lora:NAME:WEIGHT> in the prompt works too",
+    )
+    p.add_argument(
         "--allow-non-inpainting",
         action="store_true",
         help="use a plain (4-channel) SD/SDXL model as an inpainting model via masked img2img "
@@ -90,9 +99,14 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
+    from .lora import parse_lora_arg, split_lora_tags
+
     engine = args.engine or ("diffusion" if args.model else "classical")
+    prompt, tagged = split_lora_tags(args.prompt)
+    loras = (*(parse_lora_arg(x) for x in getattr(args, "lora", None) or ()), *tagged)
     fields: dict[str, Any] = dict(
-        prompt=args.prompt,
+        prompt=prompt,
+        loras=loras,
         negative_prompt=args.negative_prompt,
         steps=args.steps,
         guidance_scale=args.guidance_scale,

@@ -23,6 +23,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from .errors import InpaintError, RequestValidationError
+from .lora import lora_tags, split_lora_tags
 from .request import InpaintRequest
 from .schedulers import canonical_scheduler_name
 
@@ -87,8 +88,11 @@ def format_parameters(
 ) -> str:
     """The A1111 ``parameters`` text for ``request`` (``seed``: the seed used, if known)."""
     lines: list[str] = []
-    if request.prompt:
-        lines.append(request.prompt)
+    prompt = request.prompt
+    if request.loras:  # A1111 writes LoRAs into the prompt as <lora:NAME:WEIGHT>
+        prompt = f"{prompt} {lora_tags(request.loras)}".strip()
+    if prompt:
+        lines.append(prompt)
     if request.negative_prompt:
         lines.append(f"Negative prompt: {request.negative_prompt}")
     if seed is None:
@@ -191,8 +195,10 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     otherwise such values are skipped and the request's defaults used.
     """
     p = parse_parameters(text)
+    prompt, loras = split_lora_tags(p["prompt"])
     kw: dict[str, Any] = {
-        "prompt": p["prompt"],
+        "prompt": prompt,
+        "loras": tuple(loras),
         "negative_prompt": p["negative_prompt"],
         "engine": "diffusion",
     }

@@ -14,6 +14,22 @@ from .errors import RequestValidationError
 
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
+MAX_LORA_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    """One LoRA applied to the model: a ``.safetensors`` file (kohya/A1111 or diffusers/PEFT
+    format) or a name in the models folder's ``loras/``, and its weight (0 = no effect)."""
+
+    path: str
+    scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        """The name A1111 writes in ``<lora:NAME:scale>``: the file name without its suffix."""
+        base = self.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return base.rsplit(".", 1)[0] if base.lower().endswith(".safetensors") else base
 
 
 @dataclass(frozen=True)
@@ -45,10 +61,14 @@ class InpaintRequest:
     color_match: bool = False
     # free-form engine options (e.g. classical method)
     options: dict[str, Any] = field(default_factory=dict)
+    # LoRAs on the diffusion model, applied in this order with their weights
+    loras: tuple[LoraRef, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
             object.__setattr__(self, "seeds", tuple(self.seeds))
+        if isinstance(self.loras, (list, tuple)):
+            object.__setattr__(self, "loras", tuple(_lora_ref(x) for x in self.loras))
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -107,6 +127,12 @@ class InpaintRequest:
             v = getattr(self, name)
             integer(name, v)
             rng(name, v, 0, 2048)
+        if not isinstance(self.loras, tuple):
+            raise RequestValidationError("loras", "must be a list of LoRAs")
+        for lora in self.loras:
+            if not isinstance(lora.path, str) or not lora.path.strip():
+                raise RequestValidationError("loras", "a LoRA needs a file path or name")
+            rng("loras", lora.scale, -MAX_LORA_SCALE, MAX_LORA_SCALE)
         if self.engine == "diffusion":
             from .schedulers import canonical_scheduler_name  # local: keeps import light
 
@@ -134,6 +160,7 @@ class InpaintRequest:
         d = asdict(self)
         if d["seeds"] is not None:
             d["seeds"] = list(d["seeds"])
+        d["loras"] = [{"path": x.path, "scale": x.scale} for x in self.loras]
         return d
 
     def to_json(self) -> str:
@@ -148,8 +175,29 @@ class InpaintRequest:
         data = dict(data)
         if data.get("seeds") is not None:
             data["seeds"] = tuple(data["seeds"])
+        if "loras" in data:
+            if not isinstance(data["loras"], (list, tuple)):
+                raise RequestValidationError("loras", "must be a list of LoRAs")
+            data["loras"] = tuple(_lora_ref(x) for x in data["loras"])
         return cls(**data)
 
     @classmethod
     def from_json(cls, text: str) -> InpaintRequest:
         return cls.from_dict(json.loads(text))
+
+
+def _lora_ref(value: Any) -> LoraRef:
+    """A LoraRef from a LoraRef, a ``{"path", "scale"}`` dict or a ``(path, scale)`` pair."""
+    if isinstance(value, LoraRef):
+        return value
+    if isinstance(value, dict) and set(value) <= {"path", "scale", "name"} and "path" in value:
+        scale = value.get("scale", 1.0)
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        value, scale = {"path": value[0]}, value[1]
+    else:
+        raise RequestValidationError("loras", f"cannot read a LoRA from {value!r}")
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise RequestValidationError("loras", f"a LoRA weight must be a number, got {scale!r}")
+    if not isinstance(value["path"], str):
+        raise RequestValidationError("loras", "a LoRA needs a file path or name")
+    return LoraRef(value["path"], float(scale))

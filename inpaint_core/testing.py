@@ -504,3 +504,43 @@ def build_full_size_sd15_inpaint_pipeline(
     _eval(pipe)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def save_tiny_kohya_lora(
+    pipe: Any, dest: Path | str, *, rank: int = 4, seed: int = 0, strength: float = 0.5
+) -> Path:
+    """A kohya/A1111-format LoRA ``.safetensors`` for ``pipe``'s UNet (and first text encoder),
+    built from its real module names: ``lora_unet_<module path with _>.lora_down.weight`` /
+    ``.lora_up.weight`` / ``.alpha`` for every attention projection, as sd-scripts writes them.
+    Random, non-zero up weights, so the LoRA visibly changes the output."""
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    generator = torch.Generator().manual_seed(seed)
+
+    def add(prefix: str, module: Any) -> None:
+        for name, layer in module.named_modules():
+            if not isinstance(layer, torch.nn.Linear):
+                continue
+            leaf = name.rsplit(".", 1)[-1]
+            projections = ("to_q", "to_k", "to_v", "q_proj", "k_proj", "v_proj", "out_proj")
+            if leaf not in projections and not name.endswith("to_out.0"):
+                continue
+            if prefix.startswith("lora_te") and not name.startswith("text_model."):
+                name = f"text_model.{name}"  # sd-scripts names text-encoder modules from here
+            key = f"{prefix}_{name.replace('.', '_')}"
+            down = torch.randn(rank, layer.in_features, generator=generator) * strength
+            up = torch.randn(layer.out_features, rank, generator=generator) * strength
+            tensors[f"{key}.lora_down.weight"] = down
+            tensors[f"{key}.lora_up.weight"] = up
+            tensors[f"{key}.alpha"] = torch.tensor(float(rank))
+
+    add("lora_unet", pipe.unet)
+    if getattr(pipe, "text_encoder_2", None) is not None:
+        add("lora_te1", pipe.text_encoder)
+        add("lora_te2", pipe.text_encoder_2)
+    else:
+        add("lora_te", pipe.text_encoder)
+    dest = Path(dest)
+    save_file(tensors, str(dest))
+    return dest

@@ -40,6 +40,7 @@ import torch
 from .. import schedulers
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
+from ..lora import LoraSet
 from ..request import InpaintRequest
 from . import family_support
 from .base import EngineOutput
@@ -173,6 +174,7 @@ class DiffusionEngine:
         self._embeds = _LRU(_EMBED_CACHE_SIZE)
         self._latents = _LRU(_LATENT_CACHE_SIZE)
         self._memory_savers = False
+        self._loras = LoraSet()  # [models] LoRAs loaded on this engine's pipeline
 
     # -- model ------------------------------------------------------------------------------
     @property
@@ -316,7 +318,8 @@ class DiffusionEngine:
         # the photo's latents back outside the mask, so it always needs them
         family = family_support.model_family(loaded)
         cfg = family_support.uses_cfg(pipe, family, req.guidance_scale)
-        embeds = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
+        lora_key = self._loras.apply(pipe, family, req.loras)  # [models] exactly req.loras active
+        embeds = self.encode_prompt(req.prompt, req.negative_prompt, cfg, lora_key)
         img2img = not family_support.is_inpainting_model(loaded)
         masked_latents, photo_latents = self._image_latents(
             image, mask, req.strength < 1.0 or img2img
@@ -355,6 +358,7 @@ class DiffusionEngine:
                 dtype=str(family_support.denoiser(pipe).dtype).removeprefix("torch."),
                 size=(width, height),
                 seconds=seconds,
+                loras=[list(k) for k in lora_key],
             )
         if keep_seed is not None:
             outputs = [next(o for o in outputs if o.seed == keep_seed)]
