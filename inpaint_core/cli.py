@@ -39,8 +39,18 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt", default=d.prompt)
     p.add_argument("--negative-prompt", default=d.negative_prompt)
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--guidance-scale", type=float, default=d.guidance_scale)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"denoising steps (default {d.steps}, or a few-step model's own)",
+    )
+    p.add_argument(
+        "--guidance-scale",
+        type=float,
+        default=None,
+        help=f"CFG scale (default {d.guidance_scale}, or a few-step model's own)",
+    )
     p.add_argument("--strength", type=float, default=d.strength)
     p.add_argument("--num-outputs", type=int, default=d.num_outputs)
     p.add_argument(
@@ -50,8 +60,8 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target-size",
         type=int,
-        default=d.target_size,
-        help="working long side when no size is given",
+        default=None,
+        help=f"working long side when no size is given (default {d.target_size}; SDXL 1024)",
     )
     p.add_argument("--no-safety-checker", action="store_true", help="turn the safety checker off")
     p.add_argument(
@@ -108,13 +118,10 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         prompt=prompt,
         loras=loras,
         negative_prompt=args.negative_prompt,
-        steps=args.steps,
-        guidance_scale=args.guidance_scale,
         strength=args.strength,
         num_outputs=args.num_outputs,
         width=args.width,
         height=args.height,
-        target_size=args.target_size,
         safety_checker=not args.no_safety_checker,
         engine=engine,
         model=args.model,
@@ -124,7 +131,23 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         color_match=args.color_match,
         options={"method": args.method} if args.method else {},
     )
-    for name in ("scheduler", "seed", "seeds"):
+    # what the model asks for (its family's grid; a few-step model's sampler), where not given
+    if engine == "diffusion" and args.model:
+        from .models.presets import suggested_settings
+
+        suggestion = suggested_settings(args.model, [lora.path for lora in loras])
+        given = {
+            name
+            for name in ("scheduler", "steps", "guidance_scale", "target_size")
+            if getattr(args, name, None) is not None
+        }
+        fields.update({k: v for k, v in suggestion.fields.items() if k not in given})
+        if suggestion.reason and not {"scheduler", "steps", "guidance_scale"} <= given:
+            print(
+                f"{suggestion.reason} (set --scheduler/--steps/--guidance-scale to override)",
+                file=sys.stderr,
+            )
+    for name in ("scheduler", "seed", "seeds", "steps", "guidance_scale", "target_size"):
         if getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)
     fields.update(overrides)

@@ -40,6 +40,9 @@ A1111_SAMPLERS: dict[str, str] = {
     "PNDM": "PLMS",
     "KLMS": "LMS",
     "UniPC": "UniPC",
+    "LCM": "LCM",
+    "TCD": "TCD",
+    "K_EULER_TRAILING": "Euler trailing",
 }
 
 # A1111's own pattern (modules/infotext_utils.py): key, then a JSON-quoted or comma-free value
