@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
+from .models_cli import add_models_parser, cmd_models
 from .request import InpaintRequest
 
 
@@ -208,9 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="(kept for scripts) start without the estimate pause"
     )
 
-    models = sub.add_parser("models", help="list the models found on this machine")
-    models.add_argument("--json", action="store_true")
-    models.add_argument("--dir", action="append", default=[], help="also look in this folder")
+    add_models_parser(sub)
     return parser
 
 
@@ -415,22 +414,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({"contact_sheet": str(sheet_path), "cells": written}))
     else:
         print(f"wrote {sheet_path} and {len(written)} cells to {out}")
-    return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from . import models
-
-    found = models.list_models([Path(d) for d in args.dir] or None)
-    if args.json:
-        print(
-            json.dumps(
-                {"models": [m.to_dict() if hasattr(m, "to_dict") else vars(m) for m in found]},
-                default=str,
-            )
-        )
-    else:
-        print(models.format_model_table(found))
     return 0
 
 
