@@ -337,7 +337,7 @@ def build_tiny_sdxl_inpaint_pipeline(seed: int = 0, *, in_channels: int = 9):
 
     tokenizer = build_byte_level_clip_tokenizer()
     tokenizer_2 = build_byte_level_clip_tokenizer()
-    hidden, hidden_2, time_dim = 32, 32, 8
+    hidden, hidden_2, time_dim = 32, 48, 8  # two widths, as CLIP-L (768) and bigG (1280)
     text_encoder = _tiny_clip_text(seed + 2, tokenizer, hidden=hidden)
     text_encoder_2 = _tiny_clip_text(seed + 3, tokenizer_2, with_projection=True, hidden=hidden_2)
     with _seeded(seed):

@@ -247,3 +247,38 @@ def test_bundled_sdxl_configs_have_sdxl_inpaintings_shapes():
         assert tok("a photo of a cat").input_ids == ids
     assert CLIPTokenizer.from_pretrained(folder / "tokenizer_2").pad_token == "!"
     assert detect_folder(folder).family == "sdxl"
+
+
+def _same_weights(a, b, names):
+    for name in names:
+        sa, sb = getattr(a.pipe, name).state_dict(), getattr(b.pipe, name).state_dict()
+        assert sa.keys() == sb.keys()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+
+
+def test_sdxl_single_file_checkpoint_loads_every_weight(tiny_sdxl_dir, tmp_path):
+    """An SDXL checkpoint in the original (SGM) single-file layout, CLIP-L + OpenCLIP bigG text
+    encoders, loads into StableDiffusionXLInpaintPipeline with every weight where the diffusers
+    folder has it (configs from a folder: the bundled ones for real files, the tiny ones here)."""
+    from tests.ldm_checkpoint import save_sdxl_single_file
+
+    path = save_sdxl_single_file(tiny_sdxl_dir, tmp_path / "tiny-sdxl-inpaint.safetensors")
+    assert detect_file(path).family == "sdxl" and detect_file(path).inpainting
+    folder = load_pipeline(tiny_sdxl_dir, device="cpu")
+    single = load_pipeline(path, device="cpu", config=tiny_sdxl_dir)
+    assert single.family == "sdxl" and type(single.pipe).__name__.startswith("StableDiffusionXL")
+    _same_weights(folder, single, ("unet", "vae", "text_encoder", "text_encoder_2"))
+
+
+def test_plain_single_file_as_masked_img2img(tiny_model_4ch_dir, tiny_model_dir, tmp_path):
+    """A 4-channel single-file checkpoint is refused, and with allow_non_inpainting its UNet is
+    built with 4 input channels from the (inpainting) bundled config and loads every weight."""
+    from tests.ldm_checkpoint import save_single_file
+
+    path = save_single_file(tiny_model_4ch_dir, tmp_path / "plain.safetensors")
+    with pytest.raises(ModelError, match="--allow-non-inpainting"):
+        load_pipeline(path, device="cpu", config=tiny_model_dir)
+    single = load_pipeline(path, device="cpu", config=tiny_model_dir, allow_non_inpainting=True)
+    assert single.inpainting is False and single.pipe.unet.config.in_channels == 4
+    folder = load_pipeline(tiny_model_4ch_dir, device="cpu", allow_non_inpainting=True)
+    _same_weights(folder, single, ("unet", "vae", "text_encoder"))
