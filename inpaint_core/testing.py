@@ -544,3 +544,119 @@ def save_tiny_kohya_lora(
     dest = Path(dest)
     save_file(tensors, str(dest))
     return dest
+
+
+def build_t5_tokenizer_in_code(model_max_length: int = 512):
+    """A real ``T5TokenizerFast`` over a character-level Unigram vocab (``<pad>`` 0, ``</s>`` 1,
+    ``<unk>`` 2, printable ASCII, SentencePiece's ``▁`` word marker), built with ``tokenizers``:
+    every text tokenizes, nothing is downloaded."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import T5TokenizerFast
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -1.0)]
+    pieces += [(chr(c), -1.0) for c in range(32, 127)]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=2, byte_fallback=False))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    return T5TokenizerFast(
+        tokenizer_object=tok,
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        extra_ids=0,
+        model_max_length=model_max_length,
+    )
+
+
+# FLUX.1's scheduler config (flow matching with resolution-dependent shift).
+FLUX_SCHEDULER_CONFIG: dict[str, Any] = {
+    "base_image_seq_len": 256,
+    "base_shift": 0.5,
+    "max_image_seq_len": 4096,
+    "max_shift": 1.15,
+    "num_train_timesteps": 1000,
+    "shift": 3.0,
+    "use_dynamic_shifting": True,
+}
+
+
+def build_tiny_flux_fill_pipeline(seed: int = 0, *, fill: bool = True):
+    """A tiny random-weight ``FluxFillPipeline`` with FLUX.1 Fill's real layout: a 16-channel VAE
+    with a shift factor (2x2-packed latents, so the grid is a multiple of 16), a transformer whose
+    ``img_in`` takes 64 packed latent + 64 masked-image + 256 mask features (384; a plain Flux
+    model takes 64: ``fill=False``), guidance embedded (distilled CFG), a CLIP text encoder for the
+    pooled projection and a T5 encoder (tokenizer built in code) for the sequence."""
+    from diffusers import (
+        AutoencoderKL,
+        FlowMatchEulerDiscreteScheduler,
+        FluxFillPipeline,
+        FluxTransformer2DModel,
+    )
+    from transformers import T5Config, T5EncoderModel
+
+    tokenizer = build_byte_level_clip_tokenizer()
+    tokenizer_2 = build_t5_tokenizer_in_code()
+    t5_width = 32
+    with _seeded(seed):
+        transformer = FluxTransformer2DModel(
+            patch_size=1,
+            in_channels=384 if fill else 64,
+            out_channels=64,
+            num_layers=1,
+            num_single_layers=1,
+            attention_head_dim=16,
+            num_attention_heads=2,
+            joint_attention_dim=t5_width,
+            pooled_projection_dim=32,
+            guidance_embeds=True,
+            axes_dims_rope=(4, 4, 8),
+        )
+    text_encoder = _tiny_clip_text(seed + 2, tokenizer, hidden=32)
+    with _seeded(seed + 3):
+        text_encoder_2 = T5EncoderModel(
+            T5Config(
+                vocab_size=len(tokenizer_2),
+                d_model=t5_width,
+                d_ff=37,
+                d_kv=8,
+                num_layers=1,
+                num_heads=4,
+                pad_token_id=0,
+                eos_token_id=1,
+                decoder_start_token_id=0,
+            )
+        )
+    with _seeded(seed + 1):
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(8, 16, 16, 16),
+            layers_per_block=1,
+            latent_channels=16,
+            norm_num_groups=8,
+            sample_size=64,
+            use_quant_conv=False,
+            use_post_quant_conv=False,
+            shift_factor=0.0609,
+            scaling_factor=0.3611,
+        )
+    pipe = FluxFillPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler.from_config(FLUX_SCHEDULER_CONFIG),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=tokenizer_2,
+        transformer=transformer,
+    )
+    _eval(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def save_tiny_flux_fill_model(dest: Path | str, *, seed: int = 0, fill: bool = True) -> Path:
+    dest = Path(dest)
+    build_tiny_flux_fill_pipeline(seed, fill=fill).save_pretrained(dest, safe_serialization=True)
+    return dest

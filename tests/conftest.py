@@ -44,3 +44,11 @@ def tiny_sd2_dir(tmp_path_factory):
     from inpaint_core.testing import save_tiny_sd2_inpaint_model
 
     return save_tiny_sd2_inpaint_model(tmp_path_factory.mktemp("tiny-sd2") / "tiny-sd2-inpaint")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_dir(tmp_path_factory):
+    """A tiny FLUX.1 Fill model (16-channel VAE, 384-feature img_in, CLIP + T5) as a folder."""
+    from inpaint_core.testing import save_tiny_flux_fill_model
+
+    return save_tiny_flux_fill_model(tmp_path_factory.mktemp("tiny-flux") / "tiny-flux-fill")

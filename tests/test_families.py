@@ -140,12 +140,22 @@ def _cli_args(model, tmp_path, name, *extra):
     ]
 
 
-def _check_family_run(model, tmp_path, capsys, scheduler="Euler a", extra=()):
+def _check_family_run(model, tmp_path, capsys, scheduler="Euler a", extra=(), extra_flags=()):
     """CLI batch of 2 -> each output: outside the mask untouched, equal to its seed alone
     (within the CPU batch tolerance), and its PNG replays bit for bit."""
     assert (
         cli.main(
-            _cli_args(model, tmp_path, "batch", "--seeds", "3,4", "--scheduler", scheduler, *extra)
+            _cli_args(
+                model,
+                tmp_path,
+                "batch",
+                "--seeds",
+                "3,4",
+                "--scheduler",
+                scheduler,
+                *extra,
+                *extra_flags,
+            )
         )
         == 0
     )
@@ -161,7 +171,17 @@ def _check_family_run(model, tmp_path, capsys, scheduler="Euler a", extra=()):
     assert np.abs(outs[0].rgb.astype(int) - outs[1].rgb.astype(int)).max() > 10
     assert (
         cli.main(
-            _cli_args(model, tmp_path, "alone.png", "--seed", "4", "--scheduler", scheduler, *extra)
+            _cli_args(
+                model,
+                tmp_path,
+                "alone.png",
+                "--seed",
+                "4",
+                "--scheduler",
+                scheduler,
+                *extra,
+                *extra_flags,
+            )
         )
         == 0
     )
@@ -282,3 +302,43 @@ def test_plain_single_file_as_masked_img2img(tiny_model_4ch_dir, tiny_model_dir,
     assert single.inpainting is False and single.pipe.unet.config.in_channels == 4
     folder = load_pipeline(tiny_model_4ch_dir, device="cpu", allow_non_inpainting=True)
     _same_weights(folder, single, ("unet", "vae", "text_encoder"))
+
+
+# -- FLUX.1 Fill -----------------------------------------------------------------------------------
+def test_flux_fill_cli_batch_replay(tiny_flux_dir, tmp_path, capsys):
+    """FLUX.1 Fill through the CLI: outside the mask untouched, batch = sequential, PNG replay."""
+    assert detect_folder(tiny_flux_dir).family == "flux" and detect_folder(tiny_flux_dir).inpainting
+    engine = _check_family_run(
+        tiny_flux_dir, tmp_path, capsys, extra_flags=("--guidance-scale", "30")
+    )
+    assert engine._loaded.family == "flux"
+    assert type(engine._loaded.pipe).__name__ == "FluxFillPipeline"
+
+
+def test_flux_guidance_is_an_input_and_no_negative_prompt(tiny_flux_dir):
+    engine = DiffusionEngine(model=str(tiny_flux_dir), device="cpu")
+    image = np.asarray(Image.open(sample_photo()).convert("RGB").resize((48, 40)))
+    mask = np.zeros((40, 48), np.uint8)
+    mask[8:32, 8:40] = 255
+    base = dict(engine="diffusion", prompt="a red apple", steps=2, seed=3)
+    events = []
+    a = engine.run(InpaintRequest(guidance_scale=30.0, **base), image, mask, events.append)[0]
+    b = engine.run(InpaintRequest(guidance_scale=3.5, **base), image, mask)[0]
+    c = engine.run(
+        InpaintRequest(guidance_scale=30.0, negative_prompt="blurry", **base), image, mask
+    )[0]
+    assert a.image.shape == (40, 48, 3)  # padded to 16s inside, cropped back
+    assert np.abs(a.image.astype(int) - b.image).max() > 0  # guidance changes the fill
+    assert np.array_equal(a.image, c.image)  # no negative prompt in Flux
+    assert a.info["scheduler"] == "FlowMatchEuler"
+    previews = [e for e in events if e.kind == "preview"]
+    assert previews and previews[0].preview.shape == (40, 48, 3)
+
+
+def test_flux_that_is_not_fill_is_refused(tmp_path):
+    from inpaint_core.testing import save_tiny_flux_fill_model
+
+    folder = save_tiny_flux_fill_model(tmp_path / "flux-dev", fill=False)
+    assert detect_folder(folder).inpainting is False
+    with pytest.raises(ModelError, match="not FLUX.1 Fill"):
+        load_pipeline(folder, device="cpu")

@@ -26,7 +26,9 @@ def _request(argv):
     return cli.request_from_args(args)
 
 
-def test_family_grid_and_few_step_checkpoint(tiny_sdxl_dir, tiny_model_dir, tmp_path):
+def test_family_grid_and_few_step_checkpoint(
+    tiny_sdxl_dir, tiny_model_dir, tiny_flux_dir, tmp_path
+):
     light = shutil.copytree(tiny_sdxl_dir, tmp_path / "sdxl-lightning-inpaint")
     s = suggested_settings(str(light))
     assert (s.family, s.few_step) == ("sdxl", "lightning")
@@ -40,6 +42,8 @@ def test_family_grid_and_few_step_checkpoint(tiny_sdxl_dir, tiny_model_dir, tmp_
     assert plain_xl.fields == {"target_size": 1024} and plain_xl.few_step is None
     assert suggested_settings(str(tiny_model_dir)).fields == {"target_size": 512}
     assert suggested_settings(str(tmp_path / "missing")).fields == {}
+    flux = suggested_settings(str(tiny_flux_dir)).fields
+    assert flux == {"target_size": 1024, "guidance_scale": 30.0, "steps": 28}
 
 
 def test_cli_applies_presets_only_where_not_set(tiny_model_dir, tiny_sdxl_dir, tmp_path, capsys):

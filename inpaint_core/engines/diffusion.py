@@ -42,7 +42,7 @@ from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..lora import LoraSet
 from ..request import InpaintRequest
-from . import family_support
+from . import family_support, flux_fill
 from .base import EngineOutput
 from .latent_preview import latents_to_rgb
 
@@ -302,7 +302,11 @@ class DiffusionEngine:
         pipe = loaded.pipe
         req = request.resolved()
         seeds = list(req.seeds or ())
-        scheduler = schedulers.set_scheduler(pipe, req.scheduler)
+        family = family_support.model_family(loaded)  # [models]
+        if family == "flux":  # Flux keeps its own flow-matching scheduler
+            scheduler = flux_fill.FLUX_SCHEDULER
+        else:
+            scheduler = schedulers.set_scheduler(pipe, req.scheduler)
         opts = req.options or {}
         max_batch = max(1, int(opts.get("max_batch", self.max_batch)))
         preview = bool(opts.get("preview", self.preview))
@@ -316,14 +320,17 @@ class DiffusionEngine:
 
         # [models] family-specific conditioning; a plain 4-channel UNet (masked img2img) blends
         # the photo's latents back outside the mask, so it always needs them
-        family = family_support.model_family(loaded)
         cfg = family_support.uses_cfg(pipe, family, req.guidance_scale)
         lora_key = self._loras.apply(pipe, family, req.loras)  # [models] exactly req.loras active
         embeds = self.encode_prompt(req.prompt, req.negative_prompt, cfg, lora_key)
         img2img = not family_support.is_inpainting_model(loaded)
-        masked_latents, photo_latents = self._image_latents(
-            image, mask, req.strength < 1.0 or img2img
-        )
+        if family == "flux":
+            key = (self._model_key(pipe), _digest(image), _digest(mask))
+            masked_latents, photo_latents = flux_fill.conditioning(self, image, mask, key), None
+        else:
+            masked_latents, photo_latents = self._image_latents(
+                image, mask, req.strength < 1.0 or img2img
+            )
         height, width = image.shape[:2]
         ctx = _RunContext(
             engine=self,
@@ -334,6 +341,7 @@ class DiffusionEngine:
             masked_latents=masked_latents,
             photo_latents=photo_latents,
             img2img=img2img,
+            family=family,
             on_event=on_event,
             cancel=cancel,
             preview=preview,
@@ -395,7 +403,8 @@ class DiffusionEngine:
         pipe = self._loaded.pipe
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        pipe.enable_attention_slicing()
+        if hasattr(pipe, "enable_attention_slicing"):
+            pipe.enable_attention_slicing()
         pipe.vae.enable_slicing()
         pipe.vae.enable_tiling()
         self._memory_savers = True
@@ -406,6 +415,8 @@ class DiffusionEngine:
         pipe = self._loaded.pipe
         req = ctx.req
         ctx.cancel.raise_if_cancelled()
+        if ctx.family == "flux":  # [models] our own Fill loop (see flux_fill)
+            return flux_fill.run_chunk(self, ctx, seeds, _StepCallback(ctx, done, len(seeds)))
         device = pipe.device
         dtype = family_support.denoiser(pipe).dtype
         height, width = ctx.image.shape[:2]
@@ -501,6 +512,9 @@ class DiffusionEngine:
         vae = self._loaded.pipe.vae
         with torch.inference_mode():
             z = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+            shift = getattr(vae.config, "shift_factor", None)  # [models] Flux's VAE
+            if shift:
+                z = z + shift
             return vae.decode(z, return_dict=False)[0]
 
     def _safety_flags(self, images: list[np.ndarray]) -> list[bool]:
@@ -526,6 +540,7 @@ class _RunContext:
     masked_latents: torch.Tensor
     photo_latents: torch.Tensor | None
     img2img: bool
+    family: str
     on_event: EventCallback
     cancel: CancelToken
     preview: bool

@@ -398,7 +398,18 @@ def install_vae_upcast(vae: Any, compute_dtype: torch.dtype) -> None:
     vae._inpaint_studio_compute_dtype = compute_dtype
 
 
-def _finish(pipe: Any, device: str, dtype: torch.dtype, report: _Reporter) -> torch.dtype:
+#: FLUX.1 Fill in bf16 is ~24 GB of weights: below this much VRAM, offload between components
+FLUX_OFFLOAD_BELOW_GB = 40
+
+
+def _cuda_total_gb(device: str) -> float:
+    index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
+    return torch.cuda.get_device_properties(index).total_memory / 2**30
+
+
+def _finish(
+    pipe: Any, device: str, dtype: torch.dtype, report: _Reporter, family: str = "sd1"
+) -> torch.dtype:
     """Apply the dtype policy (VAE upcast), SDPA, and move to ``device``. Returns the VAE dtype."""
     vae_dtype = vae_dtype_for(dtype)
     for name, wanted in (
@@ -413,12 +424,27 @@ def _finish(pipe: Any, device: str, dtype: torch.dtype, report: _Reporter) -> to
         if module is not None and next(module.parameters()).dtype != wanted:
             module.to(dtype=wanted)
     _use_sdpa(pipe)
-    report(0.85, f"Moving to {device}")
-    pipe.to(device)
+    if (
+        family == "flux"
+        and device.startswith("cuda")
+        and _cuda_total_gb(device) < FLUX_OFFLOAD_BELOW_GB
+    ):
+        # low VRAM: each component moves to the GPU only while it runs (accelerate hooks)
+        report(0.85, f"Offloading to {device} component by component (low VRAM)")
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        report(0.85, f"Moving to {device}")
+        pipe.to(device)
     if vae_dtype != dtype:
         install_vae_upcast(pipe.vae, dtype)
     pipe.set_progress_bar_config(disable=True)
     return vae_dtype
+
+
+def _family_before_loading(ref: ModelRef) -> str:
+    if ref.kind == "single_file":
+        return "unknown"
+    return detect_folder(ref.path).family
 
 
 def load_ref(
@@ -431,6 +457,9 @@ def load_ref(
 ) -> LoadedModel:
     """Load an already resolved model on an already resolved device/dtype."""
     report = _Reporter(on_progress)
+    if dtype == torch.float16 and _family_before_loading(ref) == "flux":
+        # FLUX.1 is trained in bfloat16; float16 overflows inside its transformer (black images)
+        dtype = torch.bfloat16
     # Load in the final precision, except when the VAE must stay wider than the rest: then load
     # everything in float32 (no round trip of the VAE's weights through float16) and cast after.
     load_dtype = dtype if vae_dtype_for(dtype) == dtype else torch.float32
@@ -442,7 +471,7 @@ def load_ref(
             )
         else:
             pipe, found = _load_folder(ref.path, what, load_dtype, report, allow_non_inpainting)
-        vae_dtype = _finish(pipe, device, dtype, report)
+        vae_dtype = _finish(pipe, device, dtype, report, found.family)
     except ModelError:
         raise
     except torch.cuda.OutOfMemoryError:

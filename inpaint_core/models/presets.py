@@ -44,6 +44,10 @@ FEW_STEP_PRESETS: dict[str, FewStepPreset] = {
 }
 
 
+FLUX_FILL_GUIDANCE = 30.0
+FLUX_FILL_STEPS = 28
+
+
 def detect_model(model: str | os.PathLike[str]) -> Detection | None:
     """The family of a model reference (path, name or cached repo id); None when it cannot be
     resolved or read (the loader then says why)."""
@@ -81,6 +85,9 @@ def suggested_settings(
     family = found.family if found else None
     if family in FAMILIES:
         fields["target_size"] = FAMILIES[family].default_size
+    if family == "flux":
+        # FLUX.1 Fill: guidance is a distilled input (BFL's default 30), ~28 flow-matching steps
+        fields.update(guidance_scale=FLUX_FILL_GUIDANCE, steps=FLUX_FILL_STEPS)
     kind = found.few_step if found else None
     source = Path(str(model)).name if kind else ""
     if kind is None:
