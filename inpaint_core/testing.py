@@ -660,3 +660,121 @@ def save_tiny_flux_fill_model(dest: Path | str, *, seed: int = 0, fill: bool = T
     dest = Path(dest)
     build_tiny_flux_fill_pipeline(seed, fill=fill).save_pretrained(dest, safe_serialization=True)
     return dest
+
+
+def build_full_size_sdxl_inpaint_pipeline(
+    dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", seed: int = 0
+):
+    """SDXL-inpainting shapes (the bundled ``configs/sdxl-inpainting``: UNet 2.57 B params, CLIP-L
+    + OpenCLIP bigG text encoders, SDXL VAE, CLIP BPE tokenizers) with random weights, for
+    ``bench/gpu.py``. Weights are initialised directly on ``device``. No downloads."""
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLInpaintPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        CLIPTokenizer,
+    )
+
+    folder = Path(__file__).resolve().parent / "configs" / "sdxl-inpainting"
+    with _seeded(seed), torch.device(device):
+        unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(folder / "unet"))
+        vae = AutoencoderKL.from_config(AutoencoderKL.load_config(folder / "vae"))
+        te1 = CLIPTextModel(CLIPTextConfig.from_pretrained(folder / "text_encoder"))
+        te2 = CLIPTextModelWithProjection(CLIPTextConfig.from_pretrained(folder / "text_encoder_2"))
+    pipe = StableDiffusionXLInpaintPipeline(
+        vae=vae,
+        text_encoder=te1,
+        text_encoder_2=te2,
+        tokenizer=CLIPTokenizer.from_pretrained(folder / "tokenizer"),
+        tokenizer_2=CLIPTokenizer.from_pretrained(folder / "tokenizer_2"),
+        unet=unet,
+        scheduler=EulerDiscreteScheduler.from_config(
+            EulerDiscreteScheduler.load_config(folder / "scheduler")
+        ),
+        requires_aesthetics_score=False,
+        force_zeros_for_empty_prompt=True,
+    )
+    pipe = pipe.to(device=device, dtype=dtype)
+    _eval(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def build_full_size_flux_fill_pipeline(
+    dtype: torch.dtype = torch.bfloat16, device: str | torch.device = "cuda", seed: int = 0
+):
+    """FLUX.1-Fill-dev shapes with random weights, for ``bench/gpu.py`` on a GPU: transformer
+    (19 double + 38 single blocks, 24 heads x 128, ``img_in`` 384 features, guidance embedded;
+    ~11.9 B params), T5-XXL encoder (4,096 wide, 24 layers, gated GELU; ~4.8 B), CLIP-L, the
+    16-channel Flux VAE. ~34 GB in bf16: GPU only. No downloads."""
+    from diffusers import (
+        AutoencoderKL,
+        FlowMatchEulerDiscreteScheduler,
+        FluxFillPipeline,
+        FluxTransformer2DModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer, T5Config, T5EncoderModel
+
+    sd15 = Path(__file__).resolve().parent / "configs" / "sd15-inpainting"
+    with _seeded(seed), torch.device(device):
+        transformer = FluxTransformer2DModel(
+            patch_size=1,
+            in_channels=384,
+            out_channels=64,
+            num_layers=19,
+            num_single_layers=38,
+            attention_head_dim=128,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            pooled_projection_dim=768,
+            guidance_embeds=True,
+            axes_dims_rope=(16, 56, 56),
+        ).to(dtype)
+        text_encoder = CLIPTextModel(CLIPTextConfig.from_pretrained(sd15 / "text_encoder")).to(
+            dtype
+        )
+        text_encoder_2 = T5EncoderModel(
+            T5Config(
+                vocab_size=32128,
+                d_model=4096,
+                d_ff=10240,
+                d_kv=64,
+                num_layers=24,
+                num_heads=64,
+                feed_forward_proj="gated-gelu",
+                pad_token_id=0,
+                eos_token_id=1,
+            )
+        ).to(dtype)
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            latent_channels=16,
+            sample_size=1024,
+            use_quant_conv=False,
+            use_post_quant_conv=False,
+            shift_factor=0.1159,
+            scaling_factor=0.3611,
+        ).to(dtype)
+    pipe = FluxFillPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler.from_config(FLUX_SCHEDULER_CONFIG),
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=CLIPTokenizer.from_pretrained(sd15 / "tokenizer"),
+        text_encoder_2=text_encoder_2,
+        tokenizer_2=build_t5_tokenizer_in_code(),
+        transformer=transformer,
+    )
+    _eval(pipe)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

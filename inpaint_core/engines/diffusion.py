@@ -70,7 +70,7 @@ def loaded_from_pipeline(pipe: Any, name: str = "in-memory pipeline") -> Any:
         pipe=pipe,
         name=name,
         device=str(pipe.device),
-        dtype=pipe.unet.dtype,
+        dtype=family_support.denoiser(pipe).dtype,
         has_safety_checker=getattr(pipe, "safety_checker", None) is not None,
     )
 
