@@ -342,3 +342,45 @@ def test_flux_that_is_not_fill_is_refused(tmp_path):
     assert detect_folder(folder).inpainting is False
     with pytest.raises(ModelError, match="not FLUX.1 Fill"):
         load_pipeline(folder, device="cpu")
+
+
+@pytest.mark.parametrize("family", ["sdxl", "flux"])
+def test_cancel_within_one_step_and_previews(family):
+    """SDXL and Flux Fill: previews every step, a cancel at step 2 of 6 runs no third denoiser
+    step and no VAE decode, and the engine gives the same picture afterwards."""
+    from inpaint_core.engines.diffusion import loaded_from_pipeline
+    from inpaint_core.errors import JobCancelled
+    from inpaint_core.events import CancelToken
+    from inpaint_core.testing import build_tiny_flux_fill_pipeline, build_tiny_sdxl_inpaint_pipeline
+
+    pipe = (
+        build_tiny_sdxl_inpaint_pipeline() if family == "sdxl" else build_tiny_flux_fill_pipeline()
+    )
+    engine = DiffusionEngine(loaded=loaded_from_pipeline(pipe), preview_interval_s=0.0)
+    image = np.asarray(Image.open(sample_photo()).convert("RGB").resize((64, 48)))
+    mask = np.zeros((48, 64), np.uint8)
+    mask[8:40, 16:48] = 255
+    request = InpaintRequest(
+        engine="diffusion", prompt="a cat", steps=6, seed=2, scheduler="K_EULER"
+    )
+    events = []
+    reference = engine.run(request, image, mask, events.append)[0]
+    assert len([e for e in events if e.kind == "preview"]) == 6
+    denoiser = pipe.unet if family == "sdxl" else pipe.transformer
+    calls, decodes = [], []
+    hooks = [
+        denoiser.register_forward_hook(lambda *a: calls.append(1)),
+        pipe.vae.decoder.register_forward_hook(lambda *a: decodes.append(1)),
+    ]
+    token = CancelToken()
+
+    def on_event(event):
+        if event.kind == "progress" and event.step == 2:
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        engine.run(request, image, mask, on_event, token)
+    assert len(calls) == 2 and decodes == []
+    for h in hooks:
+        h.remove()
+    assert np.array_equal(engine.run(request, image, mask)[0].image, reference.image)
