@@ -31,7 +31,7 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     d = InpaintRequest()
     p.add_argument(
         "--engine",
-        choices=["classical", "diffusion"],
+        choices=["classical", "diffusion", "erase"],
         default=None,
         help="fill engine (default: diffusion when --model is given, else classical)",
     )
@@ -333,6 +333,10 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
             dtype=args.dtype,
             allow_non_inpainting=getattr(args, "allow_non_inpainting", False),
         )
+    if request.engine == "erase":
+        if not request.model:
+            raise InpaintError("--engine erase needs --model big-lama.pt (a LaMa TorchScript file)")
+        return get_engine("erase", model=request.model, device=args.device)
     return get_engine("classical")
 
 

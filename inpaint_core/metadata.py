@@ -233,8 +233,8 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
 
     def engine(value: str) -> str:
         value = value.strip().lower()
-        if value not in ("classical", "diffusion"):
-            raise ValueError("expected classical or diffusion")
+        if value not in ("classical", "diffusion", "erase"):
+            raise ValueError("expected classical, diffusion or erase")
         return value
 
     take("Steps", "steps", int)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import RequestValidationError
 
-ENGINES = ("classical", "diffusion")
+ENGINES = ("classical", "diffusion", "erase")
 MAX_SEED = 2**32 - 1
 MAX_LORA_SCALE = 10.0
 

@@ -61,4 +61,8 @@ def get_engine(name: str, **kwargs: Any) -> Engine:
         from .diffusion import DiffusionEngine
 
         return DiffusionEngine(**kwargs)
-    raise ValueError(f"unknown engine {name!r}; choose classical or diffusion")
+    if name == "erase":  # [models] LaMa-style TorchScript object removal
+        from .erase import EraseEngine
+
+        return EraseEngine(**kwargs)
+    raise ValueError(f"unknown engine {name!r}; choose classical, diffusion or erase")
