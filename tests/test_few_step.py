@@ -89,3 +89,18 @@ def test_few_step_schedulers_batch_equals_sequential(tiny_model_dir, scheduler):
     assert np.abs(batch[1].image.astype(int) - alone[0].image).max() <= 3
     assert np.abs(batch[0].image.astype(int) - batch[1].image).max() > 10
     assert batch[0].info["scheduler"] == scheduler
+
+
+def test_lcm_checkpoint_recognised_from_its_config(tmp_path):
+    """An LCM-distilled checkpoint embeds the guidance scale (UNet time_cond_proj_dim) and ships
+    the LCM scheduler: recognised from its configs whatever its name."""
+    from diffusers import LCMScheduler
+
+    from inpaint_core.models.families import detect_folder
+    from inpaint_core.testing import SD15_SCHEDULER_CONFIG
+
+    pipe = build_tiny_inpaint_pipeline()
+    pipe.scheduler = LCMScheduler.from_config(SD15_SCHEDULER_CONFIG)
+    pipe.save_pretrained(tmp_path / "my-model", safe_serialization=True)
+    assert detect_folder(tmp_path / "my-model").few_step == "lcm"
+    assert suggested_settings(str(tmp_path / "my-model")).fields["scheduler"] == "LCM"

@@ -212,6 +212,14 @@ def detect_folder(folder: Path, name: str = "") -> Detection:
             "flux", fill, in_ch, None, precision, few, "" if fill else "not a Fill model"
         )
     unet = _json(folder / "unet" / "config.json")
+    if few is None:
+        # distilled checkpoints say so in their configs: LCM's UNet embeds the guidance scale
+        # (time_cond_proj_dim), and they ship their own scheduler
+        sched_class = str(scheduler.get("_class_name", "")) if isinstance(scheduler, dict) else ""
+        if sched_class == "TCDScheduler":
+            few = "tcd"
+        elif sched_class == "LCMScheduler" or unet.get("time_cond_proj_dim"):
+            few = "lcm"
     in_ch = unet.get("in_channels")
     in_ch = int(in_ch) if isinstance(in_ch, int) else None
     if "text_encoder_2" in index or unet.get("addition_embed_type") == "text_time":
