@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InpaintError, ModelError
-from .models.discovery import models_dirs
-from .models.families import few_step_kind, read_safetensors_header
+from .models.discovery import ModelInfo, models_dirs
+from .models.families import few_step_kind, precision_of, read_safetensors_header
 from .request import MAX_LORA_SCALE, LoraRef
 
 LORA_DIR = "loras"
@@ -255,3 +255,47 @@ class LoraSet:
             name = extra.pop(0)
             pipe.delete_adapters([name])
             del self._loaded[name]
+
+
+def list_loras() -> list[ModelInfo]:
+    """The LoRAs in the models folders' ``loras/`` (header only): family, precision, few-step."""
+    found: list[ModelInfo] = []
+    for folder in lora_dirs():
+        try:
+            files = sorted(folder.glob("*.safetensors"), key=lambda p: p.name.lower())
+        except OSError:
+            continue
+        for path in files:
+            try:
+                info = inspect_lora(path)
+                header = read_safetensors_header(path)
+            except ModelError as exc:
+                found.append(
+                    ModelInfo(
+                        path.stem,
+                        str(path),
+                        "lora",
+                        False,
+                        path.stat().st_size,
+                        str(path),
+                        str(exc).replace(str(path), path.name),
+                    )
+                )
+                continue
+            found.append(
+                ModelInfo(
+                    name=path.stem,
+                    source=str(path),
+                    kind="lora",
+                    is_inpainting=None,
+                    size_bytes=path.stat().st_size,
+                    path=str(path),
+                    note=f"LoRA ({info.format})",
+                    family=info.family,
+                    precision=precision_of(
+                        v.get("dtype") for k, v in header.items() if k != "__metadata__"
+                    ),
+                    few_step=info.few_step,
+                )
+            )
+    return found

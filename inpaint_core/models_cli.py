@@ -59,8 +59,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from . import models
+    from .lora import list_loras
 
-    found = models.list_models([Path(d) for d in args.dir] or None)
+    found = models.list_models([Path(d) for d in args.dir] or None) + list_loras()
     if args.json:
         print(json.dumps({"models": [m.to_dict() for m in found]}, default=str))
     else:

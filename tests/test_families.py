@@ -384,3 +384,22 @@ def test_cancel_within_one_step_and_previews(family):
     for h in hooks:
         h.remove()
     assert np.array_equal(engine.run(request, image, mask)[0].image, reference.image)
+
+
+def test_sdxl_and_flux_from_the_hf_cache(tiny_sdxl_dir, tiny_flux_dir, tmp_path, monkeypatch):
+    """Repos already in the Hugging Face cache load offline with their family, and are listed."""
+    from tests.test_models import make_hf_cache_repo
+
+    cache = tmp_path / "hf" / "hub"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("INPAINT_STUDIO_MODELS", str(tmp_path / "models"))
+    make_hf_cache_repo(cache, "diffusers/tiny-sdxl-inpainting", tiny_sdxl_dir)
+    make_hf_cache_repo(cache, "black-forest-labs/tiny-flux-fill", tiny_flux_dir)
+    assert load_pipeline("diffusers/tiny-sdxl-inpainting", device="cpu").family == "sdxl"
+    assert load_pipeline("black-forest-labs/tiny-flux-fill", device="cpu").family == "flux"
+    listed = {m.name: m for m in list_models()}
+    assert listed["diffusers/tiny-sdxl-inpainting"].kind == "hf_cache"
+    assert listed["diffusers/tiny-sdxl-inpainting"].family == "sdxl"
+    assert listed["black-forest-labs/tiny-flux-fill"].family == "flux"
+    assert listed["black-forest-labs/tiny-flux-fill"].is_inpainting

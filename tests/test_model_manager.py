@@ -148,6 +148,10 @@ def test_cli_download_lora_list_remove(hub, tmp_path, capsys):
     assert cli.main(["models", "list", "--json"]) == 0
     listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
     assert listed["tiny-inpaint"]["family"] == "sd1"
+    assert (
+        listed["lcm-lora-tiny"]["kind"] == "lora" and listed["lcm-lora-tiny"]["few_step"] == "lcm"
+    )
+    assert listed["lcm-lora-tiny"]["precision"] == "fp32"
     assert cli.main(["models"]) == 0  # alone: the table, as before
     assert "tiny-inpaint" in capsys.readouterr().out
     assert cli.main(["models", "remove", "tiny-inpaint"]) == 0
