@@ -253,3 +253,26 @@ def save_sdxl_single_file(folder: Path, dest: Path) -> Path:
     state.update(text_encoder_to_open_clip(te2, "conditioner.embedders.1.model."))
     save_file({k: v.contiguous() for k, v in state.items()}, str(dest))
     return Path(dest)
+
+
+def save_sd2_single_file(folder: Path, dest: Path) -> Path:
+    """A diffusers SD 2.x folder as one original (LDM) ``.safetensors``: the text encoder in
+    OpenCLIP's layout under ``cond_stage_model.model.`` as SD 2 checkpoints have it."""
+    folder = Path(folder)
+
+    def config(name: str) -> dict:
+        return json.loads((folder / name / "config.json").read_text())
+
+    state: dict[str, torch.Tensor] = {}
+    state.update(
+        unet_to_ldm(
+            load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"), config("unet")
+        )
+    )
+    state.update(
+        vae_to_ldm(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"), config("vae"))
+    )
+    te = load_file(folder / "text_encoder" / "model.safetensors")
+    state.update(text_encoder_to_open_clip(te, "cond_stage_model.model."))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(dest))
+    return Path(dest)

@@ -403,3 +403,29 @@ def test_sdxl_and_flux_from_the_hf_cache(tiny_sdxl_dir, tiny_flux_dir, tmp_path,
     assert listed["diffusers/tiny-sdxl-inpainting"].family == "sdxl"
     assert listed["black-forest-labs/tiny-flux-fill"].family == "flux"
     assert listed["black-forest-labs/tiny-flux-fill"].is_inpainting
+
+
+def test_sd2_single_file_checkpoint(tiny_sd2_dir, tmp_path):
+    """An SD 2.x checkpoint in the original layout (OpenCLIP text encoder) loads with every weight;
+    with the bundled configs an inpainting file predicts noise and a plain 768 one predicts v."""
+    from inpaint_core.models import bundled_config_dir
+    from inpaint_core.models.families import Detection
+    from inpaint_core.models.loading import single_file_scheduler
+    from tests.ldm_checkpoint import save_sd2_single_file
+
+    path = save_sd2_single_file(tiny_sd2_dir, tmp_path / "tiny-sd2-inpainting.safetensors")
+    assert (detect_file(path).family, detect_file(path).inpainting) == ("sd2", True)
+    folder = load_pipeline(tiny_sd2_dir, device="cpu")
+    single = load_pipeline(path, device="cpu", config=tiny_sd2_dir)
+    assert single.family == "sd2"
+    _same_weights(folder, single, ("unet", "vae", "text_encoder"))
+    bundled = bundled_config_dir("sd2")
+    assert single_file_scheduler(Detection("sd2", True, 9, "epsilon"), bundled) is None
+    v = single_file_scheduler(Detection("sd2", False, 4, "v_prediction"), bundled)
+    assert type(v).__name__ == "DDIMScheduler" and v.config.prediction_type == "v_prediction"
+    from diffusers import UNet2DConditionModel
+
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(bundled / "unet"))
+    # SD 2's UNet (865,910,724 parameters) with the inpainting conv_in (5 more input channels)
+    assert sum(p.numel() for p in unet.parameters()) == 865_910_724 + 5 * 320 * 9

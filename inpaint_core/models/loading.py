@@ -40,17 +40,18 @@ FAMILY_COMPONENTS = {
     "sd2": REQUIRED_COMPONENTS,
     "sdxl": (*REQUIRED_COMPONENTS, "text_encoder_2", "tokenizer_2"),
 }
-_FAMILY_NAMES = {"sd2": "a Stable Diffusion 2.x", "sdxl": "an SDXL"}
 #: family -> bundled config folder for single-file checkpoints (inpainting / plain UNet)
 _BUNDLED = {
     ("sd1", True): "sd15-inpainting",
+    ("sd2", True): "sd2-inpainting",
     ("sdxl", True): "sdxl-inpainting",
 }
 
 
 def bundled_config_dir(family: str = "sd1") -> Path:
     """The diffusers configs + CLIP tokenizer shipped with the package for ``family``'s
-    single-file inpainting checkpoints (``sd1``: SD-1.5-inpainting; ``sdxl``: SDXL inpainting 0.1)."""
+    single-file inpainting checkpoints (``sd1``: SD-1.5-inpainting; ``sd2``: SD-2-inpainting;
+    ``sdxl``: SDXL inpainting 0.1)."""
     name = _BUNDLED.get((family, True), "sd15-inpainting")
     return Path(__file__).resolve().parent.parent / "configs" / name
 
@@ -184,15 +185,9 @@ def _check_checkpoint(
         )
     if info.unet_in_channels != 9 and not allow_non_inpainting:
         raise ModelError(not_inpainting_message(path.name, info.unet_in_channels))
-    if info.family == "sd2":
+    if info.family not in ("sd1", "sd2", "sdxl"):
         raise ModelError(
-            f"{path.name} is {_FAMILY_NAMES[info.family]} checkpoint; single checkpoint files are "
-            "supported for Stable Diffusion 1.x and SDXL models. Use the model's diffusers "
-            "folder or its Hugging Face repo instead."
-        )
-    if info.family not in ("sd1", "sdxl"):
-        raise ModelError(
-            f"{path.name} is not a Stable Diffusion 1.x or SDXL checkpoint (its text encoder "
+            f"{path.name} is not a Stable Diffusion 1.x/2.x or SDXL checkpoint (its text encoder "
             "weights are missing or unknown)"
         )
     try:
@@ -200,7 +195,7 @@ def _check_checkpoint(
         width = unet_config["block_out_channels"][0]
     except (ModelError, KeyError, IndexError, TypeError):
         width = None
-    label = "SDXL" if info.family == "sdxl" else "Stable Diffusion 1.x"
+    label = {"sdxl": "SDXL", "sd2": "Stable Diffusion 2.x"}.get(info.family, "Stable Diffusion 1.x")
     if width is not None and info.unet_width is not None and width != info.unet_width:
         raise ModelError(
             f"{path.name} does not have {label}'s shapes: its UNet is "
@@ -302,10 +297,14 @@ def _load_single_file(
     report(0.05, f"Reading {path.name}")
     info = inspect_checkpoint(path)
     family = info.family if info.family in FAMILIES else "sd1"
+    bundled = config is None
     config = Path(config) if config is not None else bundled_config_dir(family)
     _check_checkpoint(info, path, config, allow_non_inpainting)
     found = info.detection or Detection(family, info.unet_in_channels == 9, info.unet_in_channels)
     kwargs: dict[str, Any] = {}
+    scheduler = single_file_scheduler(found, config) if bundled else None
+    if scheduler is not None:
+        kwargs["scheduler"] = scheduler
     if family in ("sd1", "sd2"):
         kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     if info.unet_in_channels != 9:
@@ -314,6 +313,8 @@ def _load_single_file(
 
         unet_config = dict(UNet2DConditionModel.load_config(str(config / "unet")))
         unet_config["in_channels"] = info.unet_in_channels
+        if bundled and found.prediction_type == "v_prediction":
+            unet_config.update(sample_size=96, upcast_attention=True)  # SD 2.x 768-v
         kwargs["unet"] = _unet_from_single_file(path, unet_config, load_dtype)
     report(0.1, f"Loading {path.name}")
     try:
@@ -335,6 +336,20 @@ def _load_single_file(
             f"({config.name} configs): {type(exc).__name__}: {exc}"
         ) from exc
     return pipe, found
+
+
+def single_file_scheduler(found: Detection, config: Path) -> Any:
+    """The scheduler a single-file checkpoint needs when it differs from the bundled config's:
+    a plain SD 2.x 768 model predicts *v* (as stable-diffusion-2-1 ships it: DDIM, v_prediction),
+    while the bundled SD-2-inpainting config predicts noise. None: the config's own is right."""
+    from diffusers import DDIMScheduler
+
+    base = dict(DDIMScheduler.load_config(str(config / "scheduler")))
+    wanted = found.prediction_type
+    if wanted is None or base.get("prediction_type", "epsilon") == wanted:
+        return None
+    base.pop("_class_name", None)
+    return DDIMScheduler.from_config(base, prediction_type=wanted, clip_sample=False)
 
 
 def _unet_from_single_file(path: Path, unet_config: dict[str, Any], dtype: torch.dtype) -> Any:
