@@ -96,6 +96,13 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         help="use a plain (4-channel) SD/SDXL model as an inpainting model via masked img2img "
         "(lower quality than an inpainting model)",
     )
+    p.add_argument(
+        "--memory",
+        choices=["auto", "full", "sliced", "tiled", "offload", "sequential"],
+        default=None,
+        help="GPU memory ladder: auto (default: from the VRAM), full, sliced (attention "
+        "slicing), tiled (+VAE tiling), offload (model CPU offload), sequential (slowest)",
+    )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument(
         "--dtype", help="auto (default: fp16 on CUDA, fp32 elsewhere), float32, float16, bfloat16"
@@ -332,6 +339,7 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
             device=args.device,
             dtype=args.dtype,
             allow_non_inpainting=getattr(args, "allow_non_inpainting", False),
+            memory=getattr(args, "memory", None),
         )
     if request.engine == "erase":
         if not request.model:

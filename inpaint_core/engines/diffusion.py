@@ -20,8 +20,12 @@ request. What it adds over a bare pipeline call, and why:
 * **Progress, previews, cancel** from ``callback_on_step_end``: one ``progress`` event per step, a
   throttled ``preview`` (linear latent->RGB, no extra weights), and a cancel raises
   :class:`JobCancelled` from the callback, i.e. within one UNet step, with no VAE decode after it.
-* **Out of memory** (CUDA/MPS): empty the cache, switch on attention slicing + VAE slicing/tiling,
-  retry once one image at a time, then a clear :class:`InpaintError`.
+* **Out of memory** (CUDA/MPS): empty the cache, go one rung down the memory ladder
+  (:mod:`inpaint_core.models.memory`; at least attention slicing + VAE slicing/tiling), retry
+  once one image at a time, then a clear :class:`InpaintError`.
+* **Families** (``[models]`` hooks): SD 1.x/2.x and SDXL run through their diffusers pipelines with
+  the conditioning of :mod:`.family_support`; FLUX.1 Fill through our own loop
+  (:mod:`.flux_fill`); LoRAs are switched per request (:class:`inpaint_core.lora.LoraSet`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from .. import schedulers
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..lora import LoraSet
+from ..models.memory import RUNGS, apply_rung, next_rung
 from ..request import InpaintRequest
 from . import family_support, flux_fill
 from .base import EngineOutput
@@ -81,6 +86,7 @@ def _load_model(
     dtype: str | None,
     on_progress: Any,
     allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> Any:
     """Load through :mod:`inpaint_core.models` (the real path: folders, HF cache, single files)."""
     try:
@@ -94,6 +100,7 @@ def _load_model(
             dtype=dtype,
             on_progress=on_progress,
             allow_non_inpainting=allow_non_inpainting,
+            memory=memory,
         )
     from diffusers import StableDiffusionInpaintPipeline
 
@@ -159,6 +166,7 @@ class DiffusionEngine:
         preview_interval_s: float = 0.25,
         max_batch: int = DEFAULT_MAX_BATCH,
         allow_non_inpainting: bool = False,
+        memory: str | None = None,
     ) -> None:
         if model is None and loaded is None:
             raise ModelError("the diffusion engine needs a model: give model=PATH|REPO_ID")
@@ -170,6 +178,7 @@ class DiffusionEngine:
         self.max_batch = max(1, int(max_batch))
         # [models] a plain (4-channel) SD/SDXL model runs as masked img2img only when allowed
         self.allow_non_inpainting = bool(allow_non_inpainting)
+        self.memory = memory  # [models] memory-ladder rung (None/"auto": from the VRAM)
         self._loaded = loaded
         self._embeds = _LRU(_EMBED_CACHE_SIZE)
         self._latents = _LRU(_LATENT_CACHE_SIZE)
@@ -212,7 +221,12 @@ class DiffusionEngine:
             )
 
         loaded = _load_model(
-            self.model, self.device, self.dtype, on_progress, self.allow_non_inpainting
+            self.model,
+            self.device,
+            self.dtype,
+            on_progress,
+            self.allow_non_inpainting,
+            self.memory,
         )
         family_support.check_runnable(loaded, self.allow_non_inpainting)  # [models]
         loaded.pipe.set_progress_bar_config(disable=True)
@@ -385,8 +399,10 @@ class DiffusionEngine:
                     raise InpaintError(_oom_message(ctx, len(seeds))) from exc
                 raise
             log.warning("out of memory; retrying with attention slicing and VAE tiling")
-        self._enable_memory_savers()
-        ctx.on_event(EngineEvent("progress", message="out of memory: retrying with memory savers"))
+        rung = self._enable_memory_savers()
+        ctx.on_event(
+            EngineEvent("progress", message=f"out of memory: retrying with memory setting {rung}")
+        )
         outputs: list[EngineOutput] = []
         try:
             for i, seed in enumerate(seeds):
@@ -399,15 +415,20 @@ class DiffusionEngine:
             raise
         return outputs
 
-    def _enable_memory_savers(self) -> None:
+    def _enable_memory_savers(self) -> str:
+        """[models] One rung down the memory ladder (at least attention slicing + VAE tiling)."""
         pipe = self._loaded.pipe
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        if hasattr(pipe, "enable_attention_slicing"):
-            pipe.enable_attention_slicing()
-        pipe.vae.enable_slicing()
-        pipe.vae.enable_tiling()
+        current = getattr(self._loaded, "memory", "full")
+        if RUNGS.index(current) < RUNGS.index("tiled"):
+            target = "tiled"
+        else:
+            target = next_rung(current) or current
+        apply_rung(pipe, target, str(getattr(self._loaded, "device", pipe.device)))
+        self._loaded.memory = target
         self._memory_savers = True
+        return target
 
     def _run_chunk(self, ctx: _RunContext, seeds: list[int], done: int) -> list[EngineOutput]:
         from PIL import Image

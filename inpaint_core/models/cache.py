@@ -51,6 +51,7 @@ class ModelCache:
         on_progress: ProgressCallback | None = None,
         config: str | Path | None = None,
         allow_non_inpainting: bool = False,
+        memory: str | None = None,
     ) -> LoadedModel:
         """The loaded model for ``model`` on ``device``/``dtype``, loading it if needed."""
         resolved_device = resolve_device(device)
@@ -62,6 +63,7 @@ class ModelCache:
             str(resolved_dtype),
             str(config) if config else None,
             allow_non_inpainting,
+            memory or "auto",
         )
         with self._lock:
             hit = self._entries.get(key)
@@ -79,6 +81,7 @@ class ModelCache:
                 on_progress,
                 Path(config) if config else None,
                 allow_non_inpainting,
+                memory,
             )
             self._entries[key] = loaded
             return loaded
@@ -119,6 +122,7 @@ def get_loaded(
     on_progress: ProgressCallback | None = None,
     config: str | Path | None = None,
     allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """:meth:`ModelCache.get` on the process-wide cache (what the engine and the jobs use)."""
     return _DEFAULT_CACHE.get(
@@ -128,4 +132,5 @@ def get_loaded(
         on_progress=on_progress,
         config=config,
         allow_non_inpainting=allow_non_inpainting,
+        memory=memory,
     )

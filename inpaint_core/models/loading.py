@@ -31,6 +31,7 @@ from .discovery import (
     resolve_model,
 )
 from .families import FAMILIES, Detection, detect_folder
+from .memory import MemoryPlan, apply_rung, choose_rung, cuda_vram_gb
 
 ProgressCallback = Callable[[float, str], None]
 REQUIRED_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
@@ -72,6 +73,9 @@ class LoadedModel:
     family: str = "sd1"  # see inpaint_core.models.families
     #: False: a plain (4-channel) model run as masked img2img (the user allowed it)
     inpainting: bool = True
+    #: the memory-ladder rung it runs on (see inpaint_core.models.memory) and why
+    memory: str = "full"
+    memory_reason: str = ""
 
     def describe(self) -> str:
         return f"{self.name} on {self.device} ({dtype_name(self.dtype)})"
@@ -413,19 +417,16 @@ def install_vae_upcast(vae: Any, compute_dtype: torch.dtype) -> None:
     vae._inpaint_studio_compute_dtype = compute_dtype
 
 
-#: FLUX.1 Fill in bf16 is ~24 GB of weights: below this much VRAM, offload between components
-FLUX_OFFLOAD_BELOW_GB = 40
-
-
-def _cuda_total_gb(device: str) -> float:
-    index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
-    return torch.cuda.get_device_properties(index).total_memory / 2**30
-
-
 def _finish(
-    pipe: Any, device: str, dtype: torch.dtype, report: _Reporter, family: str = "sd1"
-) -> torch.dtype:
-    """Apply the dtype policy (VAE upcast), SDPA, and move to ``device``. Returns the VAE dtype."""
+    pipe: Any,
+    device: str,
+    dtype: torch.dtype,
+    report: _Reporter,
+    family: str = "sd1",
+    memory: str | None = None,
+) -> tuple[torch.dtype, MemoryPlan]:
+    """Apply the dtype policy (VAE upcast), SDPA, the memory ladder, and move to ``device``.
+    Returns the VAE dtype and the memory plan."""
     vae_dtype = vae_dtype_for(dtype)
     for name, wanted in (
         ("unet", dtype),
@@ -439,21 +440,21 @@ def _finish(
         if module is not None and next(module.parameters()).dtype != wanted:
             module.to(dtype=wanted)
     _use_sdpa(pipe)
-    if (
-        family == "flux"
-        and device.startswith("cuda")
-        and _cuda_total_gb(device) < FLUX_OFFLOAD_BELOW_GB
-    ):
-        # low VRAM: each component moves to the GPU only while it runs (accelerate hooks)
-        report(0.85, f"Offloading to {device} component by component (low VRAM)")
-        pipe.enable_model_cpu_offload(device=device)
+    if memory and memory != "auto":
+        plan = MemoryPlan(memory, "chosen by the user")
+    else:
+        plan = choose_rung(cuda_vram_gb(device), family, 4 if dtype == torch.float32 else 2)
+    if plan.rung in ("offload", "sequential"):
+        # low VRAM: parts move to the GPU only while they run (accelerate hooks)
+        report(0.85, f"Offloading to {device} ({plan.reason})")
     else:
         report(0.85, f"Moving to {device}")
         pipe.to(device)
+    apply_rung(pipe, plan.rung, device)
     if vae_dtype != dtype:
         install_vae_upcast(pipe.vae, dtype)
     pipe.set_progress_bar_config(disable=True)
-    return vae_dtype
+    return vae_dtype, plan
 
 
 def _family_before_loading(ref: ModelRef) -> str:
@@ -469,6 +470,7 @@ def load_ref(
     on_progress: ProgressCallback | None = None,
     config: Path | None = None,
     allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """Load an already resolved model on an already resolved device/dtype."""
     report = _Reporter(on_progress)
@@ -486,7 +488,7 @@ def load_ref(
             )
         else:
             pipe, found = _load_folder(ref.path, what, load_dtype, report, allow_non_inpainting)
-        vae_dtype = _finish(pipe, device, dtype, report, found.family)
+        vae_dtype, plan = _finish(pipe, device, dtype, report, found.family, memory)
     except ModelError:
         raise
     except torch.cuda.OutOfMemoryError:
@@ -508,6 +510,8 @@ def load_ref(
         vae_dtype=vae_dtype,
         family=found.family,
         inpainting=bool(found.inpainting),
+        memory=plan.rung,
+        memory_reason=plan.reason,
     )
 
 
@@ -519,6 +523,7 @@ def load_pipeline(
     on_progress: ProgressCallback | None = None,
     config: str | Path | None = None,
     allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """Load ``model`` — a diffusers folder, a single checkpoint file, a name in the models folder,
     or a repo id already in the Hugging Face cache — offline, as an inpainting pipeline.
@@ -527,6 +532,7 @@ def load_pipeline(
     ``on_progress(fraction, message)`` is called at each stage and for each component.
     ``config`` overrides the bundled config folder for single-file checkpoints.
     ``allow_non_inpainting``: accept a plain (4-channel) SD/SDXL model, run as masked img2img.
+    ``memory``: a rung of :mod:`inpaint_core.models.memory` (None/``auto``: from the VRAM).
     Raises :class:`~inpaint_core.errors.ModelError` with a clear message on every failure
     (missing, corrupt, unsafe pickle, not an inpainting model, not downloaded …).
     """
@@ -541,4 +547,5 @@ def load_pipeline(
         on_progress,
         Path(config) if config else None,
         allow_non_inpainting,
+        memory,
     )
