@@ -438,7 +438,7 @@ class DiffusionEngine:
         ctx.cancel.raise_if_cancelled()
         if ctx.family == "flux":  # [models] our own Fill loop (see flux_fill)
             return flux_fill.run_chunk(self, ctx, seeds, _StepCallback(ctx, done, len(seeds)))
-        device = pipe.device
+        device = pipe._execution_device  # [models] where it runs (also under CPU offload)
         dtype = family_support.denoiser(pipe).dtype
         height, width = ctx.image.shape[:2]
         n = len(seeds)
@@ -492,7 +492,7 @@ class DiffusionEngine:
         """strength < 1: the photo's latents noised to the first timestep, as the pipeline would
         (it takes ``latents=`` as pure noise and multiplies by ``init_noise_sigma``, so divide)."""
         pipe = self._loaded.pipe
-        device = pipe.device
+        device = pipe._execution_device
         pipe.scheduler.set_timesteps(req.steps, device=device)
         timesteps, _ = pipe.get_timesteps(req.steps, req.strength, device)
         if len(timesteps) == 0:

@@ -81,7 +81,7 @@ def encode_prompt(
             pos, neg, pooled, neg_pooled = pipe.encode_prompt(
                 prompt,
                 prompt_2=prompt,
-                device=pipe.device,
+                device=pipe._execution_device,
                 num_images_per_prompt=1,
                 do_classifier_free_guidance=cfg,
                 negative_prompt=negative_prompt if cfg else None,
@@ -93,10 +93,12 @@ def encode_prompt(
             return out
         if family == "flux":
             pos, pooled, _text_ids = pipe.encode_prompt(
-                prompt, prompt_2=prompt, device=pipe.device, num_images_per_prompt=1
+                prompt, prompt_2=prompt, device=pipe._execution_device, num_images_per_prompt=1
             )
             return {"prompt_embeds": pos, "pooled_prompt_embeds": pooled}
-        pos, neg = pipe.encode_prompt(prompt, pipe.device, 1, cfg, negative_prompt if cfg else None)
+        pos, neg = pipe.encode_prompt(
+            prompt, pipe._execution_device, 1, cfg, negative_prompt if cfg else None
+        )
         out = {"prompt_embeds": pos}
         if neg is not None:
             out["negative_prompt_embeds"] = neg
