@@ -1,4 +1,4 @@
-"""Erase engine: object removal without a prompt, with a LaMa TorchScript model.
+"""Erase engine: object removal without a prompt, with a LaMa or MI-GAN TorchScript model.
 
 LaMa (Suvorov et al., "Resolution-robust Large Mask Inpainting with Fourier Convolutions") is what
 IOPaint runs by default and what Krita AI Diffusion uses to pre-fill before diffusion: it fills a
@@ -9,6 +9,12 @@ hole from its surroundings, fast on a CPU, at the photo's own resolution. People
 
 with H and W multiples of 8. That is the whole contract this engine relies on (IOPaint's
 ``lama.py`` feeds it the same way), so any TorchScript module with it works.
+
+MI-GAN (Sargsyan et al., ICCV 2023; IOPaint's ``migan_traced.pt``) is a small GAN made for
+phones: one input ``(1, 4, 512, 512)`` = ``cat(0.5 - mask, image * (1 - mask))`` with the image in
+[-1, 1], and an image in [-1, 1] back (IOPaint's ``mi_gan.py``). The crop is scaled down to fit
+512 (never up), padded to 512x512, and the fill scaled back to the crop. The two are told apart by
+the TorchScript ``forward``'s number of inputs (two: LaMa, one: MI-GAN).
 
 Like the classical engine it works on the native-resolution crop around the mask and returns one
 output (``seed=None``): the fill is deterministic, more seeds would be the same picture.
@@ -69,6 +75,7 @@ class EraseEngine:
         self.device = device
         self._module: Any = None
         self._device = "cpu"
+        self._kind = "lama"  # or "migan" (see the module docstring)
 
     @property
     def model_name(self) -> str:
@@ -88,6 +95,11 @@ class EraseEngine:
                     f"{type(exc).__name__}: {exc}"
                 ) from None
             module.eval()
+            try:
+                inputs = len(module.forward.schema.arguments) - 1  # minus self
+            except (AttributeError, RuntimeError):
+                inputs = 2
+            self._kind = "migan" if inputs == 1 else "lama"
             self._module = module
         return self._module
 
@@ -108,6 +120,8 @@ class EraseEngine:
         module = self.load()
         cancel.raise_if_cancelled()
         t0 = time.perf_counter()
+        if self._kind == "migan":
+            return [self._migan(image, mask, on_event, cancel, t0)]
         h, w = image.shape[:2]
         ph, pw = (-h) % 8, (-w) % 8
         img = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
@@ -132,3 +146,46 @@ class EraseEngine:
         on_event(EngineEvent("progress", progress=1.0, message="done"))
         info = {"model": self.model_name, "seconds": time.perf_counter() - t0, "size": (w, h)}
         return [EngineOutput(image=result, seed=None, info=info)]
+
+    MIGAN_SIZE = 512
+
+    def _migan(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        on_event: EventCallback,
+        cancel: CancelToken,
+        t0: float,
+    ) -> EngineOutput:
+        import cv2
+
+        size = self.MIGAN_SIZE
+        h, w = image.shape[:2]
+        scale = min(1.0, size / max(h, w))
+        rh, rw = max(1, round(h * scale)), max(1, round(w * scale))
+        img = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA) if scale < 1 else image
+        msk = cv2.resize(mask, (rw, rh), interpolation=cv2.INTER_NEAREST) if scale < 1 else mask
+        img = np.pad(img, ((0, size - rh), (0, size - rw), (0, 0)), mode="symmetric")
+        msk = np.pad(msk, ((0, size - rh), (0, size - rw)), mode="symmetric")
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].float().div(127.5).sub(1.0)
+        m = torch.from_numpy((msk > 120).astype(np.float32))[None, None]
+        inputs = torch.cat([0.5 - m, x * (1 - m)], dim=1).to(self._device)
+        try:
+            with torch.inference_mode():
+                out = self._module(inputs)
+        except Exception as exc:
+            raise InpaintError(
+                f"{self.model_name} failed on a {w}x{h} crop: {type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(out, torch.Tensor) or tuple(out.shape[-3:]) != (3, size, size):
+            raise ModelError(
+                f"{self.model_name} does not behave like MI-GAN: expected a (1, 3, 512, 512) image"
+            )
+        cancel.raise_if_cancelled()
+        arr = out[0, :, :rh, :rw].permute(1, 2, 0).float().cpu().numpy()
+        fill = np.clip(arr * 127.5 + 127.5, 0, 255).round().astype(np.uint8)
+        if (rh, rw) != (h, w):
+            fill = cv2.resize(fill, (w, h), interpolation=cv2.INTER_CUBIC)
+        on_event(EngineEvent("progress", progress=1.0, message="done"))
+        info = {"model": self.model_name, "seconds": time.perf_counter() - t0, "size": (w, h)}
+        return EngineOutput(image=np.ascontiguousarray(fill), seed=None, info=info)
