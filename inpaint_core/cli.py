@@ -17,6 +17,7 @@ from . import cli_smart_mask
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .files import FileWriteError, clean_stale_temp_files, describe_os_error
+from .models_cli import add_models_parser, cmd_models
 from .params_cli import add_params_parser, cmd_params
 from .request import MASKED_CONTENT, InpaintRequest
 from .service.cli import add_serve_parser, cmd_serve
@@ -36,7 +37,7 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     d = InpaintRequest()
     p.add_argument(
         "--engine",
-        choices=["classical", "diffusion"],
+        choices=["classical", "diffusion", "erase"],
         default=None,
         help="fill engine (default: diffusion when --model is given, else classical)",
     )
@@ -45,8 +46,18 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt", default=d.prompt)
     p.add_argument("--negative-prompt", default=d.negative_prompt)
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--guidance-scale", type=float, default=d.guidance_scale)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"denoising steps (default {d.steps}, or a few-step model's own)",
+    )
+    p.add_argument(
+        "--guidance-scale",
+        type=float,
+        default=None,
+        help=f"CFG scale (default {d.guidance_scale}, or a few-step model's own)",
+    )
     p.add_argument("--strength", type=float, default=d.strength)
     p.add_argument("--num-outputs", type=int, default=d.num_outputs)
     p.add_argument(
@@ -56,8 +67,8 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target-size",
         type=int,
-        default=d.target_size,
-        help="working long side when no size is given",
+        default=None,
+        help=f"working long side when no size is given (default {d.target_size}; SDXL 1024)",
     )
     p.add_argument("--no-safety-checker", action="store_true", help="turn the safety checker off")
     p.add_argument(
@@ -75,6 +86,28 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
+    )
+    p.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="PATH[:SCALE]",
+        help="apply a LoRA (.safetensors, kohya/A1111 or diffusers format, or a name in the "
+        "models folder's loras/) with a weight (default 1.0); repeat for several. "
+        "<lora:NAME:WEIGHT> in the prompt works too",
+    )
+    p.add_argument(
+        "--allow-non-inpainting",
+        action="store_true",
+        help="use a plain (4-channel) SD/SDXL model as an inpainting model via masked img2img "
+        "(lower quality than an inpainting model)",
+    )
+    p.add_argument(
+        "--memory",
+        choices=["auto", "full", "sliced", "tiled", "offload", "sequential"],
+        default=None,
+        help="GPU memory ladder: auto (default: from the VRAM), full, sliced (attention "
+        "slicing), tiled (+VAE tiling), offload (model CPU offload), sequential (slowest)",
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument(
@@ -113,17 +146,19 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequest:
+    from .lora import parse_lora_arg, split_lora_tags
+
     engine = args.engine or ("diffusion" if args.model else "classical")
+    prompt, tagged = split_lora_tags(args.prompt)
+    loras = (*(parse_lora_arg(x) for x in getattr(args, "lora", None) or ()), *tagged)
     fields: dict[str, Any] = dict(
-        prompt=args.prompt,
+        prompt=prompt,
+        loras=loras,
         negative_prompt=args.negative_prompt,
-        steps=args.steps,
-        guidance_scale=args.guidance_scale,
         strength=args.strength,
         num_outputs=args.num_outputs,
         width=args.width,
         height=args.height,
-        target_size=args.target_size,
         safety_checker=not args.no_safety_checker,
         engine=engine,
         model=args.model,
@@ -135,7 +170,23 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
     )
     fields["masked_content"] = args.masked_content
     fields["soft_inpainting"] = not args.no_soft_inpainting
-    for name in ("scheduler", "seed", "seeds"):
+    # what the model asks for (its family's grid; a few-step model's sampler), where not given
+    if engine == "diffusion" and args.model:
+        from .models.presets import suggested_settings
+
+        suggestion = suggested_settings(args.model, [lora.path for lora in loras])
+        given = {
+            name
+            for name in ("scheduler", "steps", "guidance_scale", "target_size")
+            if getattr(args, name, None) is not None
+        }
+        fields.update({k: v for k, v in suggestion.fields.items() if k not in given})
+        if suggestion.reason and not {"scheduler", "steps", "guidance_scale"} <= given:
+            print(
+                f"{suggestion.reason} (set --scheduler/--steps/--guidance-scale to override)",
+                file=sys.stderr,
+            )
+    for name in ("scheduler", "seed", "seeds", "steps", "guidance_scale", "target_size"):
         if getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)
     fields.update(overrides)
@@ -222,10 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     cli_smart_mask.add_parser(sub)
-
-    models = sub.add_parser("models", help="list the models found on this machine")
-    models.add_argument("--json", action="store_true")
-    models.add_argument("--dir", action="append", default=[], help="also look in this folder")
+    add_models_parser(sub)
     add_params_parser(sub)
     add_serve_parser(sub)
     return parser
@@ -496,7 +544,18 @@ def _engine_for(request: InpaintRequest, args: argparse.Namespace):
     if request.engine == "diffusion":
         if not request.model:
             raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
-        return get_engine("diffusion", model=request.model, device=args.device, dtype=args.dtype)
+        return get_engine(
+            "diffusion",
+            model=request.model,
+            device=args.device,
+            dtype=args.dtype,
+            allow_non_inpainting=getattr(args, "allow_non_inpainting", False),
+            memory=getattr(args, "memory", None),
+        )
+    if request.engine == "erase":
+        if not request.model:
+            raise InpaintError("--engine erase needs --model big-lama.pt (a LaMa TorchScript file)")
+        return get_engine("erase", model=request.model, device=args.device)
     return get_engine("classical")
 
 
@@ -591,22 +650,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({"contact_sheet": str(sheet_path), "cells": written}))
     else:
         print(f"wrote {sheet_path} and {len(written)} cells to {out}")
-    return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from . import models
-
-    found = models.list_models([Path(d) for d in args.dir] or None)
-    if args.json:
-        print(
-            json.dumps(
-                {"models": [m.to_dict() if hasattr(m, "to_dict") else vars(m) for m in found]},
-                default=str,
-            )
-        )
-    else:
-        print(models.format_model_table(found))
     return 0
 
 

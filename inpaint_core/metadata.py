@@ -27,6 +27,7 @@ from typing import Any
 from .errors import InpaintError, RequestValidationError
 from .imaging import MAX_BYTES, LoadedImage, load_image
 from .jsonsafe import loads_limited
+from .lora import lora_tags, split_lora_tags
 from .request import InpaintRequest
 from .schedulers import canonical_scheduler_name
 
@@ -46,6 +47,9 @@ A1111_SAMPLERS: dict[str, str] = {
     "PNDM": "PLMS",
     "KLMS": "LMS",
     "UniPC": "UniPC",
+    "LCM": "LCM",
+    "TCD": "TCD",
+    "K_EULER_TRAILING": "Euler trailing",
 }
 
 # A1111's pairs (modules/infotext_utils.py: ``\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)``)
@@ -125,8 +129,11 @@ def format_parameters(
     parameter: it is written as ``Seam score`` and ignored when the request is read back.
     """
     lines: list[str] = []
-    if request.prompt:
-        lines.append(request.prompt)
+    prompt = request.prompt
+    if request.loras:  # A1111 writes LoRAs into the prompt as <lora:NAME:WEIGHT>
+        prompt = f"{prompt} {lora_tags(request.loras)}".strip()
+    if prompt:
+        lines.append(prompt)
     if request.negative_prompt:
         lines.append(f"Negative prompt: {request.negative_prompt}")
     if seed is None:
@@ -330,8 +337,10 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
     otherwise such values are skipped and the request's defaults used.
     """
     p = parse_parameters(text)
+    prompt, loras = split_lora_tags(p["prompt"])
     kw: dict[str, Any] = {
-        "prompt": p["prompt"],
+        "prompt": prompt,
+        "loras": tuple(loras),
         "negative_prompt": p["negative_prompt"],
         "engine": "diffusion",
     }
@@ -363,8 +372,8 @@ def request_from_parameters(text: str, *, strict: bool = True) -> InpaintRequest
 
     def engine(value: str) -> str:
         value = value.strip().lower()
-        if value not in ("classical", "diffusion"):
-            raise ValueError("expected classical or diffusion")
+        if value not in ("classical", "diffusion", "erase"):
+            raise ValueError("expected classical, diffusion or erase")
         return value
 
     take("Steps", "steps", int)

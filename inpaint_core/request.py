@@ -13,13 +13,29 @@ from typing import Any
 from .errors import RequestValidationError
 from .options import RunOptions
 
-ENGINES = ("classical", "diffusion")
+ENGINES = ("classical", "diffusion", "erase")
 MAX_SEED = 2**32 - 1
 #: keys our PNG JSON chunk carries beside the request: facts about one output (not inputs), skipped
 #: when a request is read back (``seam_score``: inpaint_core.seam)
 OUTPUT_FACTS = frozenset({"seam_score"})
 #: what the diffusion model starts from inside the mask (inpaint_core.engines.masked_content)
 MASKED_CONTENT = ("original", "fill", "latent_noise", "latent_nothing")
+MAX_LORA_SCALE = 10.0
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    """One LoRA applied to the model: a ``.safetensors`` file (kohya/A1111 or diffusers/PEFT
+    format) or a name in the models folder's ``loras/``, and its weight (0 = no effect)."""
+
+    path: str
+    scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        """The name A1111 writes in ``<lora:NAME:scale>``: the file name without its suffix."""
+        base = self.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return base.rsplit(".", 1)[0] if base.lower().endswith(".safetensors") else base
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,8 @@ class InpaintRequest:
     color_match: bool = False
     # engine-specific options (classical method, batch seeds, ...); a dict is read as RunOptions
     options: RunOptions = field(default_factory=RunOptions)
+    # LoRAs on the diffusion model, applied in this order with their weights
+    loras: tuple[LoraRef, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
@@ -67,6 +85,8 @@ class InpaintRequest:
         if isinstance(self.masked_content, str):
             canonical = self.masked_content.strip().lower().replace(" ", "_").replace("-", "_")
             object.__setattr__(self, "masked_content", canonical)
+        if isinstance(self.loras, (list, tuple)):
+            object.__setattr__(self, "loras", tuple(_lora_ref(x) for x in self.loras))
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -152,6 +172,12 @@ class InpaintRequest:
             )
         if not isinstance(self.soft_inpainting, bool):
             raise RequestValidationError("soft_inpainting", "must be true or false")
+        if not isinstance(self.loras, tuple):
+            raise RequestValidationError("loras", "must be a list of LoRAs")
+        for lora in self.loras:
+            if not isinstance(lora.path, str) or not lora.path.strip():
+                raise RequestValidationError("loras", "a LoRA needs a file path or name")
+            rng("loras", lora.scale, -MAX_LORA_SCALE, MAX_LORA_SCALE)
         if self.engine == "diffusion":
             from .schedulers import canonical_scheduler_name  # local: keeps import light
 
@@ -192,6 +218,7 @@ class InpaintRequest:
         if d["seeds"] is not None:
             d["seeds"] = list(d["seeds"])
         d["options"] = self.options.to_dict()
+        d["loras"] = [{"path": x.path, "scale": x.scale} for x in self.loras]
         return d
 
     def to_json(self) -> str:
@@ -214,8 +241,29 @@ class InpaintRequest:
                     "seeds", f"must be a list of seeds, got {data['seeds']!r}"
                 )
             data["seeds"] = tuple(data["seeds"])
+        if "loras" in data:
+            if not isinstance(data["loras"], (list, tuple)):
+                raise RequestValidationError("loras", "must be a list of LoRAs")
+            data["loras"] = tuple(_lora_ref(x) for x in data["loras"])
         return cls(**data)
 
     @classmethod
     def from_json(cls, text: str) -> InpaintRequest:
         return cls.from_dict(json.loads(text))
+
+
+def _lora_ref(value: Any) -> LoraRef:
+    """A LoraRef from a LoraRef, a ``{"path", "scale"}`` dict or a ``(path, scale)`` pair."""
+    if isinstance(value, LoraRef):
+        return value
+    if isinstance(value, dict) and set(value) <= {"path", "scale", "name"} and "path" in value:
+        scale = value.get("scale", 1.0)
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        value, scale = {"path": value[0]}, value[1]
+    else:
+        raise RequestValidationError("loras", f"cannot read a LoRA from {value!r}")
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise RequestValidationError("loras", f"a LoRA weight must be a number, got {scale!r}")
+    if not isinstance(value["path"], str):
+        raise RequestValidationError("loras", "a LoRA needs a file path or name")
+    return LoraRef(value["path"], float(scale))

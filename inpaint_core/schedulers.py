@@ -23,6 +23,10 @@ SCHEDULER_ALIASES: dict[str, tuple[str, ...]] = {
     "PNDM": ("pndm", "plms"),
     "KLMS": ("lms", "k_lms", "klms"),
     "UniPC": ("unipc", "unipcmultistep"),
+    # few-step distillations (see inpaint_core.models.presets)
+    "LCM": ("lcm", "lcmscheduler"),
+    "TCD": ("tcd", "tcdscheduler"),
+    "K_EULER_TRAILING": ("euler trailing", "euler sgm uniform", "k_euler_trailing"),
 }
 
 
@@ -50,6 +54,10 @@ SCHEDULERS: dict[str, SchedulerSpec] = {
     "PNDM": SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}),
     "KLMS": SchedulerSpec("LMSDiscreteScheduler"),
     "UniPC": SchedulerSpec("UniPCMultistepScheduler"),
+    "LCM": SchedulerSpec("LCMScheduler"),
+    "TCD": SchedulerSpec("TCDScheduler"),
+    # SDXL-Lightning's recommendation: Euler with timesteps spaced from the end ("trailing")
+    "K_EULER_TRAILING": SchedulerSpec("EulerDiscreteScheduler", {"timestep_spacing": "trailing"}),
 }
 
 assert set(SCHEDULERS) == set(SCHEDULER_ALIASES)

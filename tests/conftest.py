@@ -28,3 +28,27 @@ def tiny_model_4ch_dir(tmp_path_factory):
     return save_tiny_inpaint_model(
         tmp_path_factory.mktemp("tiny-4ch") / "tiny-sd-4ch", in_channels=4
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_dir(tmp_path_factory):
+    """A tiny SDXL inpainting model (two text encoders, text_time UNet) as a diffusers folder."""
+    from inpaint_core.testing import save_tiny_sdxl_inpaint_model
+
+    return save_tiny_sdxl_inpaint_model(tmp_path_factory.mktemp("tiny-sdxl") / "tiny-sdxl-inpaint")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd2_dir(tmp_path_factory):
+    """A tiny SD 2.x-layout inpainting model with a v-prediction scheduler config."""
+    from inpaint_core.testing import save_tiny_sd2_inpaint_model
+
+    return save_tiny_sd2_inpaint_model(tmp_path_factory.mktemp("tiny-sd2") / "tiny-sd2-inpaint")
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_dir(tmp_path_factory):
+    """A tiny FLUX.1 Fill model (16-channel VAE, 384-feature img_in, CLIP + T5) as a folder."""
+    from inpaint_core.testing import save_tiny_flux_fill_model
+
+    return save_tiny_flux_fill_model(tmp_path_factory.mktemp("tiny-flux") / "tiny-flux-fill")

@@ -26,6 +26,11 @@ _UNET_FIXED = {
     "conv_norm_out.bias": "out.0.bias",
     "conv_out.weight": "out.2.weight",
     "conv_out.bias": "out.2.bias",
+    # SDXL's size/crop + pooled-text embedding
+    "add_embedding.linear_1.weight": "label_emb.0.0.weight",
+    "add_embedding.linear_1.bias": "label_emb.0.0.bias",
+    "add_embedding.linear_2.weight": "label_emb.0.2.weight",
+    "add_embedding.linear_2.bias": "label_emb.0.2.bias",
 }
 _UNET_RESNET = {
     "norm1": "in_layers.0",
@@ -164,3 +169,110 @@ def save_single_file(folder: Path, dest: Path) -> Path:
     else:
         torch.save({"state_dict": state, "global_step": 1}, dest)
     return dest
+
+
+_OPEN_CLIP_LAYER = {
+    "layer_norm1": "ln_1",
+    "layer_norm2": "ln_2",
+    "mlp.fc1": "mlp.c_fc",
+    "mlp.fc2": "mlp.c_proj",
+    "self_attn.out_proj": "attn.out_proj",
+}
+
+
+def text_encoder_to_open_clip(
+    state: dict[str, torch.Tensor], prefix: str
+) -> dict[str, torch.Tensor]:
+    """A diffusers ``CLIPTextModelWithProjection`` state dict in OpenCLIP's layout (SDXL's second
+    text encoder: ``conditioner.embedders.1.model.``): fused q/k/v ``in_proj``, ``resblocks``,
+    ``positional_embedding``, and ``text_projection`` stored transposed."""
+    out: dict[str, torch.Tensor] = {}
+    qkv: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in state.items():
+        key = key.removeprefix("text_model.")
+        if key == "embeddings.token_embedding.weight":
+            out[prefix + "token_embedding.weight"] = tensor
+        elif key == "embeddings.position_embedding.weight":
+            out[prefix + "positional_embedding"] = tensor
+        elif key.startswith("final_layer_norm."):
+            out[prefix + "ln_final." + key.split(".")[-1]] = tensor
+        elif key == "text_projection.weight":
+            out[prefix + "text_projection"] = tensor.T.contiguous()
+        elif key.startswith("encoder.layers."):
+            p = key.split(".")
+            layer, rest = p[2], ".".join(p[3:])
+            base = f"{prefix}transformer.resblocks.{layer}."
+            if rest.startswith("self_attn.") and rest.split(".")[1] in (
+                "q_proj",
+                "k_proj",
+                "v_proj",
+            ):
+                qkv.setdefault(base + "attn.in_proj_" + p[-1], {})[rest.split(".")[1]] = tensor
+                continue
+            for a, b in _OPEN_CLIP_LAYER.items():
+                if rest.startswith(a + "."):
+                    rest = b + rest[len(a) :]
+                    break
+            out[base + rest] = tensor
+        elif key.startswith("embeddings.position_ids"):
+            continue
+        else:
+            raise KeyError(f"unexpected text encoder key {key}")
+    for name, parts in qkv.items():
+        out[name] = torch.cat([parts["q_proj"], parts["k_proj"], parts["v_proj"]])
+    return out
+
+
+def save_sdxl_single_file(folder: Path, dest: Path) -> Path:
+    """A diffusers SDXL folder as one original (SGM / A1111-style) ``.safetensors`` checkpoint:
+    ``model.diffusion_model.``, ``first_stage_model.``, ``conditioner.embedders.0.transformer.``
+    (CLIP-L) and ``conditioner.embedders.1.model.`` (OpenCLIP bigG)."""
+    folder = Path(folder)
+
+    def config(name: str) -> dict:
+        return json.loads((folder / name / "config.json").read_text())
+
+    state: dict[str, torch.Tensor] = {}
+    state.update(
+        unet_to_ldm(
+            load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"), config("unet")
+        )
+    )
+    state.update(
+        vae_to_ldm(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"), config("vae"))
+    )
+    te1 = load_file(folder / "text_encoder" / "model.safetensors")
+    state.update(
+        {
+            "conditioner.embedders.0.transformer."
+            + (k if k.startswith("text_model.") else "text_model." + k): v
+            for k, v in te1.items()
+        }
+    )
+    te2 = load_file(folder / "text_encoder_2" / "model.safetensors")
+    state.update(text_encoder_to_open_clip(te2, "conditioner.embedders.1.model."))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(dest))
+    return Path(dest)
+
+
+def save_sd2_single_file(folder: Path, dest: Path) -> Path:
+    """A diffusers SD 2.x folder as one original (LDM) ``.safetensors``: the text encoder in
+    OpenCLIP's layout under ``cond_stage_model.model.`` as SD 2 checkpoints have it."""
+    folder = Path(folder)
+
+    def config(name: str) -> dict:
+        return json.loads((folder / name / "config.json").read_text())
+
+    state: dict[str, torch.Tensor] = {}
+    state.update(
+        unet_to_ldm(
+            load_file(folder / "unet" / "diffusion_pytorch_model.safetensors"), config("unet")
+        )
+    )
+    state.update(
+        vae_to_ldm(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"), config("vae"))
+    )
+    te = load_file(folder / "text_encoder" / "model.safetensors")
+    state.update(text_encoder_to_open_clip(te, "cond_stage_model.model."))
+    save_file({k: v.contiguous() for k, v in state.items()}, str(dest))
+    return Path(dest)

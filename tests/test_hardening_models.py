@@ -24,11 +24,8 @@ from inpaint_core.models.config_check import (
     check_config,
     check_model_configs,
 )
-from inpaint_core.models.discovery import (
-    LDM_UNET_IN,
-    MAX_SAFETENSORS_HEADER,
-    read_safetensors_header,
-)
+from inpaint_core.models.discovery import LDM_UNET_IN
+from inpaint_core.models.safe_files import MAX_SAFETENSORS_HEADER, read_safetensors_header
 from tests.hardening_helpers import run_bounded
 
 

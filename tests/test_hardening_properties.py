@@ -25,7 +25,7 @@ from inpaint_core.metadata import (
     parse_parameters,
     request_from_parameters,
 )
-from inpaint_core.models.discovery import read_safetensors_header
+from inpaint_core.models.safe_files import read_safetensors_header
 from inpaint_core.options import RunOptions
 
 # generous per-call deadlines: the machine is shared; a hang or a quadratic case is far beyond

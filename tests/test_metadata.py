@@ -87,6 +87,9 @@ def test_sampler_names_both_ways():
         "PNDM": "PLMS",
         "KLMS": "LMS",
         "UniPC": "UniPC",
+        "LCM": "LCM",
+        "TCD": "TCD",
+        "K_EULER_TRAILING": "Euler trailing",
     }
     assert A1111_SAMPLERS == expected
     assert set(A1111_SAMPLERS) == set(SCHEDULER_ALIASES)

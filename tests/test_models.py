@@ -420,7 +420,7 @@ def test_sdxl_and_sd2_checkpoints_are_named(tmp_path):
     )
     with pytest.raises(ModelError, match="SDXL"):
         load_pipeline(tmp_path / "xl.safetensors")
-    with pytest.raises(ModelError, match="Stable Diffusion 2"):
+    with pytest.raises(ModelError, match="SD 2.x"):
         load_pipeline(tmp_path / "v2.safetensors")
 
 

@@ -22,12 +22,15 @@ EXPECTED_CLASSES = {
     "PNDM": "PNDMScheduler",
     "KLMS": "LMSDiscreteScheduler",
     "UniPC": "UniPCMultistepScheduler",
+    "LCM": "LCMScheduler",
+    "TCD": "TCDScheduler",
+    "K_EULER_TRAILING": "EulerDiscreteScheduler",
 }
 
 
-def test_the_six_plus_two_are_all_there():
+def test_the_six_plus_two_plus_few_step_ones_are_all_there():
     assert set(scheduler_names()) == set(EXPECTED_CLASSES)
-    assert len(SCHEDULERS) == 8
+    assert len(SCHEDULERS) == 11
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_CLASSES))
@@ -105,5 +108,6 @@ def test_same_schedule_for_a_model_in_memory_and_reloaded(tiny_model_dir):
         b = make_scheduler(name, disk.scheduler.config)
         a.set_timesteps(10)
         b.set_timesteps(10)
-        assert a.config.timestep_spacing == b.config.timestep_spacing == "leading"
+        spacing = "trailing" if name == "K_EULER_TRAILING" else "leading"
+        assert a.config.timestep_spacing == b.config.timestep_spacing == spacing
         assert a.timesteps.tolist() == b.timesteps.tolist()

@@ -20,8 +20,12 @@ request. What it adds over a bare pipeline call, and why:
 * **Progress, previews, cancel** from ``callback_on_step_end``: one ``progress`` event per step, a
   throttled ``preview`` (linear latent->RGB, no extra weights), and a cancel raises
   :class:`JobCancelled` from the callback, i.e. within one UNet step, with no VAE decode after it.
-* **Out of memory** (CUDA/MPS): empty the cache, switch on attention slicing + VAE slicing/tiling,
-  retry once one image at a time, then a clear :class:`InpaintError`.
+* **Out of memory** (CUDA/MPS): empty the cache, go one rung down the memory ladder
+  (:mod:`inpaint_core.models.memory`; at least attention slicing + VAE slicing/tiling), retry
+  once one image at a time, then a clear :class:`InpaintError`.
+* **Families** (``[models]`` hooks): SD 1.x/2.x and SDXL run through their diffusers pipelines with
+  the conditioning of :mod:`.family_support`; FLUX.1 Fill through our own loop
+  (:mod:`.flux_fill`); LoRAs are switched per request (:class:`inpaint_core.lora.LoraSet`).
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ import torch
 from .. import schedulers
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
+from ..lora import LoraSet
+from ..models.memory import RUNGS, apply_rung, next_rung
 from ..request import InpaintRequest
-from . import masked_content, soft_inpaint
+from . import family_support, flux_fill, masked_content, soft_inpaint
 from .base import EngineOutput
 from .latent_preview import latents_to_rgb
 from .registry import DIFFUSION
@@ -70,19 +76,33 @@ def loaded_from_pipeline(pipe: Any, name: str = "in-memory pipeline") -> Any:
         pipe=pipe,
         name=name,
         device=str(pipe.device),
-        dtype=pipe.unet.dtype,
+        dtype=family_support.denoiser(pipe).dtype,
         has_safety_checker=getattr(pipe, "safety_checker", None) is not None,
     )
 
 
-def _load_model(model: str | Path, device: str | None, dtype: str | None, on_progress: Any) -> Any:
+def _load_model(
+    model: str | Path,
+    device: str | None,
+    dtype: str | None,
+    on_progress: Any,
+    allow_non_inpainting: bool = False,
+    memory: str | None = None,
+) -> Any:
     """Load through :mod:`inpaint_core.models` (the real path: folders, HF cache, single files)."""
     try:
         from ..models import load_pipeline
     except ImportError:  # models module not available yet: plain diffusers folder only
         load_pipeline = None
     if load_pipeline is not None:
-        return load_pipeline(model, device=device, dtype=dtype, on_progress=on_progress)
+        return load_pipeline(
+            model,
+            device=device,
+            dtype=dtype,
+            on_progress=on_progress,
+            allow_non_inpainting=allow_non_inpainting,
+            memory=memory,
+        )
     from diffusers import StableDiffusionInpaintPipeline
 
     folder = Path(model)
@@ -149,6 +169,8 @@ class DiffusionEngine:
         preview: bool = True,
         preview_interval_s: float = 0.25,
         max_batch: int = DEFAULT_MAX_BATCH,
+        allow_non_inpainting: bool = False,
+        memory: str | None = None,
     ) -> None:
         if model is None and loaded is None:
             raise ModelError("the diffusion engine needs a model: give model=PATH|REPO_ID")
@@ -158,10 +180,14 @@ class DiffusionEngine:
         self.preview = preview
         self.preview_interval_s = preview_interval_s
         self.max_batch = max(1, int(max_batch))
+        # [models] a plain (4-channel) SD/SDXL model runs as masked img2img only when allowed
+        self.allow_non_inpainting = bool(allow_non_inpainting)
+        self.memory = memory  # [models] memory-ladder rung (None/"auto": from the VRAM)
         self._loaded = loaded
         self._embeds = _LRU(_EMBED_CACHE_SIZE)
         self._latents = _LRU(_LATENT_CACHE_SIZE)
         self._memory_savers = False
+        self._loras = LoraSet()  # [models] LoRAs loaded on this engine's pipeline
 
     # -- model ------------------------------------------------------------------------------
     @property
@@ -201,13 +227,15 @@ class DiffusionEngine:
                 )
             )
 
-        loaded = _load_model(self.model, self.device, self.dtype, on_progress)
-        in_channels = loaded.pipe.unet.config.in_channels
-        if in_channels != 9:
-            raise ModelError(
-                f"{loaded.name}: not an inpainting model (its UNet takes {in_channels} input "
-                "channels; inpainting models take 9)"
-            )
+        loaded = _load_model(
+            self.model,
+            self.device,
+            self.dtype,
+            on_progress,
+            self.allow_non_inpainting,
+            self.memory,
+        )
+        family_support.check_runnable(loaded, self.allow_non_inpainting)  # [models]
         loaded.pipe.set_progress_bar_config(disable=True)
         self._loaded = loaded
         self._embeds.clear()
@@ -229,23 +257,33 @@ class DiffusionEngine:
 
     # -- caches -----------------------------------------------------------------------------
     def _model_key(self, pipe: Any) -> tuple[Any, ...]:
-        return (self.model_name, id(pipe), str(pipe.device), str(pipe.unet.dtype))
+        return (
+            self.model_name,
+            id(pipe),
+            str(pipe.device),
+            str(family_support.denoiser(pipe).dtype),
+        )
 
     def encode_prompt(
-        self, prompt: str, negative_prompt: str, cfg: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Text embeddings (positive, negative-or-None), cached by prompt, negative and model."""
+        self, prompt: str, negative_prompt: str, cfg: bool, lora_key: Any = ()
+    ) -> family_support.PromptKwargs:
+        """The pipeline's prompt arguments for a batch of one (``prompt_embeds``, and per family
+        ``negative_prompt_embeds``, ``pooled_prompt_embeds`` …), cached by prompt, negative,
+        model and LoRA set (a LoRA may change the text encoders)."""
         pipe = self._loaded.pipe
-        key = (self._model_key(pipe), id(pipe.text_encoder), prompt, negative_prompt, cfg)
-
-        def make() -> tuple[torch.Tensor, torch.Tensor | None]:
-            with torch.inference_mode():
-                pos, neg = pipe.encode_prompt(
-                    prompt, pipe.device, 1, cfg, negative_prompt if cfg else None
-                )
-            return pos, neg
-
-        return self._embeds.get_or(key, make)
+        family = family_support.model_family(self._loaded)
+        key = (
+            self._model_key(pipe),
+            id(pipe.text_encoder),
+            prompt,
+            negative_prompt,
+            cfg,
+            lora_key,
+        )
+        return self._embeds.get_or(
+            key,
+            lambda: family_support.encode_prompt(pipe, family, prompt, negative_prompt, cfg),
+        )
 
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """Pixels in [-1, 1] (N, 3, H, W) -> scaled latent *mean* (deterministic, no sampling)."""
@@ -291,7 +329,11 @@ class DiffusionEngine:
         pipe = loaded.pipe
         req = request.resolved()
         seeds = list(req.seeds or ())
-        scheduler = schedulers.set_scheduler(pipe, req.scheduler)
+        family = family_support.model_family(loaded)  # [models]
+        if family == "flux":  # Flux keeps its own flow-matching scheduler
+            scheduler = flux_fill.FLUX_SCHEDULER
+        else:
+            scheduler = schedulers.set_scheduler(pipe, req.scheduler)
         opts = req.options
         max_batch = max(1, int(opts.max_batch if opts.max_batch is not None else self.max_batch))
         preview = bool(opts.preview if opts.preview is not None else self.preview)
@@ -303,30 +345,41 @@ class DiffusionEngine:
         if len(seeds) == 1 and seeds[0] in batch_seeds:
             keep_seed, seeds = seeds[0], batch_seeds
 
-        cfg = req.guidance_scale > 1.0 and pipe.unet.config.time_cond_proj_dim is None
-        pos, neg = self.encode_prompt(req.prompt, req.negative_prompt, cfg)
-        # -- masked content: what the model starts from (engines/masked_content.py)
+        # [models] family-specific conditioning; a plain 4-channel UNet (masked img2img) blends
+        # the photo's latents back outside the mask, so it always needs them
+        cfg = family_support.uses_cfg(pipe, family, req.guidance_scale)
+        lora_key = self._loras.apply(pipe, family, req.loras)  # [models] exactly req.loras active
+        embeds = self.encode_prompt(req.prompt, req.negative_prompt, cfg, lora_key)
+        img2img = not family_support.is_inpainting_model(loaded)
         mode = req.effective_masked_content()
-        from_start = req.strength < 1.0 or mode != "original"
-        masked_latents, photo_latents = self._image_latents(
-            image, mask, (from_start and mode != "fill") or change is not None
-        )
-        start_latents = photo_latents if from_start else None
-        if from_start and mode == "fill":
-            start_latents = self._fill_latents(image, mask)
+        start_latents = None
+        if family == "flux":
+            key = (self._model_key(pipe), _digest(image), _digest(mask))
+            masked_latents, photo_latents = flux_fill.conditioning(self, image, mask, key), None
+            change = None  # masked content and soft inpainting: the SD families' latent paths
+        else:
+            # -- masked content: what the model starts from (engines/masked_content.py)
+            from_start = req.strength < 1.0 or mode != "original"
+            masked_latents, photo_latents = self._image_latents(
+                image, mask, (from_start and mode != "fill") or change is not None or img2img
+            )
+            start_latents = photo_latents if from_start else None
+            if from_start and mode == "fill":
+                start_latents = self._fill_latents(image, mask)
         height, width = image.shape[:2]
         ctx = _RunContext(
             engine=self,
             req=req,
             image=image,
             mask=mask,
-            pos=pos,
-            neg=neg,
+            embeds=embeds,
             masked_latents=masked_latents,
             photo_latents=photo_latents,
             start_latents=start_latents,
             mode=mode,
             change=change,
+            img2img=img2img,
+            family=family,
             on_event=on_event,
             cancel=cancel,
             preview=preview,
@@ -348,9 +401,10 @@ class DiffusionEngine:
                 steps=req.steps,
                 model=loaded.name,
                 device=str(pipe.device),
-                dtype=str(pipe.unet.dtype).removeprefix("torch."),
+                dtype=str(family_support.denoiser(pipe).dtype).removeprefix("torch."),
                 size=(width, height),
                 seconds=seconds,
+                loras=[list(k) for k in lora_key],
             )
         if keep_seed is not None:
             outputs = [next(o for o in outputs if o.seed == keep_seed)]
@@ -369,8 +423,10 @@ class DiffusionEngine:
                     raise InpaintError(_oom_message(ctx, len(seeds))) from exc
                 raise
             log.warning("out of memory; retrying with attention slicing and VAE tiling")
-        self._enable_memory_savers()
-        ctx.on_event(EngineEvent("progress", message="out of memory: retrying with memory savers"))
+        rung = self._enable_memory_savers()
+        ctx.on_event(
+            EngineEvent("progress", message=f"out of memory: retrying with memory setting {rung}")
+        )
         outputs: list[EngineOutput] = []
         try:
             for i, seed in enumerate(seeds):
@@ -383,14 +439,20 @@ class DiffusionEngine:
             raise
         return outputs
 
-    def _enable_memory_savers(self) -> None:
+    def _enable_memory_savers(self) -> str:
+        """[models] One rung down the memory ladder (at least attention slicing + VAE tiling)."""
         pipe = self._loaded.pipe
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        pipe.enable_attention_slicing()
-        pipe.vae.enable_slicing()
-        pipe.vae.enable_tiling()
+        current = getattr(self._loaded, "memory", "full")
+        if RUNGS.index(current) < RUNGS.index("tiled"):
+            target = "tiled"
+        else:
+            target = next_rung(current) or current
+        apply_rung(pipe, target, str(getattr(self._loaded, "device", pipe.device)))
+        self._loaded.memory = target
         self._memory_savers = True
+        return target
 
     def _run_chunk(self, ctx: _RunContext, seeds: list[int], done: int) -> list[EngineOutput]:
         from PIL import Image
@@ -398,8 +460,10 @@ class DiffusionEngine:
         pipe = self._loaded.pipe
         req = ctx.req
         ctx.cancel.raise_if_cancelled()
-        device = pipe.device
-        dtype = pipe.unet.dtype
+        if ctx.family == "flux":  # [models] our own Fill loop (see flux_fill)
+            return flux_fill.run_chunk(self, ctx, seeds, _StepCallback(ctx, done, len(seeds)))
+        device = pipe._execution_device  # [models] where it runs (also under CPU offload)
+        dtype = family_support.denoiser(pipe).dtype
         height, width = ctx.image.shape[:2]
         n = len(seeds)
         # one CPU generator per seed: the same seed gives the same noise on any device
@@ -422,11 +486,13 @@ class DiffusionEngine:
             latents = self._noised_photo_latents(start, noise, req, n)
         else:
             latents = noise
-        kwargs: dict[str, Any] = {
-            "prompt_embeds": ctx.pos.repeat(n, 1, 1),
-        }
-        if ctx.neg is not None:
-            kwargs["negative_prompt_embeds"] = ctx.neg.repeat(n, 1, 1)
+        kwargs: dict[str, Any] = family_support.repeat_for_batch(ctx.embeds, n)
+        image_arg: Any = Image.fromarray(ctx.image)
+        if ctx.img2img:
+            # [models] masked img2img: hand the pipeline our deterministic photo latents (a
+            # 4-channel tensor is taken as latents as they are), not pixels it would encode by
+            # sampling with generator[0] only
+            image_arg = ctx.photo_latents.to(device=device, dtype=dtype)
         soft = None
         if ctx.change is not None and ctx.photo_latents is not None:
             soft = soft_inpaint.SoftInpaintStep(
@@ -437,7 +503,7 @@ class DiffusionEngine:
         callback = _StepCallback(ctx, done, n, soft)
         with torch.inference_mode():
             result = pipe(
-                image=Image.fromarray(ctx.image),
+                image=image_arg,
                 mask_image=Image.fromarray(ctx.mask),
                 masked_image_latents=ctx.masked_latents.to(dtype),
                 latents=latents,
@@ -466,7 +532,7 @@ class DiffusionEngine:
         """strength < 1: the photo's latents noised to the first timestep, as the pipeline would
         (it takes ``latents=`` as pure noise and multiplies by ``init_noise_sigma``, so divide)."""
         pipe = self._loaded.pipe
-        device = pipe.device
+        device = pipe._execution_device
         pipe.scheduler.set_timesteps(req.steps, device=device)
         timesteps, _ = pipe.get_timesteps(req.steps, req.strength, device)
         if len(timesteps) == 0:
@@ -521,6 +587,9 @@ class DiffusionEngine:
         vae = self._loaded.pipe.vae
         with torch.inference_mode():
             z = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+            shift = getattr(vae.config, "shift_factor", None)  # [models] Flux's VAE
+            if shift:
+                z = z + shift
             return vae.decode(z, return_dict=False)[0]
 
     def _safety_flags(self, images: list[np.ndarray]) -> list[bool]:
@@ -542,8 +611,7 @@ class _RunContext:
     req: InpaintRequest
     image: np.ndarray
     mask: np.ndarray
-    pos: torch.Tensor
-    neg: torch.Tensor | None
+    embeds: dict[str, torch.Tensor]
     masked_latents: torch.Tensor
     photo_latents: torch.Tensor | None
     #: masked content: the clean latents to start from (None: pure noise) and the mode
@@ -551,6 +619,8 @@ class _RunContext:
     mode: str
     #: soft inpainting: the change map on the working grid (None: hard mask)
     change: np.ndarray | None
+    img2img: bool
+    family: str
     on_event: EventCallback
     cancel: CancelToken
     preview: bool

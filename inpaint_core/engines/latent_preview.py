@@ -28,10 +28,18 @@ def latents_to_rgb(latents: torch.Tensor, size: tuple[int, int] | None = None) -
     x = latents.detach()
     if x.ndim == 4:
         x = x[0]
-    if x.ndim != 3 or x.shape[0] != 4:
-        raise ValueError(f"expected a 4-channel latent, got shape {tuple(latents.shape)}")
-    factors = torch.tensor(SD15_LATENT_RGB_FACTORS, dtype=torch.float32)
-    rgb = torch.einsum("chw,cr->rhw", x.float().cpu(), factors)
+    if x.ndim != 3:
+        raise ValueError(f"expected a latent (C, h, w), got shape {tuple(latents.shape)}")
+    if x.shape[0] == 4:
+        factors = torch.tensor(SD15_LATENT_RGB_FACTORS, dtype=torch.float32)
+        rgb = torch.einsum("chw,cr->rhw", x.float().cpu(), factors)
+    else:
+        # another latent space (FLUX.1: 16 channels): no fixed factors here, so show three
+        # channel groups' means, each stretched to [-1, 1] (composition is visible, colours not)
+        groups = torch.stack([g.mean(0) for g in x.float().cpu().chunk(3)])
+        lo = groups.amin(dim=(1, 2), keepdim=True)
+        hi = groups.amax(dim=(1, 2), keepdim=True)
+        rgb = (groups - lo) / (hi - lo).clamp_min(1e-6) * 2.0 - 1.0
     if size is not None and tuple(rgb.shape[1:]) != tuple(size):
         rgb = torch.nn.functional.interpolate(
             rgb[None], size=size, mode="bilinear", align_corners=False

@@ -19,6 +19,9 @@ CLASSICAL = Capabilities(native_resolution=True)
 DIFFUSION = Capabilities(
     native_resolution=False, previews=True, loadable=True, needs_model=True, batchable=True
 )
+#: LaMa / MI-GAN TorchScript object removal: no prompt, the crop at its own resolution, the model
+#: loaded lazily on the first run
+ERASE = Capabilities(native_resolution=True, needs_model=True)
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,11 @@ def capabilities(engine: str | type | object) -> Capabilities:
 
 
 def get_engine(name: str, **kwargs: Any) -> Engine:
-    """Engine factory by name: ``classical`` (no weights) or ``diffusion`` (needs ``model=``)."""
+    """Engine factory by name: ``classical`` (no weights), ``diffusion`` or ``erase`` (both need
+    ``model=``)."""
     return entry(name).create(**kwargs)
 
 
 register(EngineEntry("classical", CLASSICAL, "inpaint_core.engines.classical:ClassicalEngine"))
 register(EngineEntry("diffusion", DIFFUSION, "inpaint_core.engines.diffusion:DiffusionEngine"))
+register(EngineEntry("erase", ERASE, "inpaint_core.engines.erase:EraseEngine"))

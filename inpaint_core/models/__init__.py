@@ -6,6 +6,9 @@
 * :func:`get_loaded` / :class:`ModelCache` — keep a model loaded between jobs.
 * :func:`list_models` / :func:`format_model_table` — what is on disk (cheap: no weights read).
 * :func:`resolve_device` / :func:`resolve_dtype` — the device and precision policy.
+* :func:`detect_folder` / :func:`detect_file` — the model family from the files
+  (:mod:`.families`); :func:`suggested_settings` — what a model asks for (:mod:`.presets`);
+  downloads live in :mod:`.manager`.
 
 Names are imported lazily, so listing models (``inpaint-studio-cli models``) never imports torch.
 """
@@ -39,9 +42,17 @@ _EXPORTS = {
     "inspect_checkpoint": "loading",
     "install_vae_upcast": "loading",
     "load_pipeline": "loading",
+    "Detection": "families",
+    "detect_file": "families",
+    "detect_folder": "families",
+    "suggested_settings": "presets",
 }
 __all__ = [
     "CheckpointInfo",
+    "Detection",
+    "detect_file",
+    "detect_folder",
+    "suggested_settings",
     "LoadedModel",
     "MODELS_ENV",
     "ModelCache",
@@ -95,6 +106,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         models_dirs,
         resolve_model,
     )
+    from .families import Detection, detect_file, detect_folder
     from .loading import (
         LoadedModel,
         ProgressCallback,
@@ -103,3 +115,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         install_vae_upcast,
         load_pipeline,
     )
+    from .presets import suggested_settings

@@ -50,6 +50,8 @@ class ModelCache:
         dtype: str | torch.dtype | None = None,
         on_progress: ProgressCallback | None = None,
         config: str | Path | None = None,
+        allow_non_inpainting: bool = False,
+        memory: str | None = None,
     ) -> LoadedModel:
         """The loaded model for ``model`` on ``device``/``dtype``, loading it if needed."""
         resolved_device = resolve_device(device)
@@ -60,6 +62,8 @@ class ModelCache:
             resolved_device,
             str(resolved_dtype),
             str(config) if config else None,
+            allow_non_inpainting,
+            memory or "auto",
         )
         with self._lock:
             hit = self._entries.get(key)
@@ -71,7 +75,13 @@ class ModelCache:
             while len(self._entries) >= self.max_entries:
                 self._evict_oldest()
             loaded = load_ref(
-                ref, resolved_device, resolved_dtype, on_progress, Path(config) if config else None
+                ref,
+                resolved_device,
+                resolved_dtype,
+                on_progress,
+                Path(config) if config else None,
+                allow_non_inpainting,
+                memory,
             )
             self._entries[key] = loaded
             return loaded
@@ -111,8 +121,16 @@ def get_loaded(
     dtype: str | torch.dtype | None = None,
     on_progress: ProgressCallback | None = None,
     config: str | Path | None = None,
+    allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """:meth:`ModelCache.get` on the process-wide cache (what the engine and the jobs use)."""
     return _DEFAULT_CACHE.get(
-        model, device=device, dtype=dtype, on_progress=on_progress, config=config
+        model,
+        device=device,
+        dtype=dtype,
+        on_progress=on_progress,
+        config=config,
+        allow_non_inpainting=allow_non_inpainting,
+        memory=memory,
     )

@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..errors import ModelError
-from ..jsonsafe import JsonLimitError, loads_limited
+from .families import (
+    LDM_UNET_IN,
+    Detection,
+    detect_folder,
+    detect_keys,
+    few_step_kind,
+    precision_of,
+)
+from .safe_files import (
+    read_json,
+    read_safetensors_header,
+)
 
 MODELS_ENV = "INPAINT_STUDIO_MODELS"
 SAFE_SUFFIXES = (".safetensors",)
@@ -29,14 +38,13 @@ CHECKPOINT_SUFFIXES = SAFE_SUFFIXES + PICKLE_SUFFIXES
 KINDS = ("diffusers", "single_file", "hf_cache")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
 
-# Keys of an original (LDM / A1111-style) Stable Diffusion checkpoint.
-LDM_UNET_IN = "model.diffusion_model.input_blocks.0.0.weight"
-
 
 def not_inpainting_message(what: str, in_channels: int) -> str:
     return (
         f"{what} is not an inpainting model: its UNet takes {in_channels} input channels, "
-        "inpainting needs 9. Use an inpainting checkpoint (e.g. stable-diffusion-inpainting)."
+        "inpainting needs 9. Use an inpainting checkpoint (e.g. stable-diffusion-inpainting), "
+        "or use it as an inpainting model through masked img2img (lower quality) with "
+        "--allow-non-inpainting."
     )
 
 
@@ -71,53 +79,6 @@ def hf_cache_dir() -> Path:
     return Path(xdg) / "huggingface" / "hub"
 
 
-MAX_CONFIG_BYTES = 4 * 2**20
-"""Largest model JSON (``config.json``, ``model_index.json``) read; real ones are a few kB."""
-MAX_SAFETENSORS_HEADER = 16 * 2**20
-"""Largest ``.safetensors`` JSON header read (SD-1.5's is ~150 kB, SDXL's ~300 kB; the safetensors
-library itself allows 100 MB, which a hostile file could fill with a million tiny entries)."""
-SAFETENSORS_DTYPES = frozenset(
-    "BOOL U8 I8 F8_E5M2 F8_E4M3 F8_E8M0 F4 F6_E2M3 F6_E3M2 I16 U16 F16 BF16 I32 U32 F32 F64 "
-    "I64 U64 C64".split()
-)
-
-
-def open_regular(path: Path) -> IO[bytes]:
-    """Open ``path`` for reading only if it is a regular file: a FIFO (whose open would block
-    until a writer came), a device or a folder is refused with a :class:`ModelError`."""
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ModelError(f"{path} is not a regular file (a folder, pipe or device)")
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ModelError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    f = os.fdopen(fd, "rb")
-    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-        f.close()
-        raise ModelError(f"{path} is not a regular file (a folder, pipe or device)")
-    return f
-
-
-# -- cheap inspection -----------------------------------------------------------------------------
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A model's JSON file (a regular file, size- and depth-capped) as a dict, or a ModelError."""
-    try:
-        with open_regular(path) as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-        data = loads_limited(raw, what=str(path), max_chars=MAX_CONFIG_BYTES, max_depth=16)
-    except FileNotFoundError:
-        raise ModelError(f"{what}: {path.name} is missing ({path})") from None
-    except (OSError, JsonLimitError) as exc:
-        raise ModelError(f"{what}: {path} is unreadable or not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{what}: {path} does not hold a JSON object")
-    return data
-
-
 def folder_in_channels(folder: Path) -> int | None:
     """The UNet's ``in_channels`` from ``unet/config.json`` (None if absent or unreadable)."""
     try:
@@ -142,110 +103,29 @@ def _tree_size(path: Path) -> int:
 class CheckpointInfo:
     """What the keys of a single-file checkpoint say about it (read without loading weights)."""
 
-    family: str  # "sd1" | "sd2" | "sdxl" | "unknown"
-    unet_in_channels: int | None  # None: no UNet in the file (a LoRA, a VAE …)
+    family: str  # "sd1" | "sd2" | "sdxl" | "flux" | "unknown"
+    unet_in_channels: int | None  # None: no UNet in the file (a LoRA, a VAE …); Flux: img_in
     unet_width: int | None = None  # output channels of the UNet's first conv (SD-1.x: 320)
+    detection: Detection | None = None
 
 
-def classify_checkpoint(keys: Any, shape_of: Any) -> CheckpointInfo:
+def classify_checkpoint(keys: Any, shape_of: Any, name: str = "") -> CheckpointInfo:
     keys = list(keys)
-    in_channels = width = None
+    width = None
     if LDM_UNET_IN in keys:
         shape = shape_of(LDM_UNET_IN)
         if len(shape) == 4:
-            width, in_channels = int(shape[0]), int(shape[1])
-    if any(k.startswith("conditioner.embedders.") for k in keys):
-        family = "sdxl"
-    elif any(k.startswith("cond_stage_model.model.") for k in keys):
-        family = "sd2"
-    elif any(k.startswith("cond_stage_model.transformer.") for k in keys):
-        family = "sd1"
-    else:
-        family = "unknown"
-    return CheckpointInfo(family, in_channels, width)
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _check_tensor_entry(path: Path, key: str, meta: Any) -> int:
-    """One header entry must be ``{"dtype": known, "shape": [ints >= 0], "data_offsets": [a, b]}``
-    with ``0 <= a <= b``; returns ``b``."""
-
-    def bad(why: str) -> ModelError:
-        return ModelError(f"{path} is not a valid safetensors file (entry {key[:80]!r}: {why})")
-
-    if not isinstance(meta, dict):
-        raise bad("not an object")
-    if meta.get("dtype") not in SAFETENSORS_DTYPES:
-        raise bad(f"unknown dtype {str(meta.get('dtype'))[:20]!r}")
-    shape = meta.get("shape")
-    if not isinstance(shape, list) or len(shape) > 8 or not all(_is_count(d) for d in shape):
-        raise bad("the shape is not a list of sizes")
-    offsets = meta.get("data_offsets")
-    if (
-        not isinstance(offsets, list)
-        or len(offsets) != 2
-        or not all(_is_count(o) for o in offsets)
-        or offsets[0] > offsets[1]
-    ):
-        raise bad("data_offsets is not [begin, end]")
-    return int(offsets[1])
-
-
-def read_safetensors_header(path: Path) -> dict[str, Any]:
-    """The JSON header of a ``.safetensors`` file: size-capped (:data:`MAX_SAFETENSORS_HEADER`),
-    depth-capped, schema-checked (every tensor entry's dtype, shape and offsets; ``__metadata__``
-    text to text) and checked against the file size. A truncated or corrupt file is a
-    :class:`ModelError`, not a crash inside the loader (or in a models listing)."""
-    try:
-        with open_regular(path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(8)
-            if len(head) < 8:
-                raise ModelError(f"{path} is not a safetensors file (only {size} bytes)")
-            (length,) = struct.unpack("<Q", head)
-            if length < 2 or length > MAX_SAFETENSORS_HEADER:
-                raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
-            if length > size - 8:
-                raise ModelError(
-                    f"{path} is truncated or not a safetensors file: its header alone should be "
-                    f"{length} bytes, the file has {size}"
-                )
-            raw = fh.read(length)
-        header = loads_limited(
-            raw, what=f"{path} header", max_chars=MAX_SAFETENSORS_HEADER, max_depth=4
-        )
-    except ModelError:
-        raise
-    except JsonLimitError as exc:
-        raise ModelError(f"{path} is not a valid safetensors file ({exc})") from None
-    except (OSError, struct.error) as exc:
-        raise ModelError(f"{path} is not a valid safetensors file ({exc})") from None
-    if not isinstance(header, dict):
-        raise ModelError(f"{path} is not a valid safetensors file (corrupt header)")
-    end = 0
-    for key, meta in header.items():
-        if key == "__metadata__":
-            if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-                raise ModelError(
-                    f"{path} is not a valid safetensors file (__metadata__ is not text)"
-                )
-            continue
-        end = max(end, _check_tensor_entry(path, key, meta))
-    if 8 + length + end > size:
-        raise ModelError(
-            f"{path} is truncated: its header describes {8 + length + end} bytes, "
-            f"the file has {size} (an interrupted download?)"
-        )
-    return header
+            width = int(shape[0])
+    found = detect_keys(keys, shape_of, name)
+    return CheckpointInfo(found.family, found.in_channels, width, found)
 
 
 def inspect_safetensors(path: Path) -> CheckpointInfo:
     header = read_safetensors_header(path)
     keys = [k for k in header if k != "__metadata__"]
-    return classify_checkpoint(keys, lambda k: header[k].get("shape", []))
+    precision = precision_of(header[k].get("dtype") for k in keys)
+    info = classify_checkpoint(keys, lambda k: header[k].get("shape", []), path.stem)
+    return replace(info, detection=replace(info.detection, precision=precision))
 
 
 # -- listing --------------------------------------------------------------------------------------
@@ -262,50 +142,74 @@ class ModelInfo:
     size_bytes: int
     path: str = ""
     note: str = ""
+    family: str = "unknown"  # see inpaint_core.models.families.FAMILY_KEYS
+    precision: str | None = None  # "fp32" | "fp16" | "bf16" | "mixed" | None (unknown)
+    few_step: str | None = None  # "lcm" | "tcd" | "lightning" | "hyper" | "turbo" | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def describe_folder(folder: Path) -> ModelInfo:
-    channels = folder_in_channels(folder)
-    note = "" if channels is not None else "no readable unet/config.json"
-    if channels is not None and channels != 9:
-        note = f"UNet takes {channels} input channels"
+def _channel_note(found: Detection) -> str:
+    if found.family == "flux":
+        return found.note
+    if found.in_channels is not None and found.in_channels != 9:
+        return f"UNet takes {found.in_channels} input channels"
+    return found.note
+
+
+def describe_folder(folder: Path, name: str = "") -> ModelInfo:
+    found = detect_folder(folder, name or folder.name)
     return ModelInfo(
-        name=folder.name,
+        name=name or folder.name,
         source=str(folder),
         kind="diffusers",
-        is_inpainting=None if channels is None else channels == 9,
+        is_inpainting=found.inpainting,
         size_bytes=_tree_size(folder),
         path=str(folder),
-        note=note,
+        note=_channel_note(found),
+        family=found.family,
+        precision=found.precision,
+        few_step=found.few_step,
     )
 
 
 def describe_file(path: Path) -> ModelInfo:
     inpainting: bool | None = None
     note = ""
+    found: Detection | None = None
     if path.suffix.lower() in SAFE_SUFFIXES:
         try:
             info = inspect_safetensors(path)
         except ModelError as exc:
             inpainting, note = False, str(exc).replace(str(path), path.name)
         else:
+            found = info.detection
             if info.unet_in_channels is None:
                 inpainting, note = False, "no Stable Diffusion UNet inside (a LoRA or a VAE?)"
             else:
-                inpainting = info.unet_in_channels == 9
-                note = {"sd2": "SD 2.x", "sdxl": "SDXL", "unknown": "unknown text encoder"}.get(
-                    info.family, ""
-                )
+                inpainting = bool(found and found.inpainting)
+                note = _channel_note(found) if found and found.family == "flux" else ""
+                if info.family == "unknown":
+                    note = "unknown text encoder"
     else:
         note = "pickle checkpoint: opened with weights_only"
     try:
         size = path.stat().st_size
     except OSError:
         size = 0
-    return ModelInfo(path.stem, str(path), "single_file", inpainting, size, str(path), note)
+    return ModelInfo(
+        path.stem,
+        str(path),
+        "single_file",
+        inpainting,
+        size,
+        str(path),
+        note,
+        family=found.family if found else "unknown",
+        precision=found.precision if found else None,
+        few_step=found.few_step if found else few_step_kind(path.stem),
+    )
 
 
 def _unreadable(entry: Path, exc: BaseException) -> ModelInfo:
@@ -356,17 +260,9 @@ def _scan_hf_cache(cache: Path) -> list[ModelInfo]:
             snapshot = snapshot_dir(cache, repo.repo_id)
         except ModelError:
             continue
-        channels = folder_in_channels(snapshot)
+        info_ = describe_folder(snapshot, repo.repo_id)
         found.append(
-            ModelInfo(
-                name=repo.repo_id,
-                source=repo.repo_id,
-                kind="hf_cache",
-                is_inpainting=None if channels is None else channels == 9,
-                size_bytes=int(repo.size_on_disk),
-                path=str(snapshot),
-                note="" if channels in (None, 9) else f"UNet takes {channels} input channels",
-            )
+            replace(info_, source=repo.repo_id, kind="hf_cache", size_bytes=int(repo.size_on_disk))
         )
     return found
 
@@ -408,13 +304,27 @@ def format_model_table(models: list[ModelInfo]) -> str:
             f"{hf_cache_dir()}."
         )
     yes_no = {True: "yes", False: "no", None: "?"}
-    rows = [("NAME", "KIND", "INPAINTING", "SIZE", "SOURCE")]
+    labels = {"sd1": "SD 1.x", "sd2": "SD 2.x", "sdxl": "SDXL", "flux": "FLUX.1"}
+    rows = [("NAME", "KIND", "FAMILY", "INPAINTING", "PRECISION", "SIZE", "SOURCE")]
     for m in models:
         source = m.source if not m.note else f"{m.source}  ({m.note})"
-        rows.append((m.name, m.kind, yes_no[m.is_inpainting], _human_size(m.size_bytes), source))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        family = labels.get(m.family, "?")
+        if m.few_step:
+            family += f" ({m.few_step})"
+        rows.append(
+            (
+                m.name,
+                m.kind,
+                family,
+                yes_no[m.is_inpainting],
+                m.precision or "?",
+                _human_size(m.size_bytes),
+                source,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:4])) + "  " + r[4] for r in rows
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:6])) + "  " + r[6] for r in rows
     ]
     return "\n".join(line.rstrip() for line in lines)
 

@@ -7,6 +7,7 @@ configs bundled in ``inpaint_core/configs/sd15-inpainting`` (see its ``SOURCES.m
 
 from __future__ import annotations
 
+import json
 import pickle
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import torch
 
 from ..errors import ModelError
+from ..files import atomic_write_bytes
 from .config_check import check_model_configs
 from .device import dtype_name, resolve_device, resolve_dtype, vae_dtype_for
 from .discovery import (
@@ -25,21 +27,36 @@ from .discovery import (
     CheckpointInfo,
     ModelRef,
     classify_checkpoint,
-    folder_in_channels,
     inspect_safetensors,
     not_inpainting_message,
     read_json,
     resolve_model,
 )
+from .families import FAMILIES, Detection, detect_folder
+from .memory import MemoryPlan, apply_rung, choose_rung, cuda_vram_gb
 
 ProgressCallback = Callable[[float, str], None]
 REQUIRED_COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
-_FAMILY_NAMES = {"sd2": "a Stable Diffusion 2.x", "sdxl": "an SDXL"}
+#: family -> components a diffusers folder must have
+FAMILY_COMPONENTS = {
+    "sd1": REQUIRED_COMPONENTS,
+    "sd2": REQUIRED_COMPONENTS,
+    "sdxl": (*REQUIRED_COMPONENTS, "text_encoder_2", "tokenizer_2"),
+}
+#: family -> bundled config folder for single-file checkpoints (inpainting / plain UNet)
+_BUNDLED = {
+    ("sd1", True): "sd15-inpainting",
+    ("sd2", True): "sd2-inpainting",
+    ("sdxl", True): "sdxl-inpainting",
+}
 
 
-def bundled_config_dir() -> Path:
-    """The SD-1.5-inpainting diffusers configs + CLIP tokenizer shipped with the package."""
-    return Path(__file__).resolve().parent.parent / "configs" / "sd15-inpainting"
+def bundled_config_dir(family: str = "sd1") -> Path:
+    """The diffusers configs + CLIP tokenizer shipped with the package for ``family``'s
+    single-file inpainting checkpoints (``sd1``: SD-1.5-inpainting; ``sd2``: SD-2-inpainting;
+    ``sdxl``: SDXL inpainting 0.1)."""
+    name = _BUNDLED.get((family, True), "sd15-inpainting")
+    return Path(__file__).resolve().parent.parent / "configs" / name
 
 
 @dataclass
@@ -55,6 +72,12 @@ class LoadedModel:
     has_safety_checker: bool
     kind: str = ""
     vae_dtype: torch.dtype = torch.float32
+    family: str = "sd1"  # see inpaint_core.models.families
+    #: False: a plain (4-channel) model run as masked img2img (the user allowed it)
+    inpainting: bool = True
+    #: the memory-ladder rung it runs on (see inpaint_core.models.memory) and why
+    memory: str = "full"
+    memory_reason: str = ""
 
     def describe(self) -> str:
         return f"{self.name} on {self.device} ({dtype_name(self.dtype)})"
@@ -153,58 +176,71 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
     return classify_checkpoint(shapes.keys(), shapes.__getitem__)
 
 
-def _check_checkpoint(info: CheckpointInfo, path: Path, config: Path) -> None:
+def _check_checkpoint(
+    info: CheckpointInfo, path: Path, config: Path, allow_non_inpainting: bool = False
+) -> None:
+    if info.family == "flux":
+        raise ModelError(
+            f"{path.name} is a FLUX.1 transformer file; load FLUX.1 Fill from its diffusers folder "
+            "or Hugging Face repo (it needs its text encoders and VAE beside it)"
+        )
     if info.unet_in_channels is None:
         raise ModelError(
             f"{path.name} has no Stable Diffusion UNet weights: it is not a full model checkpoint "
             "(a LoRA, a VAE or an embedding?)"
         )
-    if info.unet_in_channels != 9:
+    if info.unet_in_channels != 9 and not allow_non_inpainting:
         raise ModelError(not_inpainting_message(path.name, info.unet_in_channels))
-    if info.family in _FAMILY_NAMES:
+    if info.family not in ("sd1", "sd2", "sdxl"):
         raise ModelError(
-            f"{path.name} is {_FAMILY_NAMES[info.family]} checkpoint; single checkpoint files are "
-            "supported for Stable Diffusion 1.x inpainting models only. Use the model's diffusers "
-            "folder or its Hugging Face repo instead."
-        )
-    if info.family != "sd1":
-        raise ModelError(
-            f"{path.name} is not a Stable Diffusion 1.x checkpoint (its text encoder weights are "
-            "missing or unknown)"
+            f"{path.name} is not a Stable Diffusion 1.x/2.x or SDXL checkpoint (its text encoder "
+            "weights are missing or unknown)"
         )
     try:
-        width = read_json(config / "unet" / "config.json", str(config))["block_out_channels"][0]
+        unet_config = read_json(config / "unet" / "config.json", str(config))
+        width = unet_config["block_out_channels"][0]
     except (ModelError, KeyError, IndexError, TypeError):
         width = None
+    label = {"sdxl": "SDXL", "sd2": "Stable Diffusion 2.x"}.get(info.family, "Stable Diffusion 1.x")
     if width is not None and info.unet_width is not None and width != info.unet_width:
         raise ModelError(
-            f"{path.name} does not have Stable Diffusion 1.x's shapes: its UNet is "
+            f"{path.name} does not have {label}'s shapes: its UNet is "
             f"{info.unet_width} channels wide where the config ({config.name}) has {width}"
         )
 
 
-def _check_folder(folder: Path, what: str) -> dict[str, Any]:
+def _check_folder(
+    folder: Path, what: str, allow_non_inpainting: bool = False
+) -> tuple[dict[str, Any], Detection]:
     index = read_json(folder / "model_index.json", what)
     class_name = str(index.get("_class_name", "?"))
-    if "unet" not in index or "text_encoder_2" in index:
+    found = detect_folder(folder)
+    if found.family == "flux":
+        if not found.inpainting:
+            raise ModelError(
+                f"{what} is a {class_name} model but not FLUX.1 Fill: Flux inpainting needs "
+                "black-forest-labs/FLUX.1-Fill-dev (its transformer takes the mask)"
+            )
+        return index, found
+    if "unet" not in index:
         raise ModelError(
-            f"{what} is a {class_name} model; Inpaint Studio loads Stable Diffusion 1.x/2.x "
-            "inpainting models (StableDiffusionInpaintPipeline)"
+            f"{what} is a {class_name} model; Inpaint Studio loads Stable Diffusion 1.x/2.x, SDXL "
+            "and FLUX.1 Fill inpainting models"
         )
-    channels = folder_in_channels(folder)
+    channels = found.in_channels
     if channels is None:
         raise ModelError(f"{what} is incomplete: unet/config.json is missing or unreadable")
-    if channels != 9:
+    if channels != 9 and not allow_non_inpainting:
         raise ModelError(not_inpainting_message(what, channels))
     check_model_configs(folder, what)  # before diffusers allocates anything from them
-    for component in REQUIRED_COMPONENTS:
+    for component in FAMILY_COMPONENTS.get(found.family, REQUIRED_COMPONENTS):
         entry = index.get(component)
         if (
             not (isinstance(entry, list) and entry and entry[0])
             or not (folder / component).is_dir()
         ):
             raise ModelError(f"{what} is incomplete: its {component}/ component is missing")
-    return index
+    return index, found
 
 
 def _weights_variant(unet_dir: Path) -> str | None:
@@ -221,10 +257,22 @@ def _weights_variant(unet_dir: Path) -> str | None:
 
 
 # -- the loaders ----------------------------------------------------------------------------------
-def _load_folder(folder: Path, what: str, load_dtype: torch.dtype, report: _Reporter) -> Any:
-    from diffusers import StableDiffusionInpaintPipeline
+def pipeline_class(family: str) -> Any:
+    """The diffusers inpainting pipeline class of a family (a 4-channel UNet in the same class
+    runs as masked img2img: diffusers blends the photo's latents back outside the mask)."""
+    import diffusers
 
-    index = _check_folder(folder, what)
+    return getattr(diffusers, FAMILIES[family].inpaint_pipeline)
+
+
+def _load_folder(
+    folder: Path,
+    what: str,
+    load_dtype: torch.dtype,
+    report: _Reporter,
+    allow_non_inpainting: bool = False,
+) -> tuple[Any, Detection]:
+    index, found = _check_folder(folder, what, allow_non_inpainting)
     kwargs: dict[str, Any] = {}
     checker = index.get("safety_checker")
     ships_checker = (
@@ -234,37 +282,95 @@ def _load_folder(folder: Path, what: str, load_dtype: torch.dtype, report: _Repo
         and (folder / "safety_checker").is_dir()
         and (folder / "feature_extractor").is_dir()
     )
-    if not ships_checker:  # requires_safety_checker must not make loading fail or warn
+    if found.family in ("sd1", "sd2") and not ships_checker:
+        # requires_safety_checker must not make loading fail or warn
         kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    variant = _weights_variant(folder / "unet")
+    variant = _weights_variant(folder / ("transformer" if found.family == "flux" else "unet"))
     report(0.1, f"Loading {what}")
     with _component_progress(report, 0.1, 0.8):
-        return StableDiffusionInpaintPipeline.from_pretrained(
+        pipe = pipeline_class(found.family).from_pretrained(
             str(folder), dtype=load_dtype, local_files_only=True, variant=variant, **kwargs
         )
+    return pipe, found
 
 
 def _load_single_file(
-    path: Path, load_dtype: torch.dtype, config: Path | None, report: _Reporter
-) -> Any:
-    from diffusers import StableDiffusionInpaintPipeline
-
-    config = Path(config) if config is not None else bundled_config_dir()
+    path: Path,
+    load_dtype: torch.dtype,
+    config: Path | None,
+    report: _Reporter,
+    allow_non_inpainting: bool = False,
+) -> tuple[Any, Detection]:
     report(0.05, f"Reading {path.name}")
-    check_model_configs(config, str(config))
-    _check_checkpoint(inspect_checkpoint(path), path, config)
+    info = inspect_checkpoint(path)
+    family = info.family if info.family in FAMILIES else "sd1"
+    bundled = config is None
+    config = Path(config) if config is not None else bundled_config_dir(family)
+    check_model_configs(config, str(config))  # before diffusers allocates anything
+    _check_checkpoint(info, path, config, allow_non_inpainting)
+    found = info.detection or Detection(family, info.unet_in_channels == 9, info.unet_in_channels)
+    kwargs: dict[str, Any] = {}
+    scheduler = single_file_scheduler(found, config) if bundled else None
+    if scheduler is not None:
+        kwargs["scheduler"] = scheduler
+    if family in ("sd1", "sd2"):
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if info.unet_in_channels != 9:
+        # the bundled configs describe inpainting UNets: a plain model's first conv has 4 inputs
+        from diffusers import UNet2DConditionModel
+
+        unet_config = dict(UNet2DConditionModel.load_config(str(config / "unet")))
+        unet_config["in_channels"] = info.unet_in_channels
+        if bundled and found.prediction_type == "v_prediction":
+            unet_config.update(sample_size=96, upcast_attention=True)  # SD 2.x 768-v
+        kwargs["unet"] = _unet_from_single_file(path, unet_config, load_dtype)
     report(0.1, f"Loading {path.name}")
-    with _component_progress(report, 0.1, 0.8):
-        return StableDiffusionInpaintPipeline.from_single_file(
-            str(path),
-            config=str(config),
-            local_files_only=True,
-            # None keeps the file's own precision: diffusers' single-file loader would otherwise
-            # cast every component (with a warning each); _finish casts only what needs it.
-            dtype=None if load_dtype == torch.float32 else load_dtype,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
+    try:
+        with _component_progress(report, 0.1, 0.8):
+            pipe = pipeline_class(family).from_single_file(
+                str(path),
+                config=str(config),
+                local_files_only=True,
+                # None keeps the file's own precision: diffusers' single-file loader would
+                # otherwise cast every component (with a warning each); _finish casts what needs it.
+                dtype=None if load_dtype == torch.float32 else load_dtype,
+                **kwargs,
+            )
+    except (ModelError, torch.cuda.OutOfMemoryError):
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"Could not load {path.name} as {FAMILIES[family].label} checkpoint "
+            f"({config.name} configs): {type(exc).__name__}: {exc}"
+        ) from exc
+    return pipe, found
+
+
+def single_file_scheduler(found: Detection, config: Path) -> Any:
+    """The scheduler a single-file checkpoint needs when it differs from the bundled config's:
+    a plain SD 2.x 768 model predicts *v* (as stable-diffusion-2-1 ships it: DDIM, v_prediction),
+    while the bundled SD-2-inpainting config predicts noise. None: the config's own is right."""
+    from diffusers import DDIMScheduler
+
+    base = dict(DDIMScheduler.load_config(str(config / "scheduler")))
+    wanted = found.prediction_type
+    if wanted is None or base.get("prediction_type", "epsilon") == wanted:
+        return None
+    base.pop("_class_name", None)
+    return DDIMScheduler.from_config(base, prediction_type=wanted, clip_sample=False)
+
+
+def _unet_from_single_file(path: Path, unet_config: dict[str, Any], dtype: torch.dtype) -> Any:
+    """A plain (4-channel) UNet from a single-file checkpoint, with the bundled config's shape."""
+    import tempfile
+
+    from diffusers import UNet2DConditionModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # a scratch folder diffusers reads the config from (not a user file; same one writer)
+        atomic_write_bytes(Path(tmp) / "config.json", json.dumps(unet_config).encode("utf-8"))
+        return UNet2DConditionModel.from_single_file(
+            str(path), config=tmp, local_files_only=True, torch_dtype=dtype
         )
 
 
@@ -272,7 +378,9 @@ def _use_sdpa(pipe: Any) -> None:
     """Make sure every attention layer uses PyTorch's scaled-dot-product attention."""
     from diffusers.models.attention_processor import AttnProcessor2_0
 
-    for module in (pipe.unet, pipe.vae):
+    for module in (getattr(pipe, "unet", None), pipe.vae):
+        if module is None:  # Flux: a transformer with its own attention processors
+            continue
         processors = getattr(module, "attn_processors", None)
         if processors and not all(isinstance(p, AttnProcessor2_0) for p in processors.values()):
             module.set_attn_processor(AttnProcessor2_0())
@@ -314,12 +422,22 @@ def install_vae_upcast(vae: Any, compute_dtype: torch.dtype) -> None:
     vae._inpaint_studio_compute_dtype = compute_dtype
 
 
-def _finish(pipe: Any, device: str, dtype: torch.dtype, report: _Reporter) -> torch.dtype:
-    """Apply the dtype policy (VAE upcast), SDPA, and move to ``device``. Returns the VAE dtype."""
+def _finish(
+    pipe: Any,
+    device: str,
+    dtype: torch.dtype,
+    report: _Reporter,
+    family: str = "sd1",
+    memory: str | None = None,
+) -> tuple[torch.dtype, MemoryPlan]:
+    """Apply the dtype policy (VAE upcast), SDPA, the memory ladder, and move to ``device``.
+    Returns the VAE dtype and the memory plan."""
     vae_dtype = vae_dtype_for(dtype)
     for name, wanted in (
         ("unet", dtype),
+        ("transformer", dtype),
         ("text_encoder", dtype),
+        ("text_encoder_2", dtype),
         ("safety_checker", dtype),
         ("vae", vae_dtype),
     ):
@@ -327,12 +445,27 @@ def _finish(pipe: Any, device: str, dtype: torch.dtype, report: _Reporter) -> to
         if module is not None and next(module.parameters()).dtype != wanted:
             module.to(dtype=wanted)
     _use_sdpa(pipe)
-    report(0.85, f"Moving to {device}")
-    pipe.to(device)
+    if memory and memory != "auto":
+        plan = MemoryPlan(memory, "chosen by the user")
+    else:
+        plan = choose_rung(cuda_vram_gb(device), family, 4 if dtype == torch.float32 else 2)
+    if plan.rung in ("offload", "sequential"):
+        # low VRAM: parts move to the GPU only while they run (accelerate hooks)
+        report(0.85, f"Offloading to {device} ({plan.reason})")
+    else:
+        report(0.85, f"Moving to {device}")
+        pipe.to(device)
+    apply_rung(pipe, plan.rung, device)
     if vae_dtype != dtype:
         install_vae_upcast(pipe.vae, dtype)
     pipe.set_progress_bar_config(disable=True)
-    return vae_dtype
+    return vae_dtype, plan
+
+
+def _family_before_loading(ref: ModelRef) -> str:
+    if ref.kind == "single_file":
+        return "unknown"
+    return detect_folder(ref.path).family
 
 
 def load_ref(
@@ -341,19 +474,26 @@ def load_ref(
     dtype: torch.dtype,
     on_progress: ProgressCallback | None = None,
     config: Path | None = None,
+    allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """Load an already resolved model on an already resolved device/dtype."""
     report = _Reporter(on_progress)
+    if dtype == torch.float16 and _family_before_loading(ref) == "flux":
+        # FLUX.1 is trained in bfloat16; float16 overflows inside its transformer (black images)
+        dtype = torch.bfloat16
     # Load in the final precision, except when the VAE must stay wider than the rest: then load
     # everything in float32 (no round trip of the VAE's weights through float16) and cast after.
     load_dtype = dtype if vae_dtype_for(dtype) == dtype else torch.float32
     what = ref.source if ref.kind == "hf_cache" else str(ref.path)
     try:
         if ref.kind == "single_file":
-            pipe = _load_single_file(ref.path, load_dtype, config, report)
+            pipe, found = _load_single_file(
+                ref.path, load_dtype, config, report, allow_non_inpainting
+            )
         else:
-            pipe = _load_folder(ref.path, what, load_dtype, report)
-        vae_dtype = _finish(pipe, device, dtype, report)
+            pipe, found = _load_folder(ref.path, what, load_dtype, report, allow_non_inpainting)
+        vae_dtype, plan = _finish(pipe, device, dtype, report, found.family, memory)
     except ModelError:
         raise
     except torch.cuda.OutOfMemoryError:
@@ -373,6 +513,10 @@ def load_ref(
         has_safety_checker=getattr(pipe, "safety_checker", None) is not None,
         kind=ref.kind,
         vae_dtype=vae_dtype,
+        family=found.family,
+        inpainting=bool(found.inpainting),
+        memory=plan.rung,
+        memory_reason=plan.reason,
     )
 
 
@@ -383,13 +527,17 @@ def load_pipeline(
     dtype: str | torch.dtype | None = None,
     on_progress: ProgressCallback | None = None,
     config: str | Path | None = None,
+    allow_non_inpainting: bool = False,
+    memory: str | None = None,
 ) -> LoadedModel:
     """Load ``model`` — a diffusers folder, a single checkpoint file, a name in the models folder,
     or a repo id already in the Hugging Face cache — offline, as an inpainting pipeline.
 
     ``device``/``dtype``: see :mod:`inpaint_core.models.device` (``None`` = ``auto``).
     ``on_progress(fraction, message)`` is called at each stage and for each component.
-    ``config`` overrides the bundled SD-1.5-inpainting config folder for single-file checkpoints.
+    ``config`` overrides the bundled config folder for single-file checkpoints.
+    ``allow_non_inpainting``: accept a plain (4-channel) SD/SDXL model, run as masked img2img.
+    ``memory``: a rung of :mod:`inpaint_core.models.memory` (None/``auto``: from the VRAM).
     Raises :class:`~inpaint_core.errors.ModelError` with a clear message on every failure
     (missing, corrupt, unsafe pickle, not an inpainting model, not downloaded …).
     """
@@ -398,5 +546,11 @@ def load_pipeline(
     _Reporter(on_progress)(0.0, "Looking for the model")
     ref = resolve_model(model)
     return load_ref(
-        ref, resolved_device, resolved_dtype, on_progress, Path(config) if config else None
+        ref,
+        resolved_device,
+        resolved_dtype,
+        on_progress,
+        Path(config) if config else None,
+        allow_non_inpainting,
+        memory,
     )
