@@ -31,6 +31,7 @@ from .. import imaging
 from ..errors import ImageLoadError, InpaintError, JobCancelled
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..files import atomic_write_bytes
+from ..imaging.url_guard import UrlRefusedError
 from ..inpaint import inpaint
 from ..jobs import EngineCache, EngineFactory, JobQueue
 from ..masks import mask_from_image, validate_mask
@@ -39,7 +40,7 @@ from ..saving import save_result_picture
 from .catalog import ModelEntry
 from .config import ServiceConfig
 from .inputs import PredictionInput, to_request
-from .sources import Source, SourceError, check_public_url, classify, decode_data_uri
+from .sources import Source, SourceError, classify, decode_data_uri
 
 TERMINAL = ("succeeded", "failed", "canceled")
 _LOG_LINES = 200
@@ -309,34 +310,38 @@ class PredictionService:
             if not path.is_file():
                 raise ImageLoadError(f"output {k} of prediction {pid} has expired")
             return path.read_bytes()
-        if not self.config.allow_private_urls:
-            check_public_url(src.value, self.config.resolver)
-        return src.value
+        return src.value  # downloaded by load_image, its guard checking every hop
+
+    def _load(self, name: str, src: Source, cancel: CancelToken) -> imaging.LoadedImage:
+        """One input, fetched and decoded; an http(s) URL (and each of its redirects) must point
+        at a public address unless the server allows private ones."""
+        cfg = self.config
+        try:
+            return imaging.load_image(
+                self._source_bytes(name, src),
+                max_bytes=cfg.max_image_bytes,
+                timeout=cfg.url_timeout,
+                cancel=cancel,
+                allow_private_urls=cfg.allow_private_urls,
+            )
+        except UrlRefusedError as exc:
+            raise UrlRefusedError(
+                f"{exc} (start the server with --allow-private-urls to allow it)"
+            ) from None
 
     def _load_inputs(
         self, pred: Prediction, image: Source, mask: Source
     ) -> tuple[imaging.LoadedImage, np.ndarray]:
         """On the input pool: fetch and decode both images; errors name the input."""
-        cfg = self.config
         try:
-            photo = imaging.load_image(
-                self._source_bytes("image", image),
-                max_bytes=cfg.max_image_bytes,
-                timeout=cfg.url_timeout,
-                cancel=pred.cancel,
-            )
+            photo = self._load("image", image, pred.cancel)
         except JobCancelled:
             raise
         except InpaintError as exc:
             raise type(exc)(f"image: {exc}") from None
         pred.cancel.raise_if_cancelled()
         try:
-            mask_img = imaging.load_image(
-                self._source_bytes("mask", mask),
-                max_bytes=cfg.max_image_bytes,
-                timeout=cfg.url_timeout,
-                cancel=pred.cancel,
-            )
+            mask_img = self._load("mask", mask, pred.cancel)
             mask_px = validate_mask(
                 mask_from_image(mask_img.rgb, mask_img.alpha, source="auto"), photo.size
             )
