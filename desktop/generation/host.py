@@ -136,8 +136,9 @@ class StudioEngineCache(EngineCache):
             if key not in self._remote_engines:
                 url, token = self.remote
                 self._remote_engines[key] = RemoteEngine(url, token, engine=request.engine)
-            return self._remote_engines[key]
-        engine = super().__call__(request)
+            engine = self._remote_engines[key]
+        else:
+            engine = super().__call__(request)
         if hasattr(engine, "preview"):
             engine.preview = self.previews
         if hasattr(engine, "preview_interval_s"):

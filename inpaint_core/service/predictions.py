@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import itertools
 import re
 import secrets
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .. import imaging
 from ..errors import ImageLoadError, InpaintError, JobCancelled
@@ -90,6 +92,19 @@ class UploadedFile:
         }
 
 
+#: the long side of the step previews a running prediction offers (``urls.preview``)
+PREVIEW_SIDE = 256
+
+
+def preview_png(rgb: np.ndarray) -> bytes:
+    """A step preview as a small PNG (fast to encode on the worker, cheap to poll)."""
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    img.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
 @dataclass
 class Prediction:
     id: str
@@ -111,6 +126,10 @@ class Prediction:
     job_id: str | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the latest step preview (PNG, at most PREVIEW_SIDE px) while it runs: urls.preview
+    preview_png: bytes | None = None
+    #: outputs the safety checker flagged (their index): ``nsfw_flagged`` in the JSON
+    flagged: list[int] = field(default_factory=list)
 
     def log(self, line: str) -> None:
         self.logs.append(line)
@@ -124,6 +143,9 @@ class Prediction:
             if self.completed is not None:
                 metrics["total_time"] = round(self.completed - self.created, 6)
             url = f"{base}/v1/predictions/{self.id}"
+            urls = {"get": url, "cancel": f"{url}/cancel"}
+            if self.preview_png is not None and self.status == "processing":
+                urls["preview"] = f"{url}/preview.png"
             return {
                 "id": self.id,
                 "model": self.entry.slug,
@@ -139,7 +161,8 @@ class Prediction:
                 "created_at": iso(self.created),
                 "started_at": iso(self.started),
                 "completed_at": iso(self.completed),
-                "urls": {"get": url, "cancel": f"{url}/cancel"},
+                "urls": urls,
+                "nsfw_flagged": list(self.flagged),
             }
 
 
@@ -367,6 +390,10 @@ class PredictionService:
             pred.started = time.time()
 
         def sink(event: EngineEvent) -> None:
+            if event.kind == "preview" and event.preview is not None:
+                png = preview_png(event.preview)
+                with pred.lock:
+                    pred.preview_png = png
             if event.kind == "progress" and event.total_steps:
                 line = _progress_line(event)
                 with pred.lock:  # one progress line, updated in place (tqdm's \r)
@@ -395,6 +422,7 @@ class PredictionService:
                 names.append(f"{k}.png")
                 if result.nsfw_flagged:
                     with pred.lock:
+                        pred.flagged.append(k)
                         pred.log(
                             f"output {k} (seed {result.seed}) was flagged by the safety checker"
                         )
@@ -430,6 +458,7 @@ class PredictionService:
             pred.outputs = outputs or []
             pred.predict_time = predict_time
             pred.completed = time.time()
+            pred.preview_png = None  # offered only while it runs
             if error:
                 pred.log(f"error: {error}")
         loop = self.loop

@@ -144,6 +144,11 @@ def test_generate_and_cancel_on_a_remote_server(studio, window, qtbot, server, t
         lambda: any(q.status == "processing" for q in server.service.predictions.values()),
         timeout=60000,
     )
+    # step previews come over the API too, placed on the photo by the core like local ones
+    previews = []
+    ctl.model.events.preview.connect(previews.append)
+    qtbot.waitUntil(lambda: any(p.job_id == second for p in previews), timeout=60000)
+    assert window.canvas._preview is not None
     assert ctl.actions.cancel.isEnabled()
     ctl.actions.cancel.trigger()
     qtbot.waitUntil(
