@@ -18,7 +18,12 @@ from inpaint_core.errors import InpaintError, JobCancelled
 from inpaint_core.events import CancelToken, EngineEvent
 from inpaint_core.inpaint import inpaint
 from inpaint_core.request import InpaintRequest
-from inpaint_core.service.remote import RemoteEngine, _seed_groups
+from inpaint_core.service.remote import (
+    RemoteEngine,
+    _seed_groups,
+    list_server_models,
+    server_model,
+)
 from inpaint_core.sweep import plan_sweep, run_sweep
 from tests.service_helpers import photo_and_mask, start_server
 
@@ -198,3 +203,12 @@ def test_the_preview_route_while_running_and_after(previewing_server, inputs, tm
         assert done["status"] == "succeeded"
         gone = http.get(pred["urls"]["preview"])
         assert gone.status_code == 404 and "no step preview" in gone.json()["detail"]
+
+
+def test_server_models_by_slug(server, tiny_model_dir):
+    assert list_server_models(server.url, "tk") == ["inpaint-studio/stable-diffusion-inpainting"]
+    assert server_model("inpaint-studio/stable-diffusion-inpainting") is not None
+    assert server_model(str(tiny_model_dir)) is None  # a local path: the server's --model
+    assert server_model("runwayml/stable-diffusion-inpainting") is None  # a hub id
+    with pytest.raises(InpaintError, match="HTTP 401"):
+        list_server_models(server.url, "wrong")

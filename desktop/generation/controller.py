@@ -52,6 +52,7 @@ from inpaint_core.generation_model import (
     ModelStatus,
 )
 from inpaint_core.models import list_models
+from inpaint_core.service.remote import list_server_models
 from inpaint_core.sweep import format_duration
 
 
@@ -262,11 +263,24 @@ class GenerationController(QObject):
     def _engine_changed(self, location: EngineLocation, served_url: str | None) -> None:
         """Generate ▸ Engine… chose where generation runs (and whether this window is served)."""
         self.refresh_device()
+        self.panel.picker.set_server_models([])
+        if location.remote and not self._closed:
+            # asked on the worker (a network call): the server's models join the picker
+            url, token = location.url, location.token or None
+            self.model.run_call(
+                lambda _e, _c: list_server_models(url, token),
+                lambda slugs: self._server_models(location, slugs),
+                "server models",
+            )
         tip = "Where generation runs (checked on the worker thread)"
         if served_url:
             tip += f"\nThis window is served to scripts at {served_url}"
             self.status_message(f"Serving this window at {served_url}")
         self.device_label.setToolTip(tip)
+
+    def _server_models(self, location: EngineLocation, slugs: list[str]) -> None:
+        if self.engine.location == location:  # still the server in use
+            self.panel.picker.set_server_models(slugs)
 
     def _device_changed(self, info: DeviceInfo) -> None:
         if self.engine.location.remote:

@@ -56,6 +56,25 @@ def _seed_groups(seeds: list[int]) -> list[list[int]]:
     return groups
 
 
+def server_model(model: str | None) -> str | None:
+    """``model`` when it names one of a server's models (``inpaint-studio/<name>``), else None
+    (a local path or a hub id: the server runs its own ``--model`` instead)."""
+    if model and model.startswith(f"{OWNER}/") and model.count("/") == 1:
+        return model
+    return None
+
+
+def list_server_models(url: str, token: str | None = None, timeout: float = 10.0) -> list[str]:
+    """The slugs of the diffusion models a server offers (``GET /v1/models``), its ``--model``
+    first; raises :class:`InpaintError` when it cannot be asked."""
+    engine = RemoteEngine(url, token, timeout=timeout)
+    results = engine._call("GET", "/v1/models").json().get("results") or []
+    slugs = [f"{m.get('owner')}/{m.get('name')}" for m in results if isinstance(m, dict)]
+    slugs = [s for s in slugs if s != f"{OWNER}/{CLASSICAL_NAME}"]
+    default = f"{OWNER}/{SD_NAME}"
+    return sorted(slugs, key=lambda s: (s != default, s))
+
+
 class RemoteEngine:
     """Fill crops on a remote server. ``model`` is the slug to run (default: the server's
     ``--model``); the classical engine runs as ``inpaint-studio/classical``."""

@@ -79,15 +79,15 @@ def set_up(ctl, qtbot, window, model_dir, steps: int) -> None:
 
 def test_engine_choice_is_saved_and_applied(studio, window, monkeypatch, settings_dir):
     action = engine_action(window)
-    choose(monkeypatch, EngineLocation(True, "http://gpu-box:5123", "t"))
+    choose(monkeypatch, EngineLocation(True, "http://127.0.0.1:9", "t"))
     action.trigger()
-    assert studio.engine_cache.remote == ("http://gpu-box:5123", "t")
+    assert studio.engine_cache.remote == ("http://127.0.0.1:9", "t")
     assert isinstance(studio.engine_cache(studio.model.effective_request()), RemoteEngine)
     assert load_location(open_settings(settings_dir)) == EngineLocation(
-        True, "http://gpu-box:5123", "t"
+        True, "http://127.0.0.1:9", "t"
     )
-    assert studio.device_label.text() == "Device: remote server http://gpu-box:5123"
-    choose(monkeypatch, EngineLocation(False, "http://gpu-box:5123", "t"))
+    assert studio.device_label.text() == "Device: remote server http://127.0.0.1:9"
+    choose(monkeypatch, EngineLocation(False, "http://127.0.0.1:9", "t"))
     action.trigger()
     assert studio.engine_cache.remote is None
     assert not isinstance(studio.engine_cache(studio.model.effective_request()), RemoteEngine)
@@ -95,12 +95,12 @@ def test_engine_choice_is_saved_and_applied(studio, window, monkeypatch, setting
 
 def test_the_saved_choice_is_used_by_the_next_window(qtbot, settings_dir):
     settings = open_settings(settings_dir)
-    save_location(settings, EngineLocation(True, "http://gpu-box:5123", "t"))
+    save_location(settings, EngineLocation(True, "http://127.0.0.1:9", "t"))
     settings.sync()
     other = MainWindow(open_settings(settings_dir))
     qtbot.addWidget(other)
     try:
-        assert other.generation.engine_cache.remote == ("http://gpu-box:5123", "t")
+        assert other.generation.engine_cache.remote == ("http://127.0.0.1:9", "t")
     finally:
         other.generation.shutdown()
 
@@ -218,3 +218,37 @@ def test_compare_runs_on_the_remote_server(studio, window, qtbot, server, tiny_m
     assert all(q.status == "succeeded" for q in server.service.predictions.values())
     assert not [s for s in ctl.model.jobs.values() if s.kind is JobKind.GENERATE]
     view.close()
+
+
+def test_the_servers_models_join_the_picker_and_run_there(
+    studio, window, qtbot, monkeypatch, server
+):
+    """No model on this machine: the server's model is listed (asked on the worker), chosen,
+    and a generation runs it there; back on this machine it is gone and was never remembered."""
+    ctl = studio
+    slug = "inpaint-studio/stable-diffusion-inpainting"
+    combo = ctl.panel.model_combo
+    choose(monkeypatch, EngineLocation(True, server.url, "tok"))
+    engine_action(window).trigger()
+    qtbot.waitUntil(lambda: combo.findData(slug) >= 0, timeout=20000)
+    assert "(server)" in combo.itemText(combo.findData(slug))
+    assert combo.findData("inpaint-studio/classical") < 0  # the engine box says classical
+    drag(qtbot, window.canvas, [(250, 180), (330, 200), (300, 240)])
+    ctl.panel.picker.choose_model(slug)
+    p = ctl.panel
+    p.steps_spin.setValue(2)
+    p.outputs_spin.setValue(1)
+    p.target_spin.setValue(64)
+    qtbot.waitUntil(lambda: ctl.model.model_state.name is not None, timeout=20000)
+    assert ctl.model.model_state.name.startswith(slug)  # "loaded": on the server
+    messages = []
+    ctl.model.events.message.connect(messages.append)
+    ctl.generate()
+    qtbot.waitUntil(lambda: ctl.tray.count() == 1 or bool(messages), timeout=120000)
+    assert not messages
+    assert [q.entry.slug for q in server.service.predictions.values()] == [slug]
+    assert slug not in ctl.model.opened_models
+    choose(monkeypatch, EngineLocation(False, server.url, "tok"))
+    engine_action(window).trigger()
+    assert combo.findData(slug) < 0
+    assert ctl.panel.picker.current is None
