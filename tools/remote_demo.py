@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     paint_strokes(window, SPOON)
     window.grow_mask(3)
 
-    panel.picker.choose_model(str(model))
+    # the server's model, listed in the picker once the server answered (nothing local needed)
+    slug = "inpaint-studio/stable-diffusion-inpainting"
+    _wait(lambda: panel.model_combo.findData(slug) >= 0, 20)
+    panel.picker.choose_model(slug)
     panel.prompt_edit.setPlainText("an empty saucer on a wooden table, soft window light")
     panel.steps_spin.setValue(400)
     panel.target_spin.setValue(256)
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ctl.model.events.preview.connect(previews.append)
     job = ctl.generate()
     _wait(lambda: len(previews) >= 3 and window.canvas._preview is not None)
+    _wait(lambda: job in ctl.model.jobs and ctl.model.jobs[job].step >= 30)  # a settled ETA
 
     dialog = EngineDialog(location, window)  # what Generate ▸ Engine… shows
     dialog.show()
