@@ -95,14 +95,18 @@ def test_engine_choice_is_saved_and_applied(studio, window, monkeypatch, setting
 
 def test_the_saved_choice_is_used_by_the_next_window(qtbot, settings_dir):
     settings = open_settings(settings_dir)
-    save_location(settings, EngineLocation(True, "http://127.0.0.1:9", "t"))
+    saved = EngineLocation(True, "http://127.0.0.1:9", "t", serve=True, serve_port=0)
+    save_location(settings, saved)
     settings.sync()
     other = MainWindow(open_settings(settings_dir))
     qtbot.addWidget(other)
     try:
         assert other.generation.engine_cache.remote == ("http://127.0.0.1:9", "t")
+        serving = other.generation.engine.server
+        assert serving.url is not None  # served again from the start
     finally:
         other.generation.shutdown()
+    assert serving.url is None
 
 
 def test_dialog_refuses_a_url_without_http(qtbot):
