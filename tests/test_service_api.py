@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import numpy as np
@@ -13,6 +15,8 @@ import pytest
 import replicate
 from replicate.exceptions import ModelError, ReplicateError
 
+from inpaint_core.imaging import sources as image_sources
+from inpaint_core.imaging import url_guard
 from inpaint_core.request import InpaintRequest
 from tests.engines_for_tests import SolidFillEngine
 from tests.service_helpers import photo_and_mask, png_bytes, read_png, start_server
@@ -275,24 +279,86 @@ def test_wrong_size_mask_fails_naming_both_sizes(client, files):
     assert error.startswith("mask:") and "30x40" in error and "96x96" in error
 
 
-def test_private_address_urls_are_refused_before_any_connection(files):
+class _Redirector(BaseHTTPRequestHandler):
+    """A "public" photo host (on loopback, taken as public by the test) whose URL redirects to
+    ``internal.example``, a name the test resolves to 10.0.0.1."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(302)
+        self.send_header("Location", "http://internal.example/secret.png")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def no_traffic_off_loopback(monkeypatch):
+    """Any connection to an address other than 127.0.0.1 fails the test (it is recorded)."""
+    attempts: list[object] = []
+    real = socket.socket.connect
+
+    def connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if host != "127.0.0.1":
+            attempts.append(address)
+            raise AssertionError(f"connect to {address} attempted")
+        return real(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return attempts
+
+
+def test_private_address_urls_are_refused_before_any_connection(
+    files, monkeypatch, no_traffic_off_loopback
+):
     """A name resolving to 10.0.0.1: refused after resolution; no connection is ever tried."""
     resolved = []
 
-    def resolver(host, port, *args, **kwargs):
+    def resolve_host(host, port):
         resolved.append(host)
-        return [(2, 1, 6, "", ("10.0.0.1", port))]
+        return ["10.0.0.1"]
 
-    s = start_server(resolver=resolver)
+    monkeypatch.setattr(url_guard, "resolve_host", resolve_host)
+    s = start_server()
     try:
         c = replicate.Client(api_token="x", base_url=s.url)
         c.poll_interval = 0.05
         photo, mask = files
         error = _failed(c, {"image": "http://intranet.example/photo.png", "mask": _data_uri(mask)})
         assert resolved == ["intranet.example"]
+        assert error.startswith("image:")
         assert "10.0.0.1" in error and "--allow-private-urls" in error
     finally:
         s.stop()
+    assert no_traffic_off_loopback == []
+
+
+def test_a_public_url_redirecting_to_a_private_address_is_refused(
+    files, monkeypatch, no_traffic_off_loopback
+):
+    """The guard runs per redirect hop: the first URL is public, its redirect is not."""
+    monkeypatch.setattr(url_guard, "resolve_host", lambda host, port: ["10.0.0.1"])
+    # the loopback photo host stands for a public one; nothing else is public here
+    monkeypatch.setattr(url_guard, "is_public_address", lambda a: a == "127.0.0.1")
+    monkeypatch.setattr(image_sources, "is_public_address", lambda a: a == "127.0.0.1")
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    s = start_server()
+    try:
+        c = replicate.Client(api_token="x", base_url=s.url)
+        c.poll_interval = 0.05
+        _, mask = files
+        photo_url = f"http://127.0.0.1:{redirector.server_address[1]}/photo.png"
+        error = _failed(c, {"image": photo_url, "mask": _data_uri(mask)})
+        assert error.startswith("image:")
+        assert "internal.example is 10.0.0.1" in error and "--allow-private-urls" in error
+    finally:
+        s.stop()
+        redirector.shutdown()
+        redirector.server_close()
+    assert no_traffic_off_loopback == []
 
 
 def test_loopback_url_input_is_refused_by_default(server, client, files):

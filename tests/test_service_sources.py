@@ -8,13 +8,10 @@ import socket
 import pytest
 
 from inpaint_core.errors import ImageLoadError, ImageTooLargeError
+from inpaint_core.imaging import url_guard
+from inpaint_core.imaging.url_guard import UrlRefusedError, check_url_target
 from inpaint_core.service.config import is_loopback_host
-from inpaint_core.service.sources import (
-    SourceError,
-    check_public_url,
-    classify,
-    decode_data_uri,
-)
+from inpaint_core.service.sources import SourceError, classify, decode_data_uri
 
 OWN = "127.0.0.1:5123"
 
@@ -58,16 +55,20 @@ def test_data_uris_base64_and_percent_encoded():
         decode_data_uri("data:image/png;base64,@@@@", 100)
 
 
-def fake(*addresses):
+def fake(monkeypatch, *addresses):
+    """Make every name resolve to ``addresses`` (nothing is sent anywhere)."""
     calls = []
 
-    def resolver(host, port, *args, **kwargs):
+    def resolve_host(host, port):
         calls.append((host, port))
-        family = socket.AF_INET6 if ":" in addresses[0] else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+        return list(addresses)
 
-    resolver.calls = calls
-    return resolver
+    monkeypatch.setattr(url_guard, "resolve_host", resolve_host)
+    return calls
+
+
+# the service downloads URL inputs with load_image(..., allow_private_urls=False): the imaging
+# guard (one for the CLI, the studio and the service) decides, per hop
 
 
 @pytest.mark.parametrize(
@@ -87,29 +88,33 @@ def fake(*addresses):
         "::ffff:10.0.0.1",
     ],
 )
-def test_private_loopback_link_local_addresses_are_refused(address):
-    resolver = fake(address)
-    with pytest.raises(ImageLoadError, match="--allow-private-urls"):
-        check_public_url("https://photos.example/a.png", resolver)
-    assert resolver.calls == [("photos.example", 443)]
+def test_private_loopback_link_local_addresses_are_refused(monkeypatch, address):
+    calls = fake(monkeypatch, address)
+    with pytest.raises(UrlRefusedError, match="loopback, private or link-local"):
+        check_url_target("https://photos.example/a.png")
+    assert calls == [("photos.example", 443)]
 
 
-def test_one_private_address_among_public_ones_is_enough_to_refuse():
-    with pytest.raises(ImageLoadError, match="10.0.0.7"):
-        check_public_url("http://x.example:8080/a.png", fake("93.184.216.34", "10.0.0.7"))
+def test_one_private_address_among_public_ones_is_enough_to_refuse(monkeypatch):
+    fake(monkeypatch, "93.184.216.34", "10.0.0.7")
+    with pytest.raises(UrlRefusedError, match="10.0.0.7"):
+        check_url_target("http://x.example:8080/a.png")
 
 
-def test_public_addresses_pass():
-    check_public_url("http://x.example/a.png", fake("93.184.216.34"))
-    check_public_url("http://x.example/a.png", fake("2606:2800:220:1:248:1893:25c8:1946"))
+def test_public_addresses_pass(monkeypatch):
+    fake(monkeypatch, "93.184.216.34")
+    check_url_target("http://x.example/a.png")
+    fake(monkeypatch, "2606:2800:220:1:248:1893:25c8:1946")
+    check_url_target("http://x.example/a.png")
 
 
-def test_unresolvable_host_is_a_clear_error():
-    def resolver(*args, **kwargs):
+def test_unresolvable_host_is_a_clear_error(monkeypatch):
+    def resolve_host(host, port):
         raise socket.gaierror(-2, "Name or service not known")
 
+    monkeypatch.setattr(url_guard, "resolve_host", resolve_host)
     with pytest.raises(ImageLoadError, match="cannot resolve nowhere.invalid"):
-        check_public_url("http://nowhere.invalid/a.png", resolver)
+        check_url_target("http://nowhere.invalid/a.png")
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def _action(parent: QObject, text: str, name: str, tip: str, *keys: QKeySequence
 
 class GenerationActions:
     """Generate (Ctrl+Enter), Cancel (Esc), Save with parameters, Open parameters, Rescan models,
-    each connected to its handler; Cancel is enabled while generations are queued or running."""
+    Engine… (this machine / a remote server; serve this window), each connected to its handler; Cancel is enabled while generations are queued or running."""
 
     def __init__(
         self,
@@ -65,6 +65,12 @@ class GenerationActions:
         self.rescan = _action(
             parent, "Rescan Models", "rescanModelsAction", "Look for models again"
         )
+        self.engine = _action(
+            parent,
+            "&Engine…",
+            "engineSettingsAction",
+            "Run generation and Compare on this machine or on a remote server; serve this window",
+        )
         panel.generate_button.setToolTip(self.generate.toolTip())
         panel.cancel_button.setToolTip(self.cancel.toolTip())
         for name, action in self.by_name().items():
@@ -78,6 +84,7 @@ class GenerationActions:
             "save": self.save,
             "open_params": self.open_params,
             "rescan": self.rescan,
+            "engine": self.engine,
         }
 
     def fill_menu(self, menu: QMenu) -> None:
@@ -86,3 +93,5 @@ class GenerationActions:
         menu.addActions([self.save, self.open_params])
         menu.addSeparator()
         menu.addAction(self.rescan)
+        menu.addSeparator()
+        menu.addAction(self.engine)

@@ -12,8 +12,9 @@ The parts, each passed what it needs: :class:`~desktop.generation.panel.Paramete
 request), :class:`~desktop.generation.tray.CandidatesTray` (the candidate history),
 :class:`~desktop.generation.candidates.CanvasPreview` (the overlay),
 :class:`~desktop.generation.candidates.CandidateActions` (keep, use settings),
-:class:`~desktop.generation.files.ParameterFiles` (PNG parameters) and
-:class:`~desktop.generation.actions.GenerationActions`.
+:class:`~desktop.generation.files.ParameterFiles` (PNG parameters),
+:class:`~desktop.generation.engine_settings.EngineSettings` (this machine or a remote server;
+serving this window) and :class:`~desktop.generation.actions.GenerationActions`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
 from desktop.engine_bridge import EngineBridge
 from desktop.generation.actions import GenerationActions
 from desktop.generation.candidates import CandidateActions, CanvasPreview
+from desktop.generation.engine_settings import EngineLocation, EngineSettings
 from desktop.generation.files import ParameterFiles
 from desktop.generation.host import (
     DocumentHost,
@@ -50,6 +52,7 @@ from inpaint_core.generation_model import (
     ModelStatus,
 )
 from inpaint_core.models import list_models
+from inpaint_core.service.remote import list_server_models
 from inpaint_core.sweep import format_duration
 
 
@@ -112,6 +115,15 @@ class GenerationController(QObject):
         )
         self.files = ParameterFiles(host, self.panel, self.status_message)
         self.tray.save_requested.connect(lambda c: self.files.save_candidate(c))
+        self.engine = EngineSettings(
+            self.settings,
+            self.engine_cache if isinstance(self.engine_cache, StudioEngineCache) else None,
+            bridge.queue,
+            lambda: self.panel.picker.current or self.model.request.model,
+            self._message,
+            self._engine_changed,
+            self.panel,
+        )
         self.actions = GenerationActions(
             self,
             self.panel,
@@ -122,6 +134,7 @@ class GenerationController(QObject):
                 "save": self.files.save_with_parameters,
                 "open_params": self.files.open_parameters,
                 "rescan": self.rescan_models,
+                "engine": self.engine.edit,
             },
         )
         self.device_label = QLabel("Device: …", objectName="deviceStatus")
@@ -135,8 +148,7 @@ class GenerationController(QObject):
         self._query_device = query_device
         self._bind()
         self.rescan_models()
-        if query_device:
-            self.refresh_device()
+        self.engine.apply(self.engine.location)  # the saved choice (may refresh the device)
 
     def _bind(self) -> None:
         ev = self.model.events
@@ -208,6 +220,9 @@ class GenerationController(QObject):
         """Device + memory for the status bar, asked on the worker (after each generation too)."""
         if self._closed or not self._query_device:
             return
+        if self.engine.location.remote:
+            self.device_label.setText(f"Device: remote server {self.engine.location.url}")
+            return
         first = not self._tuned
         self._tuned = True
 
@@ -245,7 +260,31 @@ class GenerationController(QObject):
         self.panel.show_message(text)
         self.status_message(text)
 
+    def _engine_changed(self, location: EngineLocation, served_url: str | None) -> None:
+        """Generate ▸ Engine… chose where generation runs (and whether this window is served)."""
+        self.refresh_device()
+        self.panel.picker.set_server_models([])
+        if location.remote and not self._closed:
+            # asked on the worker (a network call): the server's models join the picker
+            url, token = location.url, location.token or None
+            self.model.run_call(
+                lambda _e, _c: list_server_models(url, token),
+                lambda slugs: self._server_models(location, slugs),
+                "server models",
+            )
+        tip = "Where generation runs (checked on the worker thread)"
+        if served_url:
+            tip += f"\nThis window is served to scripts at {served_url}"
+            self.status_message(f"Serving this window at {served_url}")
+        self.device_label.setToolTip(tip)
+
+    def _server_models(self, location: EngineLocation, slugs: list[str]) -> None:
+        if self.engine.location == location:  # still the server in use
+            self.panel.picker.set_server_models(slugs)
+
     def _device_changed(self, info: DeviceInfo) -> None:
+        if self.engine.location.remote:
+            return  # an answer about this machine, asked before the switch to a server
         self.device_label.setText(f"Device: {info.label}")
 
     def status_message(self, text: str) -> None:
@@ -286,6 +325,7 @@ class GenerationController(QObject):
         if self._closed:
             return
         self._closed = True
+        self.engine.stop()  # scripts' predictions end here, before the worker stops
         self.save_settings()
         app = QApplication.instance()
         if app is not None:

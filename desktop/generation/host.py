@@ -20,7 +20,7 @@ from inpaint_core.generation_model import DeviceInfo
 from inpaint_core.jobs import EngineCache
 from inpaint_core.masks import BBox
 from inpaint_core.request import InpaintRequest
-from inpaint_core.service.remote import RemoteEngine
+from inpaint_core.service.remote import RemoteEngine, server_model
 
 Overlay = Callable[[BBox | None, QImage | None], None]
 
@@ -131,13 +131,19 @@ class StudioEngineCache(EngineCache):
         self._remote_engines: dict[tuple[Any, ...], RemoteEngine] = {}
 
     def __call__(self, request: InpaintRequest) -> Any:
-        if self.remote is not None:
-            key = (*self.remote, request.engine)
+        remote = self.remote  # (set on the GUI thread: read once)
+        if remote is not None:
+            # one of the server's models by its slug, or (a local path) the server's own --model
+            model = server_model(request.model) if request.engine == "diffusion" else None
+            key = (*remote, request.engine, model)
             if key not in self._remote_engines:
-                url, token = self.remote
-                self._remote_engines[key] = RemoteEngine(url, token, engine=request.engine)
-            return self._remote_engines[key]
-        engine = super().__call__(request)
+                url, token = remote
+                self._remote_engines[key] = RemoteEngine(
+                    url, token, engine=request.engine, model=model
+                )
+            engine = self._remote_engines[key]
+        else:
+            engine = super().__call__(request)
         if hasattr(engine, "preview"):
             engine.preview = self.previews
         if hasattr(engine, "preview_interval_s"):

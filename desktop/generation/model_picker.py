@@ -1,5 +1,6 @@
-"""The model picker under the engine: models found on disk and model files/folders the user opened
-(remembered by the generation model), the load progress under the picker, shown from the model's
+"""The model picker under the engine: models found on disk, model files/folders the user opened
+(remembered by the generation model) and, while generating on a remote server, that server's
+models (``inpaint-studio/<name>``, listed but never remembered), the load progress under the picker, shown from the model's
 typed load state."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from desktop.generation.form import NO_MODEL, ParametersForm
 from inpaint_core.generation_model import GenerationModel, ModelState, ModelStatus
+from inpaint_core.service.remote import server_model
 
 
 class ModelPicker(QObject):
@@ -27,6 +29,9 @@ class ModelPicker(QObject):
         form.open_model_file_action.triggered.connect(self._open_file)
         form.open_model_folder_action.triggered.connect(self._open_folder)
         model.events.model_changed.connect(self._show_state)
+        self._models: list[Any] = []
+        #: the models of the remote server in use (slugs): listed, never remembered
+        self._server_models: list[str] = []
         for source in model.opened_models:
             self.add_model(source)
 
@@ -57,6 +62,7 @@ class ModelPicker(QObject):
     def set_models(self, models: list[Any]) -> None:
         """Fill the picker from :func:`inpaint_core.models.list_models` (``ModelInfo`` objects);
         models that are not inpainting models are listed but cannot be chosen."""
+        self._models = list(models)
         combo = self.form.model_combo
         current = self.current
         combo.blockSignals(True)
@@ -72,14 +78,24 @@ class ModelPicker(QObject):
                 item_model.item(idx).setEnabled(False)  # type: ignore[attr-defined]
         for source in self.model.opened_models:
             self.add_model(source)
+        for slug in self._server_models:
+            combo.addItem(f"{slug}  (server)", slug)
+            combo.setItemData(combo.count() - 1, slug, Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
-        if current:
-            self.set_model(current)
+        if current and (combo.findData(current) >= 0 or not server_model(current)):
+            self.set_model(current)  # (a server's model whose server is gone: none chosen)
+
+    def set_server_models(self, slugs: list[str]) -> None:
+        """List the remote server's models (``[]``: none, back on this machine)."""
+        self._server_models = list(slugs)
+        self.set_models(self._models)
 
     def add_model(self, source: str, label: str | None = None) -> int:
         """A model file or folder of the user's: listed, and remembered by the model."""
         combo = self.form.model_combo
         idx = combo.findData(source)
+        if idx < 0 and server_model(source):
+            return 0  # a server's slug is never remembered as a file of the user's
         if idx < 0:
             self.model.add_opened_model(source)
             combo.addItem(label or Path(source).name or source, source)

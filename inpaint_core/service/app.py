@@ -365,6 +365,15 @@ def create_app(
         await service.cancel(pred)
         return pred.to_json(base(request))
 
+    @app.get("/v1/predictions/{pid}/preview.png")
+    async def get_preview(pid: str) -> Response:
+        """The latest step preview of a running prediction (ours: ``urls.preview``)."""
+        pred = prediction_or_404(pid)
+        png = pred.preview_png
+        if png is None or pred.status != "processing":
+            raise HTTPException(404, f"prediction {pid} has no step preview now")
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.get("/v1/predictions/{pid}/output/{filename}")
     async def get_output(pid: str, filename: str) -> FileResponse:
         pred = prediction_or_404(pid)

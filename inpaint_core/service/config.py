@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..imaging import MAX_BYTES
 
 DEFAULT_PORT = 5123
 TOKEN_ENV = "INPAINT_STUDIO_TOKEN"
-
-Resolver = Callable[..., list[tuple[Any, ...]]]
-"""``socket.getaddrinfo``-compatible: ``resolver(host, port, type=...) -> [(family, type, proto,
-canonname, sockaddr), ...]``. Injectable so tests can make a name resolve to a private address
-without sending any traffic there."""
 
 
 @dataclass
@@ -48,7 +40,6 @@ class ServiceConfig:
     extra_model_dirs: list[Path] = field(default_factory=list)
     #: where outputs and uploads live; None: a temporary folder removed at shutdown
     data_dir: Path | None = None
-    resolver: Resolver = socket.getaddrinfo
 
     @property
     def max_body_bytes(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import itertools
 import re
 import secrets
@@ -26,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .. import imaging
 from ..errors import ImageLoadError, InpaintError, JobCancelled
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..files import atomic_write_bytes
+from ..imaging.url_guard import UrlRefusedError
 from ..inpaint import inpaint
 from ..jobs import EngineCache, EngineFactory, JobQueue
 from ..masks import mask_from_image, validate_mask
@@ -39,7 +42,7 @@ from ..saving import save_result_picture
 from .catalog import ModelEntry
 from .config import ServiceConfig
 from .inputs import PredictionInput, to_request
-from .sources import Source, SourceError, check_public_url, classify, decode_data_uri
+from .sources import Source, SourceError, classify, decode_data_uri
 
 TERMINAL = ("succeeded", "failed", "canceled")
 _LOG_LINES = 200
@@ -89,6 +92,19 @@ class UploadedFile:
         }
 
 
+#: the long side of the step previews a running prediction offers (``urls.preview``)
+PREVIEW_SIDE = 256
+
+
+def preview_png(rgb: np.ndarray) -> bytes:
+    """A step preview as a small PNG (fast to encode on the worker, cheap to poll)."""
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    img.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
 @dataclass
 class Prediction:
     id: str
@@ -110,6 +126,10 @@ class Prediction:
     job_id: str | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the latest step preview (PNG, at most PREVIEW_SIDE px) while it runs: urls.preview
+    preview_png: bytes | None = None
+    #: outputs the safety checker flagged (their index): ``nsfw_flagged`` in the JSON
+    flagged: list[int] = field(default_factory=list)
 
     def log(self, line: str) -> None:
         self.logs.append(line)
@@ -123,6 +143,9 @@ class Prediction:
             if self.completed is not None:
                 metrics["total_time"] = round(self.completed - self.created, 6)
             url = f"{base}/v1/predictions/{self.id}"
+            urls = {"get": url, "cancel": f"{url}/cancel"}
+            if self.preview_png is not None and self.status == "processing":
+                urls["preview"] = f"{url}/preview.png"
             return {
                 "id": self.id,
                 "model": self.entry.slug,
@@ -138,7 +161,8 @@ class Prediction:
                 "created_at": iso(self.created),
                 "started_at": iso(self.started),
                 "completed_at": iso(self.completed),
-                "urls": {"get": url, "cancel": f"{url}/cancel"},
+                "urls": urls,
+                "nsfw_flagged": list(self.flagged),
             }
 
 
@@ -309,34 +333,38 @@ class PredictionService:
             if not path.is_file():
                 raise ImageLoadError(f"output {k} of prediction {pid} has expired")
             return path.read_bytes()
-        if not self.config.allow_private_urls:
-            check_public_url(src.value, self.config.resolver)
-        return src.value
+        return src.value  # downloaded by load_image, its guard checking every hop
+
+    def _load(self, name: str, src: Source, cancel: CancelToken) -> imaging.LoadedImage:
+        """One input, fetched and decoded; an http(s) URL (and each of its redirects) must point
+        at a public address unless the server allows private ones."""
+        cfg = self.config
+        try:
+            return imaging.load_image(
+                self._source_bytes(name, src),
+                max_bytes=cfg.max_image_bytes,
+                timeout=cfg.url_timeout,
+                cancel=cancel,
+                allow_private_urls=cfg.allow_private_urls,
+            )
+        except UrlRefusedError as exc:
+            raise UrlRefusedError(
+                f"{exc} (start the server with --allow-private-urls to allow it)"
+            ) from None
 
     def _load_inputs(
         self, pred: Prediction, image: Source, mask: Source
     ) -> tuple[imaging.LoadedImage, np.ndarray]:
         """On the input pool: fetch and decode both images; errors name the input."""
-        cfg = self.config
         try:
-            photo = imaging.load_image(
-                self._source_bytes("image", image),
-                max_bytes=cfg.max_image_bytes,
-                timeout=cfg.url_timeout,
-                cancel=pred.cancel,
-            )
+            photo = self._load("image", image, pred.cancel)
         except JobCancelled:
             raise
         except InpaintError as exc:
             raise type(exc)(f"image: {exc}") from None
         pred.cancel.raise_if_cancelled()
         try:
-            mask_img = imaging.load_image(
-                self._source_bytes("mask", mask),
-                max_bytes=cfg.max_image_bytes,
-                timeout=cfg.url_timeout,
-                cancel=pred.cancel,
-            )
+            mask_img = self._load("mask", mask, pred.cancel)
             mask_px = validate_mask(
                 mask_from_image(mask_img.rgb, mask_img.alpha, source="auto"), photo.size
             )
@@ -362,6 +390,10 @@ class PredictionService:
             pred.started = time.time()
 
         def sink(event: EngineEvent) -> None:
+            if event.kind == "preview" and event.preview is not None:
+                png = preview_png(event.preview)
+                with pred.lock:
+                    pred.preview_png = png
             if event.kind == "progress" and event.total_steps:
                 line = _progress_line(event)
                 with pred.lock:  # one progress line, updated in place (tqdm's \r)
@@ -390,6 +422,7 @@ class PredictionService:
                 names.append(f"{k}.png")
                 if result.nsfw_flagged:
                     with pred.lock:
+                        pred.flagged.append(k)
                         pred.log(
                             f"output {k} (seed {result.seed}) was flagged by the safety checker"
                         )
@@ -425,6 +458,7 @@ class PredictionService:
             pred.outputs = outputs or []
             pred.predict_time = predict_time
             pred.completed = time.time()
+            pred.preview_png = None  # offered only while it runs
             if error:
                 pred.log(f"error: {error}")
         loop = self.loop

@@ -2,8 +2,11 @@
 
 It implements the one :class:`~inpaint_core.engines.base.Engine` interface, so everything that
 drives an engine (the job queue, the studio's generation and Compare, the CLI) can run on another
-machine's GPU unchanged: the same progress events (read from the prediction's logs), cancel
-(``POST .../cancel``, which stops the remote job within one step) and one output per seed.
+machine's GPU unchanged: the same progress events (read from the prediction's logs), step previews
+(our server's ``urls.preview`` while a prediction runs: a small PNG, fetched at most once per
+``preview_interval_s`` when the step changed), cancel (``POST .../cancel``, which stops the remote
+job within one step), one output per seed and the safety checker's verdict (``nsfw_flagged``; a
+server that lacks the field is read from its logs).
 
 The engine sees only the working crop, already on the model's grid, so it sends *that* as the
 photo with a padding that covers all of it and ``target_size`` equal to its long side: the server
@@ -53,6 +56,25 @@ def _seed_groups(seeds: list[int]) -> list[list[int]]:
     return groups
 
 
+def server_model(model: str | None) -> str | None:
+    """``model`` when it names one of a server's models (``inpaint-studio/<name>``), else None
+    (a local path or a hub id: the server runs its own ``--model`` instead)."""
+    if model and model.startswith(f"{OWNER}/") and model.count("/") == 1:
+        return model
+    return None
+
+
+def list_server_models(url: str, token: str | None = None, timeout: float = 10.0) -> list[str]:
+    """The slugs of the diffusion models a server offers (``GET /v1/models``), its ``--model``
+    first; raises :class:`InpaintError` when it cannot be asked."""
+    engine = RemoteEngine(url, token, timeout=timeout)
+    results = engine._call("GET", "/v1/models").json().get("results") or []
+    slugs = [f"{m.get('owner')}/{m.get('name')}" for m in results if isinstance(m, dict)]
+    slugs = [s for s in slugs if s != f"{OWNER}/{CLASSICAL_NAME}"]
+    default = f"{OWNER}/{SD_NAME}"
+    return sorted(slugs, key=lambda s: (s != default, s))
+
+
 class RemoteEngine:
     """Fill crops on a remote server. ``model`` is the slug to run (default: the server's
     ``--model``); the classical engine runs as ``inpaint-studio/classical``."""
@@ -74,6 +96,9 @@ class RemoteEngine:
         self.model_name = f"{self.model} @ {self.url}"
         self.poll_interval = poll_interval
         self.timeout = timeout
+        #: fetch step previews (the studio's policy, like a local engine's ``preview``)
+        self.preview = True
+        self.preview_interval_s = 0.25
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -150,6 +175,7 @@ class RemoteEngine:
         pred = pred.json()
         get_url, cancel_url = pred["urls"]["get"], pred["urls"]["cancel"]
         last = None
+        shown_step, shown_at = -1, float("-inf")
         while pred["status"] not in ("succeeded", "failed", "canceled"):
             if cancel.cancelled:
                 self._call("POST", cancel_url)
@@ -169,17 +195,39 @@ class RemoteEngine:
                         message=f"remote: step {step}/{total}",
                     )
                 )
+            preview_url = (pred.get("urls") or {}).get("preview")
+            step_now = last[1] if last is not None else 0
+            now = time.monotonic()
+            if (
+                self.preview
+                and preview_url
+                and step_now != shown_step
+                and now - shown_at >= self.preview_interval_s
+            ):
+                shown_step, shown_at = step_now, now
+                rgb = self._preview(preview_url)
+                if rgb is not None:
+                    on_event(EngineEvent("preview", step=step_now, preview=rgb))
         if pred["status"] == "canceled":
             raise JobCancelled("the remote job was cancelled")
         if pred["status"] == "failed":
             raise InpaintError(f"remote server: {pred.get('error') or 'the prediction failed'}")
-        flagged = self._flagged(pred.get("logs") or "")
+        flagged = set(pred.get("nsfw_flagged") or ()) or self._flagged(pred.get("logs") or "")
         results = []
         for k, (url, seed) in enumerate(zip(pred["output"], seeds, strict=True)):
             blob = self._call("GET", url).content
             rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
             results.append(EngineOutput(rgb, seed=seed, nsfw_flagged=k in flagged))
         return results
+
+    def _preview(self, url: str) -> np.ndarray | None:
+        """The running prediction's latest step preview, or None (it just ended, or a bad PNG:
+        a preview is a nicety, never a failure)."""
+        try:
+            blob = self._call("GET", url).content
+            return np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+        except (InpaintError, OSError, ValueError):
+            return None
 
     @staticmethod
     def _progress(logs: str) -> tuple[int, int, int] | None:

@@ -1,30 +1,28 @@
 """Where an input image comes from: an uploaded file, a ``data:`` URI or a public http(s) URL.
 
 :func:`classify` is the cheap check made when a prediction is created (a ``file:`` URL or an
-unknown upload is a 422 naming the field); :func:`fetch_source` does the slow part on a worker
-thread (decode a ``data:`` URI, read an upload, or check where an http(s) URL points before
-:func:`inpaint_core.imaging.load_image` downloads it within its byte and time limits).
+unknown upload is a 422 naming the field); the slow part runs on a worker thread (decode a
+``data:`` URI, read an upload, or download an http(s) URL with
+:func:`inpaint_core.imaging.load_image` within its byte and time limits).
 
-URLs sent by a remote caller must not make the server reach into its own network (SSRF): the host
-is resolved and *every* address must be public — loopback, private, link-local, multicast,
-reserved and unspecified addresses are refused unless the server runs with
-``--allow-private-urls``. The resolver is injectable so tests can point a name at 10.0.0.1 and see
-the refusal happen before any connection is tried.
+URLs sent by a remote caller must not make the server reach into its own network (SSRF): the
+download runs with ``allow_private_urls=False`` unless the server runs with
+``--allow-private-urls``, so :mod:`inpaint_core.imaging.url_guard` checks the first URL and *every
+redirect* before connecting (loopback, private, link-local, multicast, reserved and unspecified
+addresses are refused), and the address actually connected to as well. One guard for the CLI, the
+studio and the service.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from ..errors import ImageLoadError, ImageTooLargeError
 from ..imaging.sources import mb
-from .config import Resolver
 
 _FILE_PATH = re.compile(r"^/v1/files/([A-Za-z0-9_-]+)(?:/download)?/?$")
 _OUTPUT_PATH = re.compile(r"^/v1/predictions/([A-Za-z0-9_-]+)/output/(\d+)\.png$")
@@ -94,38 +92,3 @@ def decode_data_uri(uri: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ImageTooLargeError(f"data: URI holds over the {mb(max_bytes)} limit per image")
     return data
-
-
-def check_public_url(url: str, resolver: Resolver = socket.getaddrinfo) -> None:
-    """Refuse ``url`` unless every address its host resolves to is public.
-
-    Raises :class:`ImageLoadError` naming the address. Note: the download resolves the name again
-    (and follows redirects), so this narrows, not closes, DNS-rebinding and redirect tricks.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname
-    if not host:
-        raise ImageLoadError(f"{url}: no host in the URL")
-    try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        raise ImageLoadError(f"{url}: bad port") from None
-    try:
-        infos = resolver(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError) as exc:
-        raise ImageLoadError(f"{url}: cannot resolve {host} ({exc})") from None
-    if not infos:
-        raise ImageLoadError(f"{url}: {host} resolves to no address")
-    for info in infos:
-        address = str(info[4][0]).split("%", 1)[0]
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            raise ImageLoadError(f"{url}: {host} resolves to {address!r}") from None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
-            raise ImageLoadError(
-                f"{url}: {host} resolves to {ip}, a loopback/private/link-local address; "
-                "refused (start the server with --allow-private-urls to allow it)"
-            )

@@ -3,9 +3,10 @@ optionally serve this window's engine to scripts.
 
 A remote server is another machine's ``inpaint-studio-cli serve`` (its GPU), reached through the
 predictions API by :class:`inpaint_core.service.remote.RemoteEngine`. The choice only swaps what
-the window's engine cache hands out, so generation, Compare, progress, cancel (within one step on
-the server) and the Candidates tray work the same; step previews are not sent over the API.
-Kept in the window's settings (``engine/*``).
+the window's engine cache hands out: a remote generation is a job on the window's one worker queue
+like a local one, so its states and progress go through the core GenerationModel, and Compare,
+cancel (within one step on the server) and the Candidates tray work the same. Kept in the window's
+settings (``engine/*``).
 
 "Serve this window" starts the predictions API (``inpaint_core.service``) on a loopback port,
 sharing the window's ONE worker queue and loaded model: a script's predictions queue behind the
@@ -14,13 +15,11 @@ window's own generations instead of running a second torch beside them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QApplication,
     QButtonGroup,
     QCheckBox,
     QDialog,
@@ -28,18 +27,17 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QMainWindow,
-    QMenu,
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.generation.host import StudioEngineCache
+from desktop.settings import read
+from inpaint_core.jobs import JobQueue
 from inpaint_core.service.config import DEFAULT_PORT, ServiceConfig
 from inpaint_core.service.server import BackgroundServer
-
-from .settings import read
 
 DEFAULT_URL = "http://127.0.0.1:5123"
 
@@ -75,7 +73,7 @@ def save_location(settings: QSettings, location: EngineLocation) -> None:
     settings.setValue("engine/serve_token", location.serve_token)
 
 
-def apply_location(engine_cache: Any, location: EngineLocation) -> None:
+def apply_location(engine_cache: StudioEngineCache, location: EngineLocation) -> None:
     """Point the window's engine cache at this machine or at the server."""
     engine_cache.remote = (location.url, location.token or None) if location.remote else None
 
@@ -162,10 +160,14 @@ class EngineDialog(QDialog):
 
 
 class WindowServer:
-    """The predictions API serving the window's engine (its worker queue), on loopback."""
+    """The predictions API serving the window's engine (its ONE worker queue), on loopback.
 
-    def __init__(self, ctl: Any) -> None:
-        self.ctl = ctl
+    ``model_source()`` is the model behind ``inpaint-studio/stable-diffusion-inpainting`` (the
+    model chosen in the window when serving starts)."""
+
+    def __init__(self, queue: JobQueue, model_source: Callable[[], str | None]) -> None:
+        self.queue = queue
+        self.model_source = model_source
         self.server: BackgroundServer | None = None
         self._key: tuple[int, str] | None = None
 
@@ -183,11 +185,11 @@ class WindowServer:
         config = ServiceConfig(
             host="127.0.0.1",
             port=location.serve_port,
-            model=getattr(self.ctl.panel, "model", None) or None,
+            model=self.model_source() or None,
             token=location.serve_token or None,
         )
         try:
-            self.server = BackgroundServer(config, jobs=self.ctl.bridge.queue).start()
+            self.server = BackgroundServer(config, jobs=self.queue).start()
         except (RuntimeError, OSError, SystemExit) as exc:
             self.server = None
             return f"could not serve this window on port {location.serve_port}: {exc}"
@@ -200,37 +202,52 @@ class WindowServer:
             self.server = None
 
 
-def install(window: QMainWindow, ctl: Any, settings: QSettings, menu: QMenu) -> QAction:
-    """Add Generate ▸ Engine… and apply the saved choice to ``ctl``'s engine cache (and serve the
-    window when that was on). ``ctl.window_server`` is the server holder."""
-    location = load_location(settings)
-    apply_location(ctl.engine_cache, location)
-    serving = WindowServer(ctl)
-    ctl.window_server = serving
-    problem = serving.apply(location)
-    if problem:
-        ctl.panel.show_message(problem)
-    action = QAction("&Engine…", window, objectName="engineSettingsAction")
-    action.setStatusTip("Run generation on this machine or on a remote server; serve this window")
+class EngineSettings:
+    """Generate ▸ Engine…: the saved choice applied to the window's engine cache and server.
 
-    def edit() -> None:
-        dialog = EngineDialog(load_location(settings), window)
+    ``engine_cache`` is None when the window runs on an engine factory of its own (a test's): then
+    only serving is offered. ``report(text)`` shows a problem; ``changed(location, served_url)``
+    tells the window what now runs where. ``dialog_parent`` centres the dialog."""
+
+    def __init__(
+        self,
+        settings: QSettings,
+        engine_cache: StudioEngineCache | None,
+        queue: JobQueue,
+        model_source: Callable[[], str | None],
+        report: Callable[[str], None],
+        changed: Callable[[EngineLocation, str | None], None],
+        dialog_parent: QWidget | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine_cache = engine_cache
+        self.server = WindowServer(queue, model_source)
+        self._report = report
+        self._changed = changed
+        self._parent = dialog_parent
+        self.location = load_location(settings)
+
+    def apply(self, location: EngineLocation) -> None:
+        """Use ``location`` now (engine cache, serving) and tell the window."""
+        if location.remote and self.engine_cache is None:
+            self._report("this window's engine cannot run on a remote server")
+            location = replace(location, remote=False)
+        if self.engine_cache is not None:
+            apply_location(self.engine_cache, location)
+        self.location = location
+        problem = self.server.apply(location)
+        if problem:
+            self._report(problem)
+        self._changed(location, self.server.url)
+
+    def edit(self) -> None:
+        """Ask (the Engine dialog); on OK save the choice and use it."""
+        dialog = EngineDialog(load_location(self.settings), self._parent)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             location = dialog.location()
-            save_location(settings, location)
-            apply_location(ctl.engine_cache, location)
-            where = location.url if location.remote else "this machine"
-            ctl.model_label.setText(f"Engine: {where}")
-            problem = serving.apply(location)
-            if problem:
-                ctl.panel.show_message(problem)
-            elif serving.url:
-                window.statusBar().showMessage(f"Serving this window at {serving.url}", 10000)
+            save_location(self.settings, location)
+            self.apply(location)
 
-    action.triggered.connect(edit)
-    menu.addSeparator()
-    menu.addAction(action)
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(serving.stop)
-    return action
+    def stop(self) -> None:
+        """Stop serving (the window closes)."""
+        self.server.stop()
