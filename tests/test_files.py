@@ -66,3 +66,17 @@ def test_clean_stale_temp_files_only_removes_old_ones_of_ours(tmp_path: Path) ->
     os.utime(other, (past, past))
     assert clean_stale_temp_files(tmp_path) == [old]
     assert not old.exists() and new.exists() and other.exists()
+
+
+def test_new_files_get_the_usual_mode_and_replaced_files_keep_theirs(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        fresh = atomic_write_bytes(tmp_path / "new.png", b"x")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        kept = tmp_path / "kept.png"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        atomic_write_bytes(kept, b"new")
+        assert kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
