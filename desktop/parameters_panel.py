@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from inpaint_core.errors import RequestValidationError
-from inpaint_core.request import MAX_SEED, InpaintRequest
+from inpaint_core.request import MAX_SEED, SEAM_DEFAULTS, InpaintRequest
 from inpaint_core.schedulers import canonical_scheduler_name
 
 from .model_picker import ModelPickerMixin
@@ -62,6 +62,7 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
         self._opened_models: list[str] = []
         self._model_error: tuple[str, str] | None = None
         self._loading = False
+        self._seam_engine: str | None = None  # whose seam defaults grow/feather show
         self._build()
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
@@ -122,6 +123,19 @@ class ParametersPanel(ParametersFormMixin, ModelPickerMixin, QWidget):
             self.safety_check,
         ):
             w.setEnabled(diffusion)
+        self._follow_seam_defaults()
+
+    def _follow_seam_defaults(self) -> None:
+        """Grow/feather follow the engine (the core's SEAM_DEFAULTS) until the user changes them:
+        the classical engine restores exact damage masks (0/0), diffusion needs a seam (4/8)."""
+        engine = self.engine
+        previous = SEAM_DEFAULTS.get(self._seam_engine or "", None)
+        shown = (self.grow_spin.value(), self.feather_spin.value())
+        if not self._loading and (previous is None or shown == previous):
+            grow, feather = SEAM_DEFAULTS.get(engine, SEAM_DEFAULTS["diffusion"])
+            self.grow_spin.setValue(grow)
+            self.feather_spin.setValue(feather)
+        self._seam_engine = engine
 
     def _size_mode_changed(self, *_: Any) -> None:
         explicit = self.size_mode_combo.currentData() == "explicit"

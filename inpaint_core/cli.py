@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
-from .request import InpaintRequest
+from .request import SEAM_DEFAULTS, InpaintRequest
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -57,12 +57,20 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--padding", type=int, default=d.mask_padding, help="context pixels around the mask"
     )
-    p.add_argument("--grow", type=int, default=d.mask_grow, help="grow the mask by N pixels")
+    grow_c, feather_c = SEAM_DEFAULTS["classical"]
+    grow_d, feather_d = SEAM_DEFAULTS["diffusion"]
+    p.add_argument(
+        "--grow",
+        type=int,
+        default=None,
+        help=f"grow the mask by N pixels (default: {grow_c} classical, {grow_d} diffusion)",
+    )
     p.add_argument(
         "--feather",
         type=int,
-        default=d.mask_feather,
-        help="feather the paste-back seam by N pixels",
+        default=None,
+        help=f"feather the paste-back seam by N pixels "
+        f"(default: {feather_c} classical, {feather_d} diffusion)",
     )
     p.add_argument(
         "--color-match", action="store_true", help="match the fill's colours to its surroundings"

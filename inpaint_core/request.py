@@ -15,6 +15,14 @@ from .errors import RequestValidationError
 ENGINES = ("classical", "diffusion")
 MAX_SEED = 2**32 - 1
 
+#: ``(mask_grow, mask_feather)`` a request gets when it leaves them out, per engine. The classical
+#: engine restores exact damage masks (a scanner's dust channel, a painted scratch): growing a
+#: 3-px scratch into an 11-px band throws away the very pixels the fill continues, and feathering
+#: blends the fill into good pixels outside the damage (measured: -3 dB against OpenCV Telea and
+#: ~19,000 changed pixels outside the mask on a 600x400 photo). Diffusion regenerates the crop
+#: through a VAE and needs a grown, feathered seam so the paste-back does not show.
+SEAM_DEFAULTS: dict[str, tuple[int, int]] = {"classical": (0, 0), "diffusion": (4, 8)}
+
 
 @dataclass(frozen=True)
 class InpaintRequest:
@@ -40,8 +48,9 @@ class InpaintRequest:
     model: str | None = None
     # region + compositing (pixels of the full-resolution photo)
     mask_padding: int = 32
-    mask_grow: int = 4
-    mask_feather: int = 8
+    # None = the engine's default (:data:`SEAM_DEFAULTS`), filled in when the request is made
+    mask_grow: int | None = None
+    mask_feather: int | None = None
     color_match: bool = False
     # free-form engine options (e.g. classical method)
     options: dict[str, Any] = field(default_factory=dict)
@@ -49,7 +58,22 @@ class InpaintRequest:
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
             object.__setattr__(self, "seeds", tuple(self.seeds))
+        self._resolve_seam_defaults()
         self.validate()
+
+    def _resolve_seam_defaults(self) -> None:
+        """Grow/feather left out (None) take the engine's defaults, so every front door (CLI,
+        batch, API, studio) gives a user the same pixels for the same request.
+
+        Stored as numbers, so a saved request (PNG metadata, batch journal) is explicit. Note that
+        ``dataclasses.replace(r, engine=...)`` keeps ``r``'s numbers: pass ``mask_grow=None,
+        mask_feather=None`` too to take the new engine's defaults.
+        """
+        grow, feather = SEAM_DEFAULTS.get(self.engine, SEAM_DEFAULTS["diffusion"])
+        if self.mask_grow is None:
+            object.__setattr__(self, "mask_grow", grow)
+        if self.mask_feather is None:
+            object.__setattr__(self, "mask_feather", feather)
 
     # -- validation ---------------------------------------------------------------------------
     def validate(self) -> None:

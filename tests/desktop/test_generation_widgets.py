@@ -224,3 +224,21 @@ def test_tray_follows_the_core_history(qtbot):
     tray.clear_action.trigger()
     assert len(history) == 0 and tray.list.count() == 0 and not tray.clear_action.isEnabled()
     assert discarded == [b, early, a]
+
+
+def test_grow_and_feather_follow_the_engine_until_the_user_sets_them(panel):
+    """The studio gives the same defaults as the CLI: classical 0/0 (exact damage masks),
+    diffusion 4/8 (a seam); a value the user typed is kept across engine switches."""
+    from inpaint_core.request import SEAM_DEFAULTS
+
+    assert panel.engine == "classical"
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == SEAM_DEFAULTS["classical"]
+    req = panel.request()
+    assert (req.mask_grow, req.mask_feather) == (0, 0)
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("diffusion"))
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == SEAM_DEFAULTS["diffusion"]
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("classical"))
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == (0, 0)
+    panel.feather_spin.setValue(3)
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("diffusion"))
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == (0, 3)
