@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import batch
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .request import SEAM_DEFAULTS, InpaintRequest
@@ -172,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--yes", action="store_true", help="(kept for scripts) start without the estimate pause"
     )
+
+    batch_ = sub.add_parser(
+        "batch", help="restore a folder of photos with their masks (resumable; local or Ray)"
+    )
+    batch.add_arguments(batch_)
+    batch_.add_argument("--scheduler", default=None)
+    batch_.add_argument("--seed", type=int, default=None, help="default: derived from each input")
+    batch_.add_argument("--seeds", type=_seeds, default=None, help="comma-separated, per image")
+    add_request_arguments(batch_)
 
     models = sub.add_parser("models", help="list the models found on this machine")
     models.add_argument("--json", action="store_true")
@@ -408,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "batch":
+            return batch.main(args, request_from_args(args))
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3

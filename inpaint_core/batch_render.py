@@ -1,0 +1,136 @@
+"""One batch item's work, shared by the local and the Ray executor (:mod:`.batch`, :mod:`.batch_ray`).
+
+An executor gets :class:`Job` objects (a request and the input *bytes*) and hands back an
+:class:`Outcome` (pixels, or the reason it failed); it never touches a file. That is what makes the
+Ray outputs the local outputs, byte for byte, and lets a cluster run without a shared file system.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import imaging
+from .engines.base import Engine, get_engine
+from .errors import InpaintError
+from .inpaint import inpaint
+from .request import InpaintRequest
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One image to restore. ``key`` is its output stem (unique in the output folder); ``problem``
+    is set when the item cannot even start (no mask found): it is reported as failed."""
+
+    key: str
+    image: Path
+    mask: Path | None
+    prompt: str | None = None
+    seed: int | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Everything a batch needs besides its items. ``request`` is the base request (flags)."""
+
+    request: InpaintRequest
+    out: Path
+    mask_from: str = "auto"
+    resize_mask: bool = False
+    max_pixels: int | None = None
+    device: str | None = None
+    dtype: str | None = None
+    force: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    workers: int | None = None
+
+    def engine_spec(self) -> dict[str, Any]:
+        """How to build the engine (what a Ray worker needs to make its own)."""
+        if self.request.engine == "diffusion":
+            return {
+                "name": "diffusion",
+                "model": self.request.model,
+                "device": self.device,
+                "dtype": self.dtype,
+            }
+        return {"name": "classical"}
+
+
+def make_engine(spec: dict[str, Any]) -> Engine:
+    spec = dict(spec)
+    name = spec.pop("name")
+    if name == "diffusion" and not spec.get("model"):
+        raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
+    return get_engine(name, **spec)
+
+
+@dataclass
+class Job:
+    """An item that will run: its request (seed resolved) and its input bytes."""
+
+    item: BatchItem
+    request: InpaintRequest
+    image_bytes: bytes
+    mask_bytes: bytes
+    image_sha256: str
+    mask_sha256: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Rendered:
+    """One output picture as the driver saves it (the arguments of ``save_png``)."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    request: InpaintRequest
+    seed: int | None
+    model_name: str | None
+
+
+@dataclass
+class Outcome:
+    """What an executor hands back for a job: outputs, or the reason it failed."""
+
+    outputs: list[Rendered] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def render(
+    engine: Engine,
+    request: InpaintRequest,
+    image_bytes: bytes,
+    mask_bytes: bytes,
+    *,
+    mask_from: str = "auto",
+    resize_mask: bool = False,
+    max_pixels: int | None = None,
+) -> Outcome:
+    """Decode, fill and composite one item; never raises for a bad item (the reason is returned).
+
+    The same function runs in the local loop and in a Ray worker, so both give the same pixels.
+    """
+    t0 = time.perf_counter()
+    try:
+        limits = {"max_pixels": max_pixels} if max_pixels else {}
+        photo = imaging.load_image(image_bytes, **limits)
+        try:
+            mask = imaging.load_mask(mask_bytes, photo.size, resize=resize_mask, channel=mask_from)
+        except InpaintError as exc:
+            raise InpaintError(f"mask: {exc}".replace("<bytes>: ", "")) from None
+        results = inpaint(request, photo, mask, engine)
+        model_name = getattr(engine, "model_name", None)
+        outputs = [
+            Rendered(r.composite(photo.rgb), photo.alpha, r.request, r.seed, model_name)
+            for r in results
+        ]
+    except (InpaintError, OSError, ValueError, MemoryError) as exc:
+        return Outcome(error=str(exc).replace("<bytes>: ", ""), seconds=time.perf_counter() - t0)
+    return Outcome(outputs=outputs, seconds=time.perf_counter() - t0)
