@@ -38,7 +38,7 @@ except ImportError:  # Windows: no advisory locks; one batch per folder is then 
 
 from . import imaging
 from .batch_journal import Journal, JournalEntry, params_key, sha256_bytes
-from .batch_ray import run_on_ray
+from .batch_ray import import_ray, run_on_ray
 from .batch_render import BatchItem, BatchSettings, Job, Outcome, make_engine, render
 from .engines.base import Engine
 from .errors import InpaintError
@@ -447,6 +447,8 @@ def main(args: argparse.Namespace, request: InpaintRequest) -> int:
         raise InpaintError("--workers must be at least 1")
     if request.engine == "diffusion" and not request.model:
         raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
+    if args.executor == "ray":
+        import_ray()  # say how to install it before anything else happens
     items = read_manifest(args.manifest) if args.manifest else discover(args.images, args.masks)
     settings = BatchSettings(
         request=request,
