@@ -71,8 +71,10 @@ def _init(ray: Any, address: str | None) -> bool:
         parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         if root not in parts:
             os.environ["PYTHONPATH"] = os.pathsep.join([root, *parts])
+    # starting a local Ray takes these; joining a cluster (``ray://`` client too) takes none
+    local = {"include_dashboard": False, "logging_level": "ERROR"} if address is None else {}
     try:
-        ray.init(address=address, include_dashboard=False, logging_level="ERROR")
+        ray.init(address=address, **local)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise InpaintError(f"--ray-address {address}: cannot connect to Ray ({exc})") from None
     return True
