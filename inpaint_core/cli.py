@@ -77,7 +77,9 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         "--color-match", action="store_true", help="match the fill's colours to its surroundings"
     )
     p.add_argument(
-        "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
+        "--method",
+        help="classical engine method: auto (default), dct, biharmonic, telea, ns, "
+        "patch (large holes: copies texture)",
     )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument(
