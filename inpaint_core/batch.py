@@ -23,10 +23,13 @@ import argparse
 import csv
 import glob
 import json
+import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,16 @@ except ImportError:  # Windows: no advisory locks; one batch per folder is then 
 from . import imaging
 from .batch_journal import Journal, JournalEntry, params_key, sha256_bytes
 from .batch_ray import import_ray, run_on_ray
-from .batch_render import BatchItem, BatchSettings, Job, Outcome, make_engine, render
+from .batch_render import (
+    BatchItem,
+    BatchSettings,
+    Job,
+    Outcome,
+    init_worker,
+    make_engine,
+    render,
+    render_in_worker,
+)
 from .engines.base import Engine
 from .errors import InpaintError
 from .files import clean_stale_temp_files
@@ -288,25 +300,67 @@ def plan_jobs(
         yield Job(item, request, image_bytes, mask_bytes, image_sha, mask_sha, params)
 
 
+def local_workers(settings: BatchSettings) -> int:
+    """Processes the local executor uses: one per CPU for the classical engine (pure numpy, one
+    core each); one for diffusion (torch already uses every core, and the model loads once)."""
+    if settings.request.engine != "classical":
+        return 1
+    if settings.workers:
+        return settings.workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def run_local(
     jobs: Iterator[Job],
     settings: BatchSettings,
     on_outcome: Callable[[Job, Outcome], None],
     engine: Engine | None = None,
 ) -> None:
-    """The local executor: one engine, one item after the other (torch is not re-entrant)."""
-    engine = engine or make_engine(settings.engine_spec())
-    for job in jobs:
-        outcome = render(
-            engine,
-            job.request,
-            job.image_bytes,
-            job.mask_bytes,
-            mask_from=settings.mask_from,
-            resize_mask=settings.resize_mask,
-            max_pixels=settings.max_pixels,
-        )
-        on_outcome(job, outcome)
+    """The local executor: in this process with one engine (diffusion, or an ``engine`` given),
+    or a pool of worker processes with one classical engine each. Same :func:`render`, same bytes.
+    """
+    workers = 1 if engine is not None else local_workers(settings)
+    render_kwargs = {
+        "mask_from": settings.mask_from,
+        "resize_mask": settings.resize_mask,
+        "max_pixels": settings.max_pixels,
+    }
+    if workers == 1:
+        engine = engine or make_engine(settings.engine_spec())
+        for job in jobs:
+            on_outcome(job, render(engine, job.request, job.image_bytes, job.mask_bytes,
+                                   **render_kwargs))  # fmt: skip
+        return
+    # spawn: the driver may hold threads (tqdm's monitor), which fork does not carry safely
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=init_worker,
+        initargs=(settings.engine_spec(), render_kwargs),
+    ) as pool:  # fmt: skip
+        pending: dict[Future, Job] = {}
+        source = iter(jobs)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * workers:  # bounded: bytes in memory
+                job = next(source, None)
+                if job is None:
+                    exhausted = True
+                    break
+                future = pool.submit(render_in_worker, job.request, job.image_bytes, job.mask_bytes)
+                pending[future] = job
+            if not pending:
+                break
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool as exc:  # a worker died (out of memory?): stop cleanly
+                    raise InpaintError(f"a batch worker process died ({exc})") from None
+                on_outcome(job, outcome)
 
 
 def run_batch(
@@ -434,7 +488,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="redo every item, even journalled ones")
     p.add_argument("--executor", choices=list(EXECUTORS), default="local")
     p.add_argument("--ray-address", help="address of an existing Ray cluster (default: local)")
-    p.add_argument("--workers", type=int, help="Ray workers (default: one per CPU, or per GPU)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="parallel workers: local, processes for the classical engine (default one per "
+        "CPU; diffusion runs in one process); Ray, actors (default one per CPU, or per GPU)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

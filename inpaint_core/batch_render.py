@@ -7,6 +7,8 @@ Ray outputs the local outputs, byte for byte, and lets a cluster run without a s
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,3 +136,34 @@ def render(
     except (InpaintError, OSError, ValueError, MemoryError) as exc:
         return Outcome(error=str(exc).replace("<bytes>: ", ""), seconds=time.perf_counter() - t0)
     return Outcome(outputs=outputs, seconds=time.perf_counter() - t0)
+
+
+# -- worker processes of the local executor (top level: a process pool pickles them by name) --------
+_worker_engine: Engine | None = None
+_worker_kwargs: dict[str, Any] = {}
+
+
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """A worker whose driver was killed (``kill -9``) exits instead of running on as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def init_worker(engine_spec: dict[str, Any], render_kwargs: dict[str, Any]) -> None:
+    """Process-pool initializer: one engine per worker process, made once."""
+    global _worker_engine, _worker_kwargs
+    _exit_with_parent()
+    _worker_engine = make_engine(engine_spec)
+    _worker_kwargs = dict(render_kwargs)
+
+
+def render_in_worker(request: InpaintRequest, image_bytes: bytes, mask_bytes: bytes) -> Outcome:
+    assert _worker_engine is not None, "init_worker was not run in this process"
+    return render(_worker_engine, request, image_bytes, mask_bytes, **_worker_kwargs)

@@ -170,6 +170,31 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path):
     ]
 
 
+def children(pid: int) -> set[int]:
+    """Live processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    out = set()
+    for p in pids:
+        try:
+            state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(p)
+    return out
+
+
 def test_killed_batch_resumes_without_redoing_finished_items(tmp_path):
     """SIGKILL mid-run, then the same command: exactly the rest is done, nothing half-written."""
     names = {f"p{i}": fn for i, fn in enumerate(list(PHOTOS.values()) * 3)}
@@ -182,7 +207,7 @@ def test_killed_batch_resumes_without_redoing_finished_items(tmp_path):
         PHOTOS.update(PHOTOS_EXTRA)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "inpaint_core.cli", "batch", "--images", str(scans),
-           "--masks", str(masks), "--out", str(out), "--json"]  # fmt: skip
+           "--masks", str(masks), "--out", str(out), "--json", "--workers", "2"]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     journal = out / JOURNAL_NAME
@@ -195,7 +220,10 @@ def test_killed_batch_resumes_without_redoing_finished_items(tmp_path):
             time.sleep(0.01)
         else:
             pytest.fail("no item finished within 120 s")
+        workers = children(proc.pid)
         proc.send_signal(signal.SIGKILL)
+        if Path("/proc").is_dir():
+            assert len(workers) >= 2  # the two worker processes (and the resource tracker)
     finally:
         proc.wait(timeout=60)
     done_before = {k: e for k, e in Journal(out).load().items() if e.status == "done"}
@@ -212,6 +240,11 @@ def test_killed_batch_resumes_without_redoing_finished_items(tmp_path):
     assert {k: (out / f"{k}.png").stat().st_mtime_ns for k in done_before} == stamps
     assert sorted(p.stem for p in out.glob("*.png")) == sorted(names)
     assert not [p for p in out.iterdir() if TEMP_MARK in p.name]
+    # the killed driver's worker processes did not run on as orphans
+    deadline = time.monotonic() + 10
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(workers)
     entries = [json.loads(ln) for ln in journal.read_text().splitlines() if ln.strip()]
     assert sorted(e["key"] for e in entries) == sorted(names)  # each item journalled once
 
