@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import itertools
 import json
 import multiprocessing
 import os
@@ -47,6 +48,7 @@ from .batch_render import (
     BatchSettings,
     Job,
     Outcome,
+    available_cpus,
     init_worker,
     make_engine,
     render,
@@ -305,12 +307,7 @@ def local_workers(settings: BatchSettings) -> int:
     core each); one for diffusion (torch already uses every core, and the model loads once)."""
     if settings.request.engine != "classical":
         return 1
-    if settings.workers:
-        return settings.workers
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+    return settings.workers or available_cpus()
 
 
 def run_local(
@@ -329,11 +326,15 @@ def run_local(
         "max_pixels": settings.max_pixels,
     }
     if workers == 1:
-        engine = engine or make_engine(settings.engine_spec())
         for job in jobs:
+            engine = engine or make_engine(settings.engine_spec())  # not made if all are done
             on_outcome(job, render(engine, job.request, job.image_bytes, job.mask_bytes,
                                    **render_kwargs))  # fmt: skip
         return
+    first = next(jobs, None)
+    if first is None:
+        return  # everything was done already: no pool to start
+    jobs = itertools.chain([first], jobs)
     # spawn: the driver may hold threads (tqdm's monitor), which fork does not carry safely
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
@@ -494,6 +495,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="parallel workers: local, processes for the classical engine (default one per "
         "CPU; diffusion runs in one process); Ray, actors (default one per CPU, or per GPU)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per diffusion worker (default: this machine's CPUs); the same "
+        "number gives byte-identical outputs on every executor",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -502,8 +509,9 @@ def main(args: argparse.Namespace, request: InpaintRequest) -> int:
     """Run the command; exit 0 only when every item succeeded (1 when some failed)."""
     if bool(args.manifest) == bool(args.images):
         raise InpaintError("give --images DIR|GLOB (with --masks DIR) or --manifest FILE.csv")
-    if args.workers is not None and args.workers < 1:
-        raise InpaintError("--workers must be at least 1")
+    for flag in ("workers", "threads"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise InpaintError(f"--{flag} must be at least 1")
     if request.engine == "diffusion" and not request.model:
         raise InpaintError("--engine diffusion needs --model PATH|REPO_ID")
     if args.executor == "ray":
@@ -521,6 +529,7 @@ def main(args: argparse.Namespace, request: InpaintRequest) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
         workers=args.workers,
+        threads=args.threads,
     )
     summary = run_batch(items, settings, progress=not (args.quiet or args.json))
     if args.json:

@@ -11,6 +11,7 @@ bytes and the cluster needs no shared file system. Ray is an optional extra
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,19 +47,27 @@ class Renderer:
         return render(self._engine, request, image_bytes, mask_bytes, **self._kwargs)
 
 
-def _worker_plan(ray: Any, settings: BatchSettings) -> tuple[int, float]:
-    """(number of workers, GPUs per worker) from the flags and the cluster's resources."""
+def _worker_plan(ray: Any, settings: BatchSettings) -> tuple[int, float, float]:
+    """(workers, CPUs per worker, GPUs per worker) from the flags and the cluster's resources.
+
+    A CPU diffusion worker asks for as many CPUs as it runs torch threads (the driver's CPU
+    count unless ``--threads``; capped at the biggest node), so Ray does not pack them onto
+    one machine's cores, and its pixels match the local executor's.
+    """
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     cpus = max(1, int(resources.get("CPU", 1)))
     diffusion = settings.request.engine == "diffusion"
     use_gpu = diffusion and gpus > 0 and (settings.device or "auto") not in ("cpu", "mps")
-    if settings.workers:
-        return settings.workers, 1.0 if use_gpu else 0.0
     if use_gpu:
-        return gpus, 1.0
-    # torch already uses every core of a machine: one diffusion worker per machine's worth of CPUs
-    return (cpus if not diffusion else 1), 0.0
+        return settings.workers or gpus, 1.0, 1.0
+    if not diffusion:
+        return settings.workers or cpus, 1.0, 0.0
+    biggest = max(
+        (n.get("Resources", {}).get("CPU", 1) for n in ray.nodes() if n.get("Alive")), default=1
+    )
+    per_worker = float(min(settings.engine_spec()["threads"], max(1, int(biggest))))
+    return settings.workers or max(1, int(cpus // per_worker)), per_worker, 0.0
 
 
 def _init(ray: Any, address: str | None) -> bool:
@@ -87,10 +96,14 @@ def run_on_ray(
 ) -> None:
     """Run ``jobs`` on Ray actors; ``on_outcome`` runs in the driver as each one finishes."""
     ray = import_ray()
+    first = next(jobs, None)
+    if first is None:
+        return  # everything was done already: no cluster to join
+    jobs = itertools.chain([first], jobs)
     started = _init(ray, settings.ray_address)
     try:
-        n_workers, gpus = _worker_plan(ray, settings)
-        actor_cls = ray.remote(Renderer).options(num_cpus=1, num_gpus=gpus)
+        n_workers, cpus, gpus = _worker_plan(ray, settings)
+        actor_cls = ray.remote(Renderer).options(num_cpus=cpus, num_gpus=gpus)
         render_kwargs = {
             "mask_from": settings.mask_from,
             "resize_mask": settings.resize_mask,
