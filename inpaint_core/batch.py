@@ -389,9 +389,8 @@ def run_batch(
     summary.journal = str(journal.path)
     t0 = time.perf_counter()
     with _FolderLock(out):
-        clean_stale_temp_files(
-            out, older_than_s=0.0
-        )  # a killed batch's leftovers (we hold the lock)
+        # a killed batch's temp files: safe to remove at any age, we hold the folder's lock
+        clean_stale_temp_files(out, older_than_s=0.0)
         previous = journal.load()
         bar = tqdm(
             total=len(items),

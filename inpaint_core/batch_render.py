@@ -153,6 +153,8 @@ def render(
         ]
     except (InpaintError, OSError, ValueError, MemoryError) as exc:
         return Outcome(error=str(exc).replace("<bytes>: ", ""), seconds=time.perf_counter() - t0)
+    except Exception as exc:  # one odd image (a decoder or engine bug) must not stop a night's run
+        return Outcome(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
     return Outcome(outputs=outputs, seconds=time.perf_counter() - t0)
 
 
