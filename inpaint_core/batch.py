@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -110,26 +111,36 @@ def _list_images(images: str) -> list[Path]:
     return found
 
 
-def _find_mask(image: Path, masks: Path) -> Path | None:
-    """``masks/<stem>.*`` or ``masks/<stem>_mask.*`` (the first image file found)."""
-    for stem in (image.stem, image.stem + MASK_SUFFIX):
-        for suffix in IMAGE_SUFFIXES:
-            for cand in (masks / (stem + suffix), masks / (stem + suffix.upper())):
-                if cand.is_file() and cand.resolve() != image.resolve():
-                    return cand
-    return None
+class _MaskIndex:
+    """The mask folder listed once (an archive folder holds thousands of files): stem -> path."""
+
+    def __init__(self, folder: Path) -> None:
+        self._by_stem: dict[str, Path] = {}
+        rank = {suffix: i for i, suffix in enumerate(IMAGE_SUFFIXES)}
+        for p in sorted(folder.iterdir(), key=lambda p: (p.stem, rank.get(p.suffix.lower(), 99))):
+            if _is_image(p):
+                self._by_stem.setdefault(p.stem, p)
+
+    def find(self, image: Path) -> Path | None:
+        """``<stem>.*`` or ``<stem>_mask.*`` (never the image itself)."""
+        for stem in (image.stem, image.stem + MASK_SUFFIX):
+            cand = self._by_stem.get(stem)
+            if cand is not None and cand.resolve() != image.resolve():
+                return cand
+        return None
 
 
 def _unique_keys(paths: list[Path]) -> list[str]:
     """Output stems: the image's stem; its whole name when two images share a stem; and a row
     number when a manifest lists the same image twice (say, with two prompts)."""
-    stems = [p.stem for p in paths]
-    keys = [p.stem if stems.count(p.stem) == 1 else p.name.replace(".", "_") for p in paths]
-    seen: dict[str, int] = {}
+    stems = Counter(p.stem for p in paths)
+    keys = [p.stem if stems[p.stem] == 1 else p.name.replace(".", "_") for p in paths]
+    counts = Counter(keys)
+    seen: Counter[str] = Counter()
     unique = []
     for key in keys:
-        seen[key] = seen.get(key, 0) + 1
-        unique.append(key if keys.count(key) == 1 else f"{key}-{seen[key]}")
+        seen[key] += 1
+        unique.append(key if counts[key] == 1 else f"{key}-{seen[key]}")
     return unique
 
 
@@ -150,9 +161,13 @@ def discover(images: str, masks: str | None) -> list[BatchItem]:
         candidates.append(p)
     if not candidates:
         raise InpaintError(f"--images {images}: no images found ({', '.join(IMAGE_SUFFIXES)})")
+    indexes: dict[Path, _MaskIndex] = {}
     items = []
     for p, key in zip(candidates, _unique_keys(candidates), strict=True):
-        mask = _find_mask(p, mask_dir if mask_dir is not None else p.parent)
+        folder = mask_dir if mask_dir is not None else p.parent
+        if folder not in indexes:
+            indexes[folder] = _MaskIndex(folder)
+        mask = indexes[folder].find(p)
         problem = "" if mask else f"no mask named {p.stem}.* or {p.stem}{MASK_SUFFIX}.* found"
         items.append(BatchItem(key=key, image=p, mask=mask, problem=problem))
     return items
