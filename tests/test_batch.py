@@ -289,3 +289,15 @@ def test_diffusion_batch_keeps_one_engine_and_encodes_the_prompt_once(tmp_path, 
                      "--quiet"]) == 0  # fmt: skip
     got = imaging.load_image(tmp_path / "out" / "coffee.png").rgb
     assert np.array_equal(got, imaging.load_image(single).rgb)
+
+
+def test_discover_by_glob_with_masks_beside_the_photos(tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.png").write_bytes(b"x")
+    (tmp_path / "a_mask.png").write_bytes(b"x")
+    (tmp_path / "b_mask.webp").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not an image")
+    items = batch.discover(str(tmp_path / "*.png"), None)
+    assert [i.key for i in items] == ["a", "b", "c"]  # a_mask.png is a mask, not a photo
+    assert [i.mask.name if i.mask else None for i in items] == ["a_mask.png", "b_mask.webp", None]
+    assert "no mask" in items[2].problem
