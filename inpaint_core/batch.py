@@ -3,8 +3,9 @@
 Why it is shaped like this:
 
 * **The driver owns every file.** Executors (the local loop here, Ray workers in
-  :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back pixels.
-  The driver hashes the inputs, writes each output atomically (:func:`inpaint_core.imaging.save_png`)
+  :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back the
+  output PNG's bytes (:func:`inpaint_core.imaging.encode_png`, the encoder of ``save_png``). The
+  driver hashes the inputs, writes each output atomically (:func:`inpaint_core.files.atomic_write_bytes`)
   and then journals it (:mod:`.batch_journal`). So a Ray cluster needs no shared file system, the
   journal has one writer, and local and Ray outputs are the same bytes by construction.
 * **Resumable.** A re-run skips items whose latest journal line matches the input hashes and the
@@ -41,7 +42,6 @@ try:
 except ImportError:  # Windows: no advisory locks; one batch per folder is then up to the user
     fcntl = None  # type: ignore[assignment]
 
-from . import imaging
 from .batch_journal import Journal, JournalEntry, params_key, sha256_bytes
 from .batch_ray import import_ray, run_on_ray
 from .batch_render import (
@@ -57,7 +57,7 @@ from .batch_render import (
 )
 from .engines.base import Engine
 from .errors import InpaintError
-from .files import clean_stale_temp_files
+from .files import atomic_write_bytes, clean_stale_temp_files
 from .request import MAX_SEED, InpaintRequest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -438,14 +438,7 @@ def run_batch(
             names = output_names(job.item.key, [o.seed for o in outcome.outputs])
             try:
                 for o, name in zip(outcome.outputs, names, strict=True):
-                    imaging.save_png(
-                        out / name,
-                        o.rgb,
-                        alpha=o.alpha,
-                        request=o.request,
-                        seed=o.seed,
-                        model_name=o.model_name,
-                    )
+                    atomic_write_bytes(out / name, o.png)
             except (InpaintError, OSError) as exc:
                 fail(job.item, str(exc), job.image_sha256, job.mask_sha256)
                 return

@@ -1,7 +1,7 @@
 """One batch item's work, shared by the local and the Ray executor (:mod:`.batch`, :mod:`.batch_ray`).
 
 An executor gets :class:`Job` objects (a request and the input *bytes*) and hands back an
-:class:`Outcome` (pixels, or the reason it failed); it never touches a file. That is what makes the
+:class:`Outcome` (PNG bytes, or the reason it failed); it never touches a file. That is what makes the
 Ray outputs the local outputs, byte for byte, and lets a cluster run without a shared file system.
 """
 
@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import imaging
 from .engines.base import Engine, get_engine
@@ -105,13 +103,11 @@ class Job:
 
 @dataclass
 class Rendered:
-    """One output picture as the driver saves it (the arguments of ``save_png``)."""
+    """One output picture: its PNG file's bytes (with metadata), encoded by the worker so the
+    encoding runs in parallel and the driver only writes; ``seed`` names the file."""
 
-    rgb: np.ndarray
-    alpha: np.ndarray | None
-    request: InpaintRequest
+    png: bytes
     seed: int | None
-    model_name: str | None
 
 
 @dataclass
@@ -148,7 +144,16 @@ def render(
         results = inpaint(request, photo, mask, engine)
         model_name = getattr(engine, "model_name", None)
         outputs = [
-            Rendered(r.composite(photo.rgb), photo.alpha, r.request, r.seed, model_name)
+            Rendered(
+                imaging.encode_png(
+                    r.composite(photo.rgb),
+                    alpha=photo.alpha,
+                    request=r.request,
+                    seed=r.seed,
+                    model_name=model_name,
+                ),
+                r.seed,
+            )
             for r in results
         ]
     except (InpaintError, OSError, ValueError, MemoryError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -10,14 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from ..files import atomic_write
+from ..files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from ..request import InpaintRequest
 
 
-def save_png(
-    path: str | PathLike[str],
+def encode_png(
     rgb: np.ndarray,
     *,
     alpha: np.ndarray | None = None,
@@ -26,13 +26,14 @@ def save_png(
     model_name: str | None = None,
     extra_text: Mapping[str, str] | None = None,
     compress_level: int = 6,
-) -> Path:
+) -> bytes:
     """Write ``rgb`` (HxWx3 uint8, + optional HxW ``alpha``) as a PNG with generation metadata.
 
     With a ``request``, two text chunks are written: ``parameters`` in the A1111 format (other tools
     read it) and ``inpaint_studio``, our request as JSON, for exactly this image: ``seed`` (the
     seed that made it) replaces the request's seeds. Newlines and non-Latin-1 text survive (iTXt).
-    Written atomically (:func:`inpaint_core.files.atomic_write`): a failed save keeps the old file.
+    Returns the file's bytes (:func:`save_png` writes them; a batch worker encodes in parallel
+    and its driver writes).
     """
     from .. import metadata  # local: metadata imports request/schedulers
 
@@ -58,6 +59,31 @@ def save_png(
     for key, value in chunks.items():
         info.add_text(key, value)  # tEXt, or iTXt (UTF-8) when the text is not Latin-1
 
-    return atomic_write(
-        path, lambda f: im.save(f, format="PNG", pnginfo=info, compress_level=compress_level)
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG", pnginfo=info, compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def save_png(
+    path: str | PathLike[str],
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    request: InpaintRequest | None = None,
+    seed: int | None = None,
+    model_name: str | None = None,
+    extra_text: Mapping[str, str] | None = None,
+    compress_level: int = 6,
+) -> Path:
+    """Write :func:`encode_png`'s bytes atomically (:func:`inpaint_core.files.atomic_write_bytes`):
+    a failed save keeps the old file."""
+    data = encode_png(
+        rgb,
+        alpha=alpha,
+        request=request,
+        seed=seed,
+        model_name=model_name,
+        extra_text=extra_text,
+        compress_level=compress_level,
     )
+    return atomic_write_bytes(path, data)
