@@ -103,7 +103,10 @@ def run_on_ray(
     started = _init(ray, settings.ray_address)
     try:
         n_workers, cpus, gpus = _worker_plan(ray, settings)
-        actor_cls = ray.remote(Renderer).options(num_cpus=cpus, num_gpus=gpus)
+        # a worker killed mid-item (out of memory on one huge scan) is started again once: that
+        # item is reported failed, the next ones go on; an actor that stays dead fails each item
+        # handed to it with the reason, so nothing is ever dropped silently
+        actor_cls = ray.remote(Renderer).options(num_cpus=cpus, num_gpus=gpus, max_restarts=1)
         render_kwargs = {
             "mask_from": settings.mask_from,
             "resize_mask": settings.resize_mask,
