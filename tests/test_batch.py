@@ -301,3 +301,15 @@ def test_discover_by_glob_with_masks_beside_the_photos(tmp_path):
     assert [i.key for i in items] == ["a", "b", "c"]  # a_mask.png is a mask, not a photo
     assert [i.mask.name if i.mask else None for i in items] == ["a_mask.png", "b_mask.webp", None]
     assert "no mask" in items[2].problem
+
+
+def test_with_a_seed_batch_files_are_run_files_byte_for_byte(tmp_path, capsys):
+    scans, masks = make_folder(tmp_path, names=["chelsea"])
+    out = tmp_path / "out"
+    args = ["--images", str(scans), "--masks", str(masks), "--out", str(out), "--seed", "9"]
+    assert run_batch_cli(*args, capsys=capsys)[0] == 0
+    single = tmp_path / "single.png"
+    assert cli.main(["run", "--image", str(scans / "chelsea.png"), "--mask",
+                     str(masks / "chelsea.png"), "--out", str(single), "--seed", "9",
+                     "--quiet"]) == 0  # fmt: skip
+    assert (out / "chelsea.png").read_bytes() == single.read_bytes()
