@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import cli_smart_mask
+from . import batch, cli_smart_mask
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .files import FileWriteError, clean_stale_temp_files, describe_os_error
 from .models_cli import add_models_parser, cmd_models
 from .params_cli import add_params_parser, cmd_params
-from .request import MASKED_CONTENT, InpaintRequest
+from .request import MASKED_CONTENT, SEAM_DEFAULTS, InpaintRequest
 from .service.cli import add_serve_parser, cmd_serve
 
 
@@ -74,18 +74,28 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--padding", type=int, default=d.mask_padding, help="context pixels around the mask"
     )
-    p.add_argument("--grow", type=int, default=d.mask_grow, help="grow the mask by N pixels")
+    grow_c, feather_c = SEAM_DEFAULTS["classical"]
+    grow_d, feather_d = SEAM_DEFAULTS["diffusion"]
+    p.add_argument(
+        "--grow",
+        type=int,
+        default=None,
+        help=f"grow the mask by N pixels (default: {grow_c} classical, {grow_d} diffusion)",
+    )
     p.add_argument(
         "--feather",
         type=int,
-        default=d.mask_feather,
-        help="feather the paste-back seam by N pixels",
+        default=None,
+        help=f"feather the paste-back seam by N pixels "
+        f"(default: {feather_c} classical, {feather_d} diffusion)",
     )
     p.add_argument(
         "--color-match", action="store_true", help="match the fill's colours to its surroundings"
     )
     p.add_argument(
-        "--method", help="classical engine method: auto (default), dct, biharmonic, telea, ns"
+        "--method",
+        help="classical engine method: auto (default), dct, biharmonic, telea, ns, "
+        "patch (large holes: copies texture)",
     )
     p.add_argument(
         "--lora",
@@ -276,6 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parser(sub)
     add_params_parser(sub)
     add_serve_parser(sub)
+    batch_ = sub.add_parser(
+        "batch", help="restore a folder of photos with their masks (resumable; local or Ray)"
+    )
+    batch.add_arguments(batch_)
+    batch_.add_argument("--scheduler", default=None)
+    batch_.add_argument("--seed", type=int, default=None, help="default: derived from each input")
+    batch_.add_argument("--seeds", type=_seeds, default=None, help="comma-separated, per image")
+    add_request_arguments(batch_)
     return parser
 
 
@@ -682,6 +700,8 @@ def main(argv: list[str] | None = None) -> int:
             return cli_smart_mask.run(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "batch":
+            return batch.main(args, request_from_args(args))
     except JobCancelled:
         print("cancelled", file=sys.stderr)
         return 3

@@ -32,7 +32,7 @@ from .errors import InpaintError, RequestValidationError
 from .events import EngineEvent
 from .inpaint import InpaintResult
 from .masks import BBox
-from .request import InpaintRequest
+from .request import InpaintRequest, follow_seam_defaults
 
 #: the persisted format's version (``to_dict``); ``from_dict`` reads older ones it knows
 STATE_VERSION = 1
@@ -223,6 +223,7 @@ class GenerationModel:
         return self._request
 
     def _set(self, request: InpaintRequest) -> None:
+        request = _follow_seam_defaults(self._request, request)
         if request != self._request:
             self._request = request
             self.events.request_changed.emit(request)
@@ -532,3 +533,12 @@ __all__ = [
     "Preview",
     "SizeMode",
 ]
+
+
+def _follow_seam_defaults(old: InpaintRequest, new: InpaintRequest) -> InpaintRequest:
+    """Grow/feather follow the engine until the user changes them (see
+    :func:`~inpaint_core.request.follow_seam_defaults`)."""
+    if new.engine == old.engine:
+        return new
+    grow, feather = follow_seam_defaults(old.engine, new.engine, new.mask_grow, new.mask_feather)
+    return replace(new, mask_grow=grow, mask_feather=feather)

@@ -38,6 +38,29 @@ class LoraRef:
         return base.rsplit(".", 1)[0] if base.lower().endswith(".safetensors") else base
 
 
+#: ``(mask_grow, mask_feather)`` a request gets when it leaves them out, per engine. The classical
+#: engine restores exact damage masks (a scanner's dust channel, a painted scratch): growing a
+#: 3-px scratch into an 11-px band throws away the very pixels the fill continues, and feathering
+#: blends the fill into good pixels outside the damage (measured: -3 dB against OpenCV Telea and
+#: ~19,000 changed pixels outside the mask on a 600x400 photo). Diffusion regenerates the crop
+#: through a VAE and needs a grown, feathered seam so the paste-back does not show.
+SEAM_DEFAULTS: dict[str, tuple[int, int]] = {"classical": (0, 0), "diffusion": (4, 8)}
+
+
+def seam_defaults(engine: str) -> tuple[int, int]:
+    return SEAM_DEFAULTS.get(engine, SEAM_DEFAULTS["diffusion"])
+
+
+def follow_seam_defaults(
+    old_engine: str | None, new_engine: str, grow: int, feather: int
+) -> tuple[int, int]:
+    """Grow/feather when the engine changes: while they still hold the old engine's defaults they
+    take the new engine's (the studio then gives what the CLI gives); values a user set are kept."""
+    if old_engine is None or (grow, feather) == seam_defaults(old_engine):
+        return seam_defaults(new_engine)
+    return grow, feather
+
+
 @dataclass(frozen=True)
 class InpaintRequest:
     # what to paint
@@ -69,8 +92,9 @@ class InpaintRequest:
     model: str | None = None
     # region + compositing (pixels of the full-resolution photo)
     mask_padding: int = 32
-    mask_grow: int = 4
-    mask_feather: int = 8
+    # None = the engine's default (:data:`SEAM_DEFAULTS`), filled in when the request is made
+    mask_grow: int | None = None
+    mask_feather: int | None = None
     color_match: bool = False
     # engine-specific options (classical method, batch seeds, ...); a dict is read as RunOptions
     options: RunOptions = field(default_factory=RunOptions)
@@ -87,7 +111,24 @@ class InpaintRequest:
             object.__setattr__(self, "masked_content", canonical)
         if isinstance(self.loras, (list, tuple)):
             object.__setattr__(self, "loras", tuple(_lora_ref(x) for x in self.loras))
+        self._resolve_seam_defaults()
         self.validate()
+
+    def _resolve_seam_defaults(self) -> None:
+        """Grow/feather left out (None) take the engine's defaults, so every front door (CLI,
+        batch, API, studio) gives a user the same pixels for the same request.
+
+        Stored as numbers, so a saved request (PNG metadata, batch journal) is explicit. Note that
+        ``dataclasses.replace(r, engine=...)`` keeps ``r``'s numbers: pass ``mask_grow=None,
+        mask_feather=None`` too to take the new engine's defaults.
+        """
+        if not isinstance(self.engine, str):
+            return  # validate() names the bad engine
+        grow, feather = seam_defaults(self.engine)
+        if self.mask_grow is None:
+            object.__setattr__(self, "mask_grow", grow)
+        if self.mask_feather is None:
+            object.__setattr__(self, "mask_feather", feather)
 
     # -- validation ---------------------------------------------------------------------------
     def validate(self) -> None:

@@ -80,3 +80,17 @@ def test_new_files_get_the_usual_mode_and_replaced_files_keep_theirs(tmp_path: P
         assert kept.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)
+
+
+def test_the_srgb_profile_is_the_same_bytes_in_every_process() -> None:
+    """Byte-identical outputs across processes (batch workers, Ray, run) need a fixed ICC date."""
+    import subprocess
+    import sys
+
+    from inpaint_core.imaging.png import srgb_profile
+
+    code = "import sys; from inpaint_core.imaging.png import srgb_profile; sys.stdout.write(srgb_profile().hex())"
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert other == srgb_profile().hex()

@@ -83,7 +83,12 @@ def test_mask_band_and_overlap_rules(photo):
     assert (part[:, w - 6 :] == 255).all() and (part[:, : w - 6] == 0).all()
     assert (canvas.mask[:, w:] == 255).all()
     with pytest.raises(InpaintError, match="reach"):
-        prepare_outpaint(photo, Extension(right=10), overlap=4, request=InpaintRequest())
+        prepare_outpaint(
+            photo,
+            Extension(right=10),
+            overlap=4,
+            request=InpaintRequest(mask_grow=4, mask_feather=8),
+        )
     with pytest.raises(InpaintError, match="nothing to extend"):
         prepare_outpaint(photo, Extension(), request=req)
     with pytest.raises(InpaintError, match="whole"):
@@ -136,7 +141,7 @@ def test_cli_extend_and_extend_to_aspect(tmp_path, photo, capsys):
     "extra, words",
     [
         (["--extend", "1,2"], "--extend"),
-        (["--extend", "0,0,10,0", "--overlap", "3"], "reach"),
+        (["--extend", "0,0,10,0", "--overlap", "3", "--grow", "4", "--feather", "8"], "reach"),
         (["--extend", "4", "--extend-to-aspect", "2:1"], "not both"),
         ([], "--mask is required"),
         (["--overlap", "8", "--mask", "MASK"], "only applies"),

@@ -181,6 +181,7 @@ WRITERS = {
     "imaging/png.py",  # PNG + parameters (through files.atomic_write)
     "document/export.py",  # every picture format (through files.atomic_write)
     "testing.py",  # the tiny test model's files, not a user's
+    "batch_journal.py",  # the batch journal: append-only, one fsynced line per finished item
 }
 
 

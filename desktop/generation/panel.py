@@ -21,7 +21,7 @@ from desktop.generation.form import ParametersForm
 from desktop.generation.model_picker import ModelPicker
 from inpaint_core.errors import RequestValidationError
 from inpaint_core.generation_model import GenerationModel, ModelStatus, SizeMode
-from inpaint_core.request import MAX_SEED, InpaintRequest
+from inpaint_core.request import MAX_SEED, InpaintRequest, follow_seam_defaults
 from inpaint_core.schedulers import canonical_scheduler_name
 
 #: request field -> (form widget, kind): the plain fields, bound both ways from this one table
@@ -78,6 +78,7 @@ class ParametersPanel(ParametersForm):
         self.model = model or GenerationModel()
         self.picker = ModelPicker(self, self.model)
         self._loading = False
+        self._seam_engine: str | None = None  # the engine whose grow/feather the spins show
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self._connect_changes()
@@ -109,6 +110,14 @@ class ParametersPanel(ParametersForm):
 
     def _engine_changed(self, *_: Any) -> None:
         diffusion = self.engine == "diffusion"
+        if not self._loading and self._seam_engine not in (None, self.engine):
+            # grow/feather follow the engine until the user sets them (as the CLI's defaults)
+            grow, feather = follow_seam_defaults(
+                self._seam_engine, self.engine, self.grow_spin.value(), self.feather_spin.value()
+            )
+            self.grow_spin.setValue(grow)
+            self.feather_spin.setValue(feather)
+        self._seam_engine = self.engine
         for w in (
             self.model_combo,
             self.open_model_button,
@@ -220,6 +229,7 @@ class ParametersPanel(ParametersForm):
         self._loading = True
         try:
             self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(req.engine)))
+            self._seam_engine = req.engine  # its grow/feather are the request's own
             if req.model:
                 self.picker.set_model(req.model)
             for field, (name, kind) in FIELDS.items():

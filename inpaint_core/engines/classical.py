@@ -13,6 +13,10 @@ cost. Methods (``request.options.method``):
     :func:`~.fillers.sparse_dct` on every group, whatever its size.
 ``biharmonic``, ``telea``, ``ns``
     the smooth biharmonic fill, and OpenCV's Telea and Navier-Stokes methods.
+``patch``
+    for large holes (object removal): :func:`~.fillers.patch_fill`, an exemplar fill (coarse to
+    fine, PatchMatch search) that copies texture from the rest of the crop instead of smearing
+    it. It works on the whole working crop, so raise ``mask_padding`` to give it more to copy from.
 
 Measured by ``bench/restoration.py``. The classical engine is deterministic and returns exactly one
 output (``seed=None``) whatever ``request.num_outputs`` or ``request.seeds`` say: every seed would
@@ -33,7 +37,7 @@ from . import fillers
 from .base import EngineOutput
 from .registry import CLASSICAL
 
-METHODS = ("auto", "dct", "biharmonic", "telea", "ns")
+METHODS = ("auto", "dct", "biharmonic", "telea", "ns", "patch")
 #: Known pixels kept around each piece of damage: more than any filler reads (DCT blocks: 15 px).
 CONTEXT = 24
 #: Holes thicker than this (diameter of the largest inscribed disc, px) get a Telea first guess:
@@ -161,6 +165,17 @@ class ClassicalEngine:
                 "the damage and there are none (shrink the mask, or use the diffusion engine)"
             )
         cancel.raise_if_cancelled()
+        if method == "patch":  # exemplars come from the whole crop, not a ring around each hole
+            info["groups"] = 1
+            _progress(on_event, 0.0, 0, 1)
+            try:
+                out = fillers.patch_fill(
+                    image, missing, check=_sweep_reporter(on_event, cancel, 0.0, 1.0, 0, 1)
+                )
+            except ValueError as exc:
+                raise MaskError(f"the patch fill cannot work here: {exc}") from None
+            _progress(on_event, 1.0, 1, 1)
+            return [EngineOutput(image=out, seed=None, info=info)]
         labels, stats = damage_groups(missing)
         n_groups = len(stats) - 1
         info["groups"] = n_groups

@@ -202,3 +202,202 @@ def sparse_dct(
             p = np.pad(p[pad:-pad, pad:-pad], ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     y = p[pad:-pad, pad:-pad] @ _OPPONENT  # orthonormal: inverse = transpose
     return _paste(image, missing, y)
+
+
+# -- patch-based (exemplar) fill for large holes --------------------------------------------------
+def _patch_offsets(radius: int) -> list[tuple[int, int]]:
+    return [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+
+
+def _downsample(values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half size, averaging known pixels only; a coarse pixel is known when all its fine ones are."""
+    h, w = known.shape
+    size = (max(1, w // 2), max(1, h // 2))
+    k = known.astype(np.float32)
+    num = cv2.resize(values * k[..., None], size, interpolation=cv2.INTER_AREA)
+    den = cv2.resize(k, size, interpolation=cv2.INTER_AREA)
+    out = num / np.maximum(den, 1e-6)[..., None]
+    return out.astype(np.float32), den > 0.999
+
+
+class _PatchLevel:
+    """One pyramid level of the exemplar fill: a nearest-neighbour field from every patch that
+    touches the hole to a fully known patch (PatchMatch: propagation + random search, run on all
+    patches at once), then every missing pixel voted from the patches that cover it."""
+
+    def __init__(self, values: np.ndarray, missing: np.ndarray, radius: int, rng) -> None:
+        self.h, self.w = missing.shape
+        self.r = radius
+        self.rng = rng
+        self.missing = missing
+        size = 2 * radius + 1
+        kernel = np.ones((size, size), np.uint8)
+        known_full = cv2.erode((~missing).astype(np.uint8), kernel, borderValue=0).astype(bool)
+        inner = np.zeros_like(missing)
+        inner[radius : self.h - radius, radius : self.w - radius] = True
+        self.valid = known_full & inner  # centres of fully known patches inside the image
+        if not self.valid.any():
+            raise ValueError("no fully known patch to copy from (give the fill more context)")
+        self.vy, self.vx = np.nonzero(self.valid)
+        targets = cv2.dilate(missing.astype(np.uint8), kernel).astype(bool)
+        self.ty, self.tx = np.nonzero(targets)
+        self.values = values
+        self.offsets = _patch_offsets(radius)
+
+    def padded(self) -> np.ndarray:
+        r = self.r
+        return np.pad(self.values, ((r, r), (r, r), (0, 0)), mode="reflect")
+
+    def random_sources(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        pick = self.rng.integers(0, self.vy.size, n)
+        return self.vy[pick].copy(), self.vx[pick].copy()
+
+    def distance(self, pad: np.ndarray, sy: np.ndarray, sx: np.ndarray) -> np.ndarray:
+        r = self.r
+        d = np.zeros(self.ty.size, np.float32)
+        for dy, dx in self.offsets:
+            diff = pad[self.ty + dy + r, self.tx + dx + r] - pad[sy + dy + r, sx + dx + r]
+            d += (diff * diff).sum(axis=1)
+        return d
+
+    def improve(self, pad, sy, sx, best, cy, cx) -> None:
+        """Take candidate sources (cy, cx) where they are valid and closer."""
+        cy = np.clip(cy, 0, self.h - 1)
+        cx = np.clip(cx, 0, self.w - 1)
+        ok = self.valid[cy, cx]
+        if not ok.any():
+            return
+        d = np.full(self.ty.size, np.inf, np.float32)
+        idx = np.flatnonzero(ok)
+        r = self.r
+        acc = np.zeros(idx.size, np.float32)
+        ty, tx, qy, qx = self.ty[idx], self.tx[idx], cy[idx], cx[idx]
+        for dy, dx in self.offsets:
+            diff = pad[ty + dy + r, tx + dx + r] - pad[qy + dy + r, qx + dx + r]
+            acc += (diff * diff).sum(axis=1)
+        d[idx] = acc
+        better = d < best
+        sy[better], sx[better], best[better] = cy[better], cx[better], d[better]
+
+    def search(self, sy: np.ndarray, sx: np.ndarray, iterations: int) -> np.ndarray:
+        pad = self.padded()
+        best = self.distance(pad, sy, sx)
+        field_y = np.zeros((self.h, self.w), np.int64)
+        field_x = np.zeros((self.h, self.w), np.int64)
+        for it in range(iterations):
+            field_y[self.ty, self.tx], field_x[self.ty, self.tx] = sy, sx
+            step = 1 if it % 2 == 0 else -1
+            for dy, dx in ((step, 0), (0, step), (2 * step, 0), (0, 2 * step)):
+                ny = np.clip(self.ty + dy, 0, self.h - 1)
+                nx = np.clip(self.tx + dx, 0, self.w - 1)
+                self.improve(pad, sy, sx, best, field_y[ny, nx] - dy, field_x[ny, nx] - dx)
+            radius = max(self.h, self.w)
+            while radius >= 1:
+                jy = self.rng.integers(-radius, radius + 1, sy.size)
+                jx = self.rng.integers(-radius, radius + 1, sx.size)
+                self.improve(pad, sy, sx, best, sy + jy, sx + jx)
+                radius //= 2
+        return best
+
+    def vote(self, sy: np.ndarray, sx: np.ndarray, best: np.ndarray) -> None:
+        """Each missing pixel = weighted mean of what the patches covering it copy there."""
+        pad = self.padded()
+        r = self.r
+        n_px = len(self.offsets) * 3
+        sigma2 = max(float(np.percentile(best, 75)) / n_px, 1.0)
+        weight = np.exp(-best / (n_px * 2 * sigma2)).astype(np.float64) + 1e-12
+        num = np.zeros((self.h * self.w, 3))
+        den = np.zeros(self.h * self.w)
+        for dy, dx in self.offsets:
+            py, px = self.ty + dy, self.tx + dx
+            inside = (py >= 0) & (py < self.h) & (px >= 0) & (px < self.w)
+            flat = py[inside] * self.w + px[inside]
+            vals = pad[sy[inside] + dy + r, sx[inside] + dx + r]
+            wi = weight[inside]
+            den += np.bincount(flat, weights=wi, minlength=den.size)
+            for c in range(3):
+                num[:, c] += np.bincount(flat, weights=wi * vals[:, c], minlength=den.size)
+        m = self.missing.ravel() & (den > 0)
+        flat_vals = self.values.reshape(-1, 3)
+        flat_vals[m] = (num[m] / den[m, None]).astype(np.float32)
+
+
+def patch_fill(
+    image: np.ndarray,
+    missing: np.ndarray,
+    *,
+    patch: int = 7,
+    em_iterations: int = 3,
+    search_iterations: int = 3,
+    seed: int = 0,
+    check: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """Exemplar fill for large holes (object removal): texture copied from the known part of the
+    image, not smeared into it as diffusion fills do.
+
+    Coarse to fine (Wexler, Shechtman & Irani 2007, with Barnes et al.'s PatchMatch 2009 for the
+    nearest-neighbour search): at the coarsest level the hole is about a patch thick and starts from
+    Telea; at each level, ``em_iterations`` rounds of (PatchMatch search, vote), then the fill and the
+    field are carried up one level. Deterministic for a given ``seed``. Needs known patches to copy
+    from: give the crop some context (``--padding``).
+    """
+    if not missing.any():
+        return image.copy()
+    radius = patch // 2
+    padded = np.pad(missing, 1).astype(np.uint8)
+    thick = 2.0 * float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+    levels = 0
+    h, w = missing.shape
+    while thick / 2**levels > 2 * patch and min(h, w) / 2 ** (levels + 1) >= 4 * patch:
+        levels += 1
+    rng = np.random.default_rng(seed)
+    pyramid = [(image.astype(np.float32), missing)]
+    for _ in range(levels):
+        values, m = pyramid[-1]
+        pyramid.append(_downsample(values, ~m))
+        pyramid[-1] = (pyramid[-1][0], ~pyramid[-1][1])
+    values, m = pyramid[-1]
+    # start from known pixels drawn at random, not a smooth fill: a smooth start matches smooth
+    # patches and the fill stays flat (measured: Laplacian energy ~40 % of a Telea start's)
+    ky, kx = np.nonzero(~m)
+    pick = rng.integers(0, ky.size, int(m.sum()))
+    values = values.copy()
+    values[m] = values[ky[pick], kx[pick]]
+    sy = sx = prev_y = prev_x = None
+    total = levels + 1
+    for li in range(levels, -1, -1):
+        fine_values, m = pyramid[li]
+        if li != levels:
+            up = cv2.resize(values, (m.shape[1], m.shape[0]), interpolation=cv2.INTER_LINEAR)
+            values = np.where(m[..., None], up, fine_values).astype(np.float32)
+        level = _PatchLevel(values, m, radius, rng)
+        if prev_y is None or prev_x is None:
+            sy, sx = level.random_sources(level.ty.size)
+        else:
+            # carry the coarse field up: a target's source is its coarse twin's, doubled
+            py = np.minimum(level.ty // 2, prev_y.shape[0] - 1)
+            px = np.minimum(level.tx // 2, prev_y.shape[1] - 1)
+            cy, cx = prev_y[py, px], prev_x[py, px]
+            sy = np.clip(cy * 2 + level.ty % 2, 0, level.h - 1)
+            sx = np.clip(cx * 2 + level.tx % 2, 0, level.w - 1)
+            bad = ~level.valid[sy, sx]
+            ry, rx = level.random_sources(int(bad.sum()))
+            sy[bad], sx[bad] = ry, rx
+        for it in range(em_iterations):
+            if check is not None:
+                check(((levels - li) + it / em_iterations) / total)
+            best = level.search(sy, sx, search_iterations)
+            level.vote(sy, sx, best)
+        values = level.values
+        if li == 0:
+            # last: each missing pixel copies its own patch's centre (averages blur fine texture)
+            best = level.search(sy, sx, search_iterations)
+            own = missing[level.ty, level.tx]
+            values[level.ty[own], level.tx[own]] = values[sy[own], sx[own]]
+        prev_y = np.full(m.shape, -1, np.int64)
+        prev_x = np.full(m.shape, -1, np.int64)
+        prev_y[level.ty, level.tx], prev_x[level.ty, level.tx] = sy, sx
+        # pixels that were not targets point at themselves (they are known)
+        ny, nx = np.nonzero(prev_y < 0)
+        prev_y[ny, nx], prev_x[ny, nx] = ny, nx
+    return _paste(image, missing, values)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import MaskError
 from .decode import decode
-from .png import save_png
+from .png import encode_png, save_png
 from .sources import (
     DEFAULT_MAX_PIXELS,
     MAX_BYTES,
@@ -55,6 +55,7 @@ __all__ = [
     "load_image",
     "load_mask",
     "max_pixels_from_env",
+    "encode_png",
     "save_png",
 ]
 

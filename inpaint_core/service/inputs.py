@@ -90,9 +90,17 @@ class PredictionInput(BaseModel):
     mask_padding: int = Field(
         _DEFAULT.mask_padding, ge=0, le=2048, description="Context pixels around the mask"
     )
-    mask_grow: int = Field(_DEFAULT.mask_grow, ge=0, le=2048, description="Grow the mask")
-    mask_feather: int = Field(
-        _DEFAULT.mask_feather, ge=0, le=2048, description="Feather the paste-back seam"
+    mask_grow: int | None = Field(
+        None,
+        ge=0,
+        le=2048,
+        description="Grow the mask (default: the engine's: classical 0, else 4)",
+    )
+    mask_feather: int | None = Field(
+        None,
+        ge=0,
+        le=2048,
+        description="Feather the paste-back seam (default: the engine's: classical 0, else 8)",
     )
     color_match: bool = Field(False, description="Match the fill's colours to its surroundings")
     paste_back: bool = Field(

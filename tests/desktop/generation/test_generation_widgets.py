@@ -9,7 +9,7 @@ from skimage import data
 
 from inpaint_core.inpaint import InpaintResult
 from inpaint_core.masks import BBox
-from inpaint_core.request import InpaintRequest
+from inpaint_core.request import SEAM_DEFAULTS, InpaintRequest
 from inpaint_core.schedulers import scheduler_names
 
 
@@ -264,7 +264,30 @@ def test_settings_of_the_per_field_version_are_read_once(tmp_path):
         640,
         384,
     )
-    assert not req.safety_checker and req.mask_feather == InpaintRequest().mask_feather
+    assert not req.safety_checker and req.mask_feather == SEAM_DEFAULTS["diffusion"][1]
     assert model.seed_locked and model.size_mode is SizeMode.EXPLICIT
     save_state(model, settings)
     assert settings.contains(SETTINGS_KEY)
+
+
+def test_grow_and_feather_follow_the_engine_until_the_user_sets_them(panel):
+    """The studio gives the same defaults as the CLI: classical 0/0 (exact damage masks),
+    diffusion 4/8 (a seam); a value the user typed is kept across engine switches."""
+    from inpaint_core.request import SEAM_DEFAULTS
+
+    def select(engine: str) -> None:
+        panel.engine_combo.setCurrentIndex(panel.engine_combo.findData(engine))
+        panel.validate()
+
+    select("classical")
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == SEAM_DEFAULTS["classical"]
+    req = panel.request()
+    assert (req.mask_grow, req.mask_feather) == (0, 0)
+    select("diffusion")
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == SEAM_DEFAULTS["diffusion"]
+    select("classical")
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == (0, 0)
+    panel.feather_spin.setValue(3)
+    panel.validate()
+    select("diffusion")
+    assert (panel.grow_spin.value(), panel.feather_spin.value()) == (0, 3)
