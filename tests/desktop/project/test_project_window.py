@@ -204,4 +204,3 @@ def test_import_image_as_layer_is_one_undo_step_and_export_layers(window, tmp_pa
     window.history.stack.undo()
     assert window.doc.result_layers == []
     assert not window.import_layer_file(tmp_path / "missing.png")
-
