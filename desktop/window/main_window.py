@@ -283,7 +283,6 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.canvas.set_document(doc)
         self.layers.set_document(doc)
         self.status.set_image_size(doc.width, doc.height)
-        self.setWindowTitle(f"{doc.photo.name} — {APP_NAME}")
         self.canvas.setFocus()
         self._update_actions()
         self.document_changed.emit(doc)  # the generation model starts an empty history
@@ -292,8 +291,11 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             cand.document = doc
             history.append(cand)
         self.project_path = Path(saved_path) if saved_path else None
+        title = self.project_path.name if self.project_path else doc.photo.name
+        self.setWindowTitle(f"{title}[*] — {APP_NAME}")  # [*]: "*" while there are changes
         if unsaved:
             self.history.stack.resetClean()
+        self.setWindowModified(unsaved)
         self.autosave.autosaver.watch(
             doc, history, name=doc.photo.name, saved_path=saved_path, dirty=unsaved
         )
@@ -301,6 +303,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
     # -- projects: save, autosave, recovery, layer files -----------------------------------------------
 
     def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
         if clean and self.doc is not None:  # saved (or undone back to the saved state)
             self.autosave.autosaver.mark_saved(self.doc, self.project_path)
 
@@ -332,6 +335,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         if not self.saver.save(target, wait=wait):
             return False
         self.project_path = Path(target)
+        self.setWindowTitle(f"{self.project_path.name}[*] — {APP_NAME}")
         return True
 
     def save_project_as(self) -> bool:

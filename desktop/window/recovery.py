@@ -45,6 +45,7 @@ class RecoverDialog(QDialog):
         self.items = list(items)
         self.restore: list[Recoverable] = []
         self.discarded: list[Recoverable] = []
+        heading = QLabel(f"<b>{TITLE}</b>")  # the title again: some window managers hide it
         intro = QLabel(
             "Inpaint Studio did not close properly last time. These pictures had unsaved "
             "changes; restore them to keep working, or discard them."
@@ -83,6 +84,7 @@ class RecoverDialog(QDialog):
         later.addButton("Decide &Later", QDialogButtonBox.ButtonRole.RejectRole)
         later.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
+        lay.addWidget(heading)
         lay.addWidget(intro)
         lay.addWidget(self.list, 1)
         lay.addLayout(per_item)
