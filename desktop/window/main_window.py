@@ -70,6 +70,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.doc: Document | None = None
         self.project_path: Path | None = None  # where File ▸ Save writes the open document
         self._owns_autosave = autosave is None
+        self.other_windows: list[MainWindow] = []  # more restored documents (see offer_recovery)
         self.autosave = autosave if autosave is not None else AutosaveService(parent=self)
 
         self.brush = BrushSettings(self)
@@ -364,17 +365,27 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
 
     def offer_recovery(self, ask: Callable[[RecoverDialog], object] | None = None) -> int:
         """At start: what crashed sessions left, in the Recover dialog; restores what the user
-        chooses (the first here, the rest replace it in turn: the newest is restored last). Returns
-        how many were restored. ``ask(dialog)``: runs the dialog (default ``exec``)."""
+        chooses, each as its own unsaved document: the first in this window (unless it holds
+        unsaved work), the others in new windows sharing this autosave. Returns how many were
+        restored. ``ask(dialog)``: runs the dialog (default ``exec``; tests answer it)."""
         items = self.autosave.recoverable()
         if not items:
             return 0
         dialog = RecoverDialog(items, self)
         (ask or RecoverDialog.exec)(dialog)
         restored = 0
-        for item in reversed(dialog.restore):  # newest first in the list: it ends up open
-            restored += self.restore_recovered(item)
+        for item in dialog.restore:
+            here = restored == 0 and not self.has_unsaved_changes()
+            restored += (self if here else self.new_window()).restore_recovered(item)
         return restored
+
+    def new_window(self) -> MainWindow:
+        """Another studio window (same settings, same autosave), shown; kept alive by this one."""
+        window = MainWindow(self.settings, self.autosave)
+        window.resize(self.size())
+        window.show()
+        self.other_windows.append(window)
+        return window
 
     def import_layer_dialog(self) -> None:
         start = read(self.settings, "paths/open_dir", str(Path.home()), str)

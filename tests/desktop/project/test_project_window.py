@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from skimage import data
 
@@ -113,11 +114,52 @@ def test_the_save_runs_off_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
     _paint(qtbot, window)
     assert window.save_project(tmp_path / "slow.ora")
     assert window.saver.saving and window.has_unsaved_changes()
+    assert window.saver.busy.active and "Saving slow.ora" in window.saver.busy.text
     qtbot.wait(50)  # the GUI thread turns while the writer waits
     QApplication.processEvents()
     gate.set()
     qtbot.waitUntil(lambda: not window.saver.saving, timeout=10000)
     assert not window.has_unsaved_changes()
+
+
+def test_ctrl_shift_s_saves_as_and_ctrl_s_saves_again(window, qtbot, tmp_path):
+    _paint(qtbot, window)
+    asked = []
+    window.ask_project_path = lambda title="": asked.append(title) or tmp_path / "keys.ora"
+    mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_S, mods)
+    qtbot.waitUntil(
+        lambda: not window.saver.saving and not window.has_unsaved_changes(), timeout=20000
+    )
+    assert asked == ["Save project as"] and (tmp_path / "keys.ora").exists()
+    assert "keys.ora" in window.windowTitle()
+    _paint(qtbot, window, y=250)
+    assert window.isWindowModified()
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(
+        lambda: not window.saver.saving and not window.has_unsaved_changes(), timeout=20000
+    )
+    assert asked == ["Save project as"]  # Ctrl+S did not ask again
+    assert np.array_equal(open_document(tmp_path / "keys.ora").document.mask, window.doc.mask)
+
+
+def test_a_save_the_photo_changed_under_is_taken_again(window, qtbot, tmp_path, monkeypatch):
+    from inpaint_core import project
+    from inpaint_core.project import SnapshotChanged
+
+    real, calls = project.write_snapshot, []
+
+    def changed_once(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise SnapshotChanged("the photo changed")
+        return real(*a, **k)
+
+    monkeypatch.setattr("inpaint_core.saving.write_snapshot", changed_once)
+    _paint(qtbot, window)
+    assert window.save_project(tmp_path / "again.ora", wait=True)
+    assert len(calls) == 2 and not window.has_unsaved_changes()
+    assert (tmp_path / "again.ora").exists()
 
 
 def test_close_with_unsaved_changes_saves_a_project(window, qtbot, tmp_path):
@@ -179,6 +221,26 @@ def test_recover_dialog_lists_and_restores(window, qtbot, tmp_path):
     assert str(window.project_path) == "/somewhere/astronaut.ora"
     assert window.autosave.autosaver.wait(10)
     assert window.offer_recovery(lambda d: pytest.fail("offered twice")) == 0
+
+
+def test_restore_all_gives_each_document_its_own_window(window, qtbot):
+    folder = window.autosave.autosaver.folder
+    first = _crashed_session(folder)
+    second = _crashed_session(folder, 128)
+    assert window.offer_recovery(lambda d: d.restore_all_button.click()) == 2
+    assert len(window.other_windows) == 1
+    other = window.other_windows[0]
+    try:
+        masks = {int(window.doc.mask.max()), int(other.doc.mask.max())}
+        assert masks == {int(first.mask.max()), int(second.mask.max())} == {255, 128}
+        assert window.has_unsaved_changes() and other.has_unsaved_changes()
+        assert other.autosave is window.autosave
+        assert window.autosave.autosaver.wait(20)
+        # both are this session's autosaves now; the crashed ones are gone
+        assert window.autosave.recoverable() == []
+        assert window.autosave.autosaver.path_for(other.doc).exists()
+    finally:
+        other.close()
 
 
 def test_recover_dialog_discard_all_removes_the_files(window, qtbot):
