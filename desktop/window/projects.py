@@ -112,7 +112,12 @@ class ProjectSaver(QObject):
         self._running = threading.Thread(target=run, name="save-project", daemon=True)
         self.busy.start(f"Saving {path.name}…")
         self._running.start()
-        if not wait:
+        return self.wait_idle() if wait else True
+
+    def wait_idle(self) -> bool:
+        """Run the event loop until the save in flight (if any) has ended; True when it wrote
+        its file (or none was running)."""
+        if self._running is None:
             return True
         loop = QEventLoop()
         result: list[SaveOutcome] = []
@@ -124,8 +129,7 @@ class ProjectSaver(QObject):
 
         self.save_finished.connect(ended)
         try:
-            if self._running is not None:
-                loop.exec()
+            loop.exec()
         finally:
             self.save_finished.disconnect(ended)
         return bool(result and result[0].ok)
@@ -135,9 +139,8 @@ class ProjectSaver(QObject):
         self.busy.stop()
         if outcome.retry and self._retries < MAX_RETRIES and outcome.doc is self._document():
             self._retries += 1  # the photo changed under the writer: take a new snapshot
-            self.save_finished.emit(outcome)
-            self.save(outcome.path)
-            return
+            if self.save(outcome.path):
+                return  # a waiting caller goes on waiting for this one
         self._retries = 0
         if outcome.retry:
             outcome.retry, outcome.error = False, "the picture kept changing while it was saved"

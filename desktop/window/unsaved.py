@@ -91,6 +91,7 @@ class UnsavedWorkMixin:
     def save_before(self, action: str) -> Path | None:
         """Save → File ▸ Save (the project, .ora; Save As when it has no file yet), waiting for
         the write. The path written, or None (cancelled or failed)."""
+        self.saver.wait_idle()  # a Ctrl+S still writing: let it end, then save what is there now
         path = self.project_path or self.ask_project_path(f"Save the project before {action}")
         if path is None:
             return None

@@ -266,3 +266,27 @@ def test_import_image_as_layer_is_one_undo_step_and_export_layers(window, tmp_pa
     window.history.stack.undo()
     assert window.doc.result_layers == []
     assert not window.import_layer_file(tmp_path / "missing.png")
+
+
+def test_closing_while_a_save_runs_waits_for_it_then_saves(window, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from inpaint_core import project
+
+    gate, real = threading.Event(), project.write_snapshot
+
+    def slow(*a, **k):
+        assert gate.wait(10)
+        return real(*a, **k)
+
+    monkeypatch.setattr("inpaint_core.saving.write_snapshot", slow)
+    _paint(qtbot, window)
+    target = tmp_path / "busy.ora"
+    assert window.save_project(target)  # Ctrl+S, still writing
+    _paint(qtbot, window, y=250)  # more work meanwhile
+    window.ask_unsaved = lambda action: Button.Save
+    QTimer.singleShot(100, gate.set)
+    assert window.close()
+    assert np.array_equal(open_document(target).document.mask, window.doc.mask)
