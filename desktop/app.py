@@ -9,8 +9,10 @@ import sys
 from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import QApplication
 
+from desktop import testhooks
 from desktop.icons import app_icon
 from desktop.settings import open_settings
+from desktop.window.autosave import AutosaveService
 from desktop.window.main_window import APP_NAME, MainWindow
 from inpaint_core.files import clean_stale_temp_files
 
@@ -35,7 +37,10 @@ def create_window(argv: list[str]) -> MainWindow:
     app.setWindowIcon(app_icon())
     # photos are decoded by inpaint_core (Pillow); this only matters for clipboard/drop images
     QImageReader.setAllocationLimit(2048)
-    window = MainWindow(open_settings(args.settings_dir))
+    # one autosave per app: its session lock tells a crashed studio from a running one
+    autosave = AutosaveService(parent=app)
+    window = MainWindow(open_settings(args.settings_dir), autosave)
+    app.aboutToQuit.connect(lambda: autosave.close(clean=True))  # a clean exit: nothing to recover
     window.show()
     export_dir = window.settings.value("paths/export_dir", "", type=str)
     if export_dir:  # leftovers of a save killed mid-write (our temp files only, a day old)
@@ -44,6 +49,11 @@ def create_window(argv: list[str]) -> MainWindow:
         window.open_source(args.photo)  # a bad file: a message in the window, which stays open
     else:
         window.open_sample()
+    hooks = testhooks.from_env()  # tests only: none unless an INPAINT_STUDIO_TEST_* is set
+    ask = hooks.answer_recovery if hooks is not None else None
+    window.offer_recovery(ask)  # after an unclean exit: the Recover dialog
+    if hooks is not None:
+        hooks.install(window)
     return window
 
 

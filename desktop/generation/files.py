@@ -7,7 +7,6 @@ A mixin of :class:`desktop.generation.GenerationController` (it uses the control
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,12 +16,9 @@ from desktop.generation.host import DocumentHost
 from desktop.generation.panel import ParametersPanel
 from inpaint_core.candidates import Candidate
 from inpaint_core.errors import InpaintError
-from inpaint_core.imaging import save_png
 from inpaint_core.metadata import FoundParameters, parameters_or_none, read_parameters
 from inpaint_core.request import InpaintRequest
-
-#: extra PNG text chunk listing every kept layer's request (``parameters`` holds the top one)
-LAYERS_CHUNK = "inpaint_studio_layers"
+from inpaint_core.saving import save_document, save_result_picture
 
 
 class ParameterFiles:
@@ -44,15 +40,13 @@ class ParameterFiles:
         path = path or self._ask_save_path(f"candidate-seed-{cand.seed}.png")
         if not path:
             return None
-        try:
-            out = save_png(
-                path,
-                cand.result.composite(picture),
-                request=cand.result.request,
-                seed=cand.seed,
-                model_name=cand.model_name,
+        doc = self.host.document
+        alpha = doc.photo.alpha if doc is not None else None
+        try:  # the core's one writer of a result picture (CLI, service and Compare cells too)
+            out = save_result_picture(
+                path, cand.result, picture, alpha, cand.model_name, pasted=True
             )
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, InpaintError) as exc:
             self.panel.show_message(f"Could not save {path}: {exc}")
             return None
         self._status(f"Saved {out}")
@@ -60,8 +54,9 @@ class ParameterFiles:
 
     # -- save / open parameters -------------------------------------------------------------------
     def save_with_parameters(self, path: str | None = None) -> Path | None:
-        """The flattened picture as PNG: ``parameters`` holds the top kept layer's request, the
-        ``inpaint_studio_layers`` chunk every kept layer's (bottom to top)."""
+        """The flattened picture as PNG through the core's one save path: ``parameters`` holds the
+        top kept layer's request, the :data:`LAYERS_CHUNK` chunk every kept layer's (bottom to
+        top)."""
         picture = self.host.picture()
         if picture is None:
             self.panel.show_message("Open a photo first.")
@@ -69,22 +64,11 @@ class ParameterFiles:
         path = path or self._ask_save_path("inpainted.png")
         if not path:
             return None
+        doc = self.host.document
         kept = self.host.kept_layers()
-        request = seed = model = None
-        extra: dict[str, str] = {}
-        if kept:
-            top = kept[-1]
-            request, seed, model = top["request"], top.get("seed"), top.get("model")
-            layers = [
-                {"request": k["request"].to_dict(), "seed": k.get("seed"), "model": k.get("model")}
-                for k in kept
-            ]
-            extra[LAYERS_CHUNK] = json.dumps(layers)
-        try:
-            out = save_png(
-                path, picture, request=request, seed=seed, model_name=model, extra_text=extra
-            )
-        except (OSError, ValueError) as exc:
+        try:  # the one save path: the kept layers' parameters (the top one + LAYERS_CHUNK)
+            out = save_document(doc, path)
+        except (OSError, ValueError, InpaintError) as exc:
             self.panel.show_message(f"Could not save {path}: {exc}")
             return None
         self._status(f"Saved {out}" + ("" if kept else " (no kept results: no parameters)"))

@@ -28,10 +28,20 @@ class Actions:
             "Open &URL…", None, "Ctrl+Shift+O", w.open_url_dialog, "Open a photo from a web address"
         )
         self.open_sample = a("Open &Sample Photo", "sample", None, w.open_sample)
+        self.save = a(
+            "&Save",
+            None,
+            "Ctrl+S",
+            w.save_project,
+            "Save the project (.ora: photo, mask, layers, candidates)",
+        )
+        self.save_as = a(
+            "Save &As…", None, "Ctrl+Shift+S", w.save_project_as, "Save the project as a new file"
+        )
         self.export_picture = a(
             "&Export Picture…",
             "export",
-            "Ctrl+Shift+S",
+            "Ctrl+Alt+E",
             w.export_picture_dialog,
             "Export the flattened picture as PNG, JPEG or WebP",
         )
@@ -133,6 +143,20 @@ class Actions:
             w.flatten,
             "Bake every visible layer into the photo",
         )
+        self.import_layer = a(
+            "&Import Image as Layer…",
+            None,
+            None,
+            w.import_layer_dialog,
+            "Put a picture on a new layer",
+        )
+        self.export_layers = a(
+            "E&xport Layers as PNG…",
+            None,
+            None,
+            w.export_layers_dialog,
+            "Write every layer as its own PNG",
+        )
         # Help
         self.shortcuts = a("&Keyboard Shortcuts", None, "F1", w.shortcuts_dialog)
         self.about = a("&About Inpaint Studio", None, None, w.about_dialog)
@@ -168,6 +192,8 @@ def build_menus(w: MainWindow, acts: Actions) -> None:
     w.recent_menu.aboutToShow.connect(w.rebuild_recent_menu)
     m.addAction(acts.open_sample)
     m.addSeparator()
+    m.addActions([acts.save, acts.save_as])
+    m.addSeparator()
     m.addActions([acts.export_picture, acts.export_mask])
     m.addSeparator()
     m.addAction(acts.quit)
@@ -202,6 +228,8 @@ def build_menus(w: MainWindow, acts: Actions) -> None:
     m.addActions([acts.rename_layer, acts.move_up, acts.move_down])
     m.addSeparator()
     m.addActions([acts.merge_down, acts.flatten])
+    m.addSeparator()
+    m.addActions([acts.import_layer, acts.export_layers])
     m.addSeparator()
     m.addAction(acts.delete_layer)
 

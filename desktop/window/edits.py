@@ -180,6 +180,10 @@ class EditCommandsMixin:
         i = self._selected_result()
         n = len(self.doc.layers) if self.doc is not None else 0
         for act in (
+            a.save,
+            a.save_as,
+            a.import_layer,
+            a.export_layers,
             a.export_picture,
             a.export_mask,
             a.invert_mask,

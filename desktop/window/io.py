@@ -21,12 +21,18 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from desktop.settings import read
 from desktop.window import opening
 from desktop.window.loader import LoadControl, LoadOutcome, PhotoLoader
-from inpaint_core.document import Document, export_mask, export_picture
+from inpaint_core.candidates import Candidate
+from inpaint_core.document import Document, export_mask
 from inpaint_core.errors import InpaintError
 from inpaint_core.imaging import load_image
+from inpaint_core.project import is_project_path
 from inpaint_core.resources import sample_photo
+from inpaint_core.saving import open_document, save_document
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+IMAGE_FILTER = (
+    "Photos and projects (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.ora);;"
+    "Inpaint Studio projects (*.ora);;All files (*)"
+)
 EXPORT_FILTERS = {"PNG (*.png)": ".png", "JPEG (*.jpg *.jpeg)": ".jpg", "WebP (*.webp)": ".webp"}
 LOAD_ERRORS = (InpaintError, OSError, ValueError)
 
@@ -41,6 +47,8 @@ class _Opened:
 
     doc: Document
     notes: tuple[str, ...] = ()
+    candidates: tuple[Candidate, ...] = ()  # a project's candidate history
+    saved_path: str | None = None  # a project: File ▸ Save writes it back there
 
 
 @dataclass
@@ -107,7 +115,13 @@ class OpenExportMixin:
         else:
             recent = None
 
+        project = isinstance(source, str | Path) and is_project_path(str(source))
+
         def job(control: LoadControl) -> _Opened:  # on the loading thread: numpy/Pillow, no Qt
+            if project and not _is_url(source):  # layers, mask and candidates
+                p = open_document(source)
+                saved = str(Path(source).expanduser().resolve()) if p.ours else None
+                return _Opened(p.document, tuple(p.notes), tuple(p.candidates), saved)
             loaded = load_image(source, cancel=control.cancel, on_progress=control.report)
             return _Opened(Document.from_image(loaded, name), tuple(loaded.notes))
 
@@ -155,7 +169,7 @@ class OpenExportMixin:
             self.status.showMessage(f"Kept the current picture; {ctx.label} was not opened.", 8000)
             return False
         opened: _Opened = outcome.value
-        self.set_document(opened.doc)
+        self.set_document(opened.doc, candidates=opened.candidates, saved_path=opened.saved_path)
         if ctx.recent:
             opening.add_recent(self.settings, ctx.recent)
         if opened.notes:
@@ -242,12 +256,13 @@ class OpenExportMixin:
     def export_picture(self, path: str | Path) -> Path | None:
         if self.doc is None:
             return None
-        try:
-            out = export_picture(path, self.doc.flatten(), alpha=self.doc.photo.alpha)
+        self.canvas.finish_stroke()
+        try:  # the one save path: alpha and the kept layers' parameters, atomically
+            out = save_document(self.doc, path)
         except (ValueError, OSError, InpaintError) as exc:
             self.show_error(f"Could not export: {exc}")
             return None
-        self.mark_saved()  # the picture is safe: closing or opening another asks nothing
+        # not "saved": a flattened picture has lost the layers and the mask (File ▸ Save keeps them)
         self.status.showMessage(f"Exported {out}", 6000)
         return out
 

@@ -6,12 +6,14 @@ edit goes on the undo history (one command type: :class:`desktop.undo.EditComman
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFileDialog,
     QInputDialog,
     QMainWindow,
     QMessageBox,
@@ -31,12 +33,17 @@ from desktop.settings import open_settings, read
 from desktop.undo import DEFAULT_LIMIT, History
 from desktop.widgets import Banner
 from desktop.window.actions import Actions, build_menus, build_toolbar
+from desktop.window.autosave import AutosaveService
 from desktop.window.edits import EditCommandsMixin
 from desktop.window.help import ShortcutsDialog
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
+from desktop.window.projects import PROJECT_FILTER, ProjectSaver
+from desktop.window.recovery import RecoverDialog
 from desktop.window.status import StatusBar
 from desktop.window.unsaved import UnsavedWorkMixin
-from inpaint_core.document import Document, Edit
+from inpaint_core.autosave import Recoverable
+from inpaint_core.candidates import Candidate
+from inpaint_core.document import Document, Edit, export_layers, import_layer
 from inpaint_core.errors import InpaintError
 
 __all__ = ["APP_NAME", "IMAGE_FILTER", "LOAD_ERRORS", "MainWindow"]
@@ -47,7 +54,11 @@ APP_NAME = "Inpaint Studio"
 class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWindow):
     document_changed = Signal(object)
 
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(
+        self, settings: QSettings | None = None, autosave: AutosaveService | None = None
+    ) -> None:
+        """``autosave``: the app's one autosave (a window made alone, e.g. in a test, makes its
+        own and ends it when it closes)."""
         super().__init__()
         self.settings = settings if settings is not None else open_settings()
         self.setWindowTitle(APP_NAME)
@@ -57,6 +68,10 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
         )
         self.doc: Document | None = None
+        self.project_path: Path | None = None  # where File ▸ Save writes the open document
+        self._owns_autosave = autosave is None
+        self.other_windows: list[MainWindow] = []  # more restored documents (see offer_recovery)
+        self.autosave = autosave if autosave is not None else AutosaveService(parent=self)
 
         self.brush = BrushSettings(self)
         self.brush.load(self.settings)
@@ -104,6 +119,14 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             self.show_error,
             self.generate_menu,
         )
+        self.saver = ProjectSaver(  # File ▸ Save / Save As (.ora), written off the GUI thread
+            self,
+            lambda: self.doc,
+            lambda: self.generation.model.candidates,
+            self.history.stack,
+            self.autosave,
+            self.status,
+        )
         self._arrange_docks()
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
@@ -113,6 +136,8 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.canvas.cursor_moved.connect(self.status.set_cursor)
         self.history.memory_changed.connect(self._memory_changed)
+        self.history.stack.cleanChanged.connect(self._clean_changed)
+        self.autosave.autosave_failed.connect(self._autosave_failed)
         self.layers.model.edit_made.connect(self.push_edit)
         self.layers.selection_changed.connect(self._update_actions)
         self.brush.changed.connect(self._brush_changed)
@@ -201,6 +226,10 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             event.ignore()
             return
         self.save_settings()
+        if self.doc is not None:  # its changes were saved or discarded: no autosave to keep
+            self.autosave.autosaver.forget(self.doc)
+        if self._owns_autosave:
+            self.autosave.close(clean=True)
         super().closeEvent(event)
 
     # -- messages -----------------------------------------------------------------------------------
@@ -222,7 +251,19 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
 
     # -- the document -------------------------------------------------------------------------------
 
-    def set_document(self, doc: Document) -> None:
+    def set_document(
+        self,
+        doc: Document,
+        *,
+        candidates: Iterable[Candidate] = (),
+        saved_path: str | Path | None = None,
+        unsaved: bool = False,
+    ) -> None:
+        """Show ``doc`` (the old document is closed: its autosave goes). ``candidates``: its
+        candidate history (a project's); ``saved_path``: where File ▸ Save writes it;
+        ``unsaved``: it starts with unsaved changes (a restored autosave)."""
+        if self.doc is not None and self.doc is not doc:
+            self.autosave.autosaver.forget(self.doc)
         self.history.clear()
         ml = doc.mask_layer
         ml.colour = (
@@ -243,10 +284,140 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.canvas.set_document(doc)
         self.layers.set_document(doc)
         self.status.set_image_size(doc.width, doc.height)
-        self.setWindowTitle(f"{doc.photo.name} — {APP_NAME}")
         self.canvas.setFocus()
         self._update_actions()
-        self.document_changed.emit(doc)
+        self.document_changed.emit(doc)  # the generation model starts an empty history
+        history = self.generation.model.candidates
+        for cand in candidates:
+            cand.document = doc
+            history.append(cand)
+        self.project_path = Path(saved_path) if saved_path else None
+        title = self.project_path.name if self.project_path else doc.photo.name
+        self.setWindowTitle(f"{title}[*] — {APP_NAME}")  # [*]: "*" while there are changes
+        if unsaved:
+            self.history.stack.resetClean()
+        self.setWindowModified(unsaved)
+        self.autosave.autosaver.watch(
+            doc, history, name=doc.photo.name, saved_path=saved_path, dirty=unsaved
+        )
+
+    # -- projects: save, autosave, recovery, layer files -----------------------------------------------
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+        if clean and self.doc is not None:  # saved (or undone back to the saved state)
+            self.autosave.autosaver.mark_saved(self.doc, self.project_path)
+
+    def _autosave_failed(self, doc: object, exc: object) -> None:
+        if doc is self.doc:
+            self.status.showMessage(f"Autosave failed: {exc}", 10000)
+
+    def ask_project_path(self, title: str = "Save project") -> Path | None:
+        """Where to save the project (a file dialog; tests replace it)."""
+        start = read(self.settings, "paths/project_dir", str(Path.home()), str)
+        stem = Path(self.doc.photo.name).stem if self.doc is not None else "project"
+        path, _ = QFileDialog.getSaveFileName(
+            self, title, str(Path(start) / f"{stem}.ora"), PROJECT_FILTER
+        )
+        if not path:
+            return None
+        out = Path(path) if path.lower().endswith(".ora") else Path(path + ".ora")
+        self.settings.setValue("paths/project_dir", str(out.parent))
+        return out
+
+    def save_project(self, path: str | Path | None = None, *, wait: bool = False) -> bool:
+        """File ▸ Save: the project where it was last saved (Save As when nowhere yet)."""
+        if self.doc is None:
+            return False
+        self.canvas.finish_stroke()  # a stroke in progress is part of the work
+        target = path or self.project_path or self.ask_project_path()
+        if target is None:
+            return False
+        if not self.saver.save(target, wait=wait):
+            return False
+        self.project_path = Path(target)
+        self.setWindowTitle(f"{self.project_path.name}[*] — {APP_NAME}")
+        return True
+
+    def save_project_as(self) -> bool:
+        """File ▸ Save As: ask where, then save there."""
+        path = self.ask_project_path("Save project as") if self.doc is not None else None
+        return path is not None and self.save_project(path)
+
+    def restore_recovered(self, item: Recoverable) -> bool:
+        """Open an autosave of a crashed session as a new, unsaved document (File ▸ Save writes
+        it where the user had saved it, if anywhere); the old autosave goes once this session's
+        own autosave of it is written."""
+        try:
+            project = item.load()
+        except LOAD_ERRORS as exc:
+            self.show_error(f"Could not restore {item.name}: {exc}")
+            return False
+        doc = project.document
+        name = str(project.extra.get("name") or item.name)
+        doc.photo.name = name
+        self.set_document(
+            doc, candidates=project.candidates, saved_path=item.saved_path, unsaved=True
+        )
+        self.autosave.autosaver.save_now(doc).add_done_callback(lambda _f: item.discard())
+        self.status.showMessage(f"Restored {name} (unsaved)", 8000)
+        return True
+
+    def offer_recovery(self, ask: Callable[[RecoverDialog], object] | None = None) -> int:
+        """At start: what crashed sessions left, in the Recover dialog; restores what the user
+        chooses, each as its own unsaved document: the first in this window (unless it holds
+        unsaved work), the others in new windows sharing this autosave. Returns how many were
+        restored. ``ask(dialog)``: runs the dialog (default ``exec``; tests answer it)."""
+        items = self.autosave.recoverable()
+        if not items:
+            return 0
+        dialog = RecoverDialog(items, self)
+        (ask or RecoverDialog.exec)(dialog)
+        restored = 0
+        for item in dialog.restore:
+            here = restored == 0 and not self.has_unsaved_changes()
+            restored += (self if here else self.new_window()).restore_recovered(item)
+        return restored
+
+    def new_window(self) -> MainWindow:
+        """Another studio window (same settings, same autosave), shown; kept alive by this one."""
+        window = MainWindow(self.settings, self.autosave)
+        window.resize(self.size())
+        window.show()
+        self.other_windows.append(window)
+        return window
+
+    def import_layer_dialog(self) -> None:
+        start = read(self.settings, "paths/open_dir", str(Path.home()), str)
+        path, _ = QFileDialog.getOpenFileName(self, "Import image as layer", start, IMAGE_FILTER)
+        if path:
+            self.import_layer_file(path)
+
+    def import_layer_file(self, path: str | Path) -> bool:
+        """Layer ▸ Import Image as Layer: a new layer under the mask, at the top-left (one step)."""
+        return self._apply(lambda doc: import_layer(doc, path)) is not None
+
+    def export_layers_dialog(self) -> None:
+        if self.doc is None:
+            return
+        start = read(self.settings, "paths/export_dir", str(Path.home()), str)
+        folder = QFileDialog.getExistingDirectory(self, "Export layers as PNG into", start)
+        if folder:
+            self.settings.setValue("paths/export_dir", folder)
+            self.export_layers_to(folder)
+
+    def export_layers_to(self, folder: str | Path) -> list[Path]:
+        """Layer ▸ Export Layers as PNG: every layer as ``NN-name.png`` in ``folder``."""
+        if self.doc is None:
+            return []
+        self.canvas.finish_stroke()
+        try:
+            out = export_layers(self.doc, folder)
+        except (InpaintError, ValueError, OSError) as exc:
+            self.show_error(f"Could not export the layers: {exc}")
+            return []
+        self.status.showMessage(f"Exported {len(out)} layers to {folder}", 6000)
+        return out
 
     @property
     def document(self) -> Document | None:

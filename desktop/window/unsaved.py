@@ -1,9 +1,11 @@
 """No user work lost on close or open: "Save / Discard / Cancel" when the picture has changes.
 
 A mixin of :class:`desktop.main_window.MainWindow`. The picture counts as changed when the undo
-stack is not at its clean index: opening a photo clears the history (clean), exporting the picture
-marks the current step clean (the History panel shows the photo icon there), and every user action
-(stroke, mask or layer operation, kept result) is a step on the stack.
+stack is not at its clean index: opening a photo or a project clears the history (clean), saving the
+project (.ora) marks the current step clean (the History panel shows the photo icon there), and
+every user action (stroke, mask or layer operation, kept result) is a step on the stack. A restored
+autosave starts unsaved. Exporting a flattened picture does not count as saved (it loses the layers
+and the mask).
 
 Why the close is decided on the window's ``QWindow``, not only in ``closeEvent``: other parts of the
 window (the generation controller) watch the widget's Close event with an event filter and shut
@@ -48,7 +50,7 @@ class UnsavedWorkMixin:
         return self.doc is not None and not self.history.stack.isClean()
 
     def mark_saved(self) -> None:
-        """The current state is saved (e.g. exported): no question until the next change."""
+        """The current state is saved: no question until the next change."""
         self.history.stack.setClean()
 
     # -- the question -------------------------------------------------------------------------------
@@ -61,8 +63,8 @@ class UnsavedWorkMixin:
         box.setWindowTitle("Unsaved changes")
         box.setText(f"Save the changes to “{name}” before {action}?")
         box.setInformativeText(
-            "Save exports the picture as a PNG. Discard drops the mask, the layers and the kept "
-            "results; Cancel keeps everything as it is."
+            "Save writes the project (.ora: the photo, the mask, the layers and the candidates). "
+            "Discard drops them; Cancel keeps everything as it is."
         )
         box.setStandardButtons(Button.Save | Button.Discard | Button.Cancel)
         box.setDefaultButton(Button.Save)
@@ -87,13 +89,13 @@ class UnsavedWorkMixin:
         return False
 
     def save_before(self, action: str) -> Path | None:
-        """Save → the export flow, as PNG. The path written, or None (cancelled or failed)."""
-        path = self._save_dialog(
-            f"Save the picture before {action}",
-            f"{self._default_stem()}-edited.png",
-            {"PNG (*.png)": ".png"},
-        )
-        return self.export_picture(path) if path else None
+        """Save → File ▸ Save (the project, .ora; Save As when it has no file yet), waiting for
+        the write. The path written, or None (cancelled or failed)."""
+        self.saver.wait_idle()  # a Ctrl+S still writing: let it end, then save what is there now
+        path = self.project_path or self.ask_project_path(f"Save the project before {action}")
+        if path is None:
+            return None
+        return Path(path) if self.saver.save(path, wait=True) else None
 
     # -- closing ------------------------------------------------------------------------------------
 

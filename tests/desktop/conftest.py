@@ -16,6 +16,14 @@ def settings_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _autosave_in_tmp(tmp_path, monkeypatch):
+    """Autosaves (platformdirs' user data folder) go to a temp dir, never the user's."""
+    d = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(d))
+    return d
+
+
+@pytest.fixture(autouse=True)
 def _unsaved_changes_are_discarded(monkeypatch):
     """A modal "Save / Discard / Cancel" would hang an offscreen test (closing a window with
     strokes on it at teardown, say): answer Discard unless a test sets ``window.ask_unsaved``."""

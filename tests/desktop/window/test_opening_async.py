@@ -2,9 +2,11 @@
 user work is lost on close or open ("Save / Discard / Cancel")."""
 
 import http.server
+import io
 import re
 import threading
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from skimage import data
 
+from inpaint_core.saving import open_document
 from tests.desktop.conftest import drag, open_and_wait, widget_point
 
 Button = QMessageBox.StandardButton
@@ -250,33 +253,37 @@ def test_a_dirty_document_cancel_keeps_the_window_open(window, qtbot):
     assert not window.isVisible() and len(calls) == 3
 
 
-def test_save_exports_a_png_then_closes(window, qtbot, tmp_path):
+def test_save_writes_the_project_then_closes(window, qtbot, tmp_path):
     _paint(qtbot, window)
     window.add_result_layer(np.full((20, 20, 3), 255, np.uint8), (0, 0, 20, 20), "White")
     window.ask_unsaved = _asker(Button.Save, [])
     # the save dialog cancelled: nothing closes
-    window._save_dialog = lambda *a: None
+    window.ask_project_path = lambda title="": None
     assert not window.close() and window.isVisible()
-    target = tmp_path / "kept.png"
-    window._save_dialog = lambda title, suggested, filters: (
-        str(target) if filters == {"PNG (*.png)": ".png"} else None
-    )
+    target = tmp_path / "kept.ora"
+    window.ask_project_path = lambda title="": target
     assert window.close()
     assert not window.isVisible()
-    with Image.open(target) as im:
-        assert im.format == "PNG" and im.size == (600, 400)
+    project = open_document(target)
+    assert [layer.name for layer in project.document.result_layers] == ["White"]
+    assert np.array_equal(project.document.mask, window.doc.mask)
+    with Image.open(io.BytesIO(zipfile.ZipFile(target).read("mergedimage.png"))) as im:
+        assert im.size == (600, 400)
         assert (np.asarray(im.convert("RGB"))[:20, :20] == 255).all()
 
 
-def test_export_marks_the_picture_saved(window, qtbot, tmp_path):
+def test_export_is_not_a_save(window, qtbot, tmp_path):
+    """A flattened picture loses the layers and the mask: the work still counts as unsaved."""
     _paint(qtbot, window)
     assert window.has_unsaved_changes()
     assert window.export_picture(tmp_path / "out.jpg")
+    assert window.has_unsaved_changes()
+    assert window.save_project(tmp_path / "out.ora", wait=True)
     assert not window.has_unsaved_changes()
     _paint(qtbot, window)
-    assert window.has_unsaved_changes()  # a change after the export counts again
+    assert window.has_unsaved_changes()  # a change after the save counts again
     window.history.stack.undo()
-    assert not window.has_unsaved_changes()  # back at the exported state
+    assert not window.has_unsaved_changes()  # back at the saved state
 
 
 def test_opening_another_photo_with_cancel_keeps_the_document(window, qtbot, tmp_path):
