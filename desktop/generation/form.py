@@ -82,6 +82,10 @@ class ParametersForm(QWidget):
         self.engine_combo = QComboBox(objectName="engineCombo")
         for key, label in ENGINE_LABELS.items():
             self.engine_combo.addItem(label, key)
+        self.engine_combo.setSizeAdjustPolicy(  # the dock is narrow: long labels elide
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.engine_combo.setMinimumContentsLength(10)
         self._add_row(form, "Engine", self.engine_combo, "engine")
         self.model_combo = QComboBox(objectName="modelCombo")
         self.model_combo.setSizeAdjustPolicy(

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -37,13 +38,19 @@ class LoraRow(QWidget):
         super().__init__(parent)
         self.path = ref.path
         self.setObjectName("loraRow")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        # two lines (name + remove, then the weight): the dock is narrow
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 4)
+        col.setSpacing(0)
+        top, bottom = QHBoxLayout(), QHBoxLayout()
+        col.addLayout(top)
+        col.addLayout(bottom)
         self.name_label = QLabel(Path(ref.path).stem or ref.path, objectName="loraName")
         self.name_label.setToolTip(ref.path)
-        self.name_label.setMinimumWidth(60)
+        self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="loraSlider")
         self.slider.setRange(-2 * _STEPS, 2 * _STEPS)  # the usual range; the spin box goes further
+        self.slider.setMinimumWidth(40)
         self.spin = QDoubleSpinBox(
             objectName="loraWeight",
             minimum=-MAX_LORA_SCALE,
@@ -55,10 +62,10 @@ class LoraRow(QWidget):
         self.remove_button = QToolButton(objectName="loraRemove", text="✕")
         self.remove_button.setToolTip("Remove this LoRA")
         self.remove_button.setAutoRaise(True)
-        row.addWidget(self.name_label, 2)
-        row.addWidget(self.slider, 3)
-        row.addWidget(self.spin)
-        row.addWidget(self.remove_button)
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.remove_button)
+        bottom.addWidget(self.slider, 1)
+        bottom.addWidget(self.spin)
         self.set_scale(ref.scale)
         self.slider.valueChanged.connect(lambda v: self.spin.setValue(v / _STEPS))
         self.spin.valueChanged.connect(self._spin_changed)

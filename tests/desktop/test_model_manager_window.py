@@ -197,3 +197,15 @@ def test_models_menu_opens_the_manager_and_a_download_rescans_the_picker(qtbot, 
     assert menu.manager is not None and menu.manager.isVisible()
     menu.manager.models_changed.emit()
     assert rescans == [1]
+
+
+def test_the_studio_window_has_the_models_menu(window, qtbot, tiny_model_dir, monkeypatch):
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles.index("&Models") < titles.index("&Generate")
+    models = tiny_model_dir.parent
+    monkeypatch.setenv("INPAINT_STUDIO_MODELS", str(models))
+    manager_window = window.models.show_manager()
+    assert manager_window.isVisible() and manager_window.parent() is window
+    manager_window.models_changed.emit()  # as after a download: the picker is rescanned
+    assert str(tiny_model_dir) in window.generation.panel.picker.installed_models()
+    manager_window.close()
