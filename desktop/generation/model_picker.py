@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from desktop.generation.form import NO_MODEL, ParametersForm
 from inpaint_core.generation_model import GenerationModel, ModelState, ModelStatus
 from inpaint_core.models.families import FAMILIES
+from inpaint_core.models.presets import detect_model
 
 #: families whose plain (4-channel) checkpoints the engine can run as masked img2img
 IMG2IMG_FAMILIES = ("sd1", "sd2", "sdxl")
@@ -64,6 +65,7 @@ class ModelPicker(QObject):
         self.confirm = confirm
         #: what the core found out about each listed model, by source
         self.infos: dict[str, Any] = {}
+        self._detected: dict[str, tuple[bool | None, str] | None] = {}
         self._previous = 0
         form.model_combo.activated.connect(self._activated)
         form.open_model_file_action.triggered.connect(self._open_file)
@@ -86,20 +88,26 @@ class ModelPicker(QObject):
             self.chosen.emit(source)
 
     def needs_img2img(self, source: str | None) -> bool:
-        """A plain 4-channel SD/SDXL model (runs only as masked img2img)."""
-        info = self.infos.get(source or "")
-        return bool(
-            info is not None
-            and info.is_inpainting is False
-            and getattr(info, "family", "") in IMG2IMG_FAMILIES
-        )
+        """A plain 4-channel SD/SDXL model (runs only as masked img2img): from the listing, or
+        for a file/folder the user opened, from its files (read once)."""
+        if not source:
+            return False
+        info = self.infos.get(source)
+        if info is None:
+            if source not in self._detected:
+                found = detect_model(source)
+                self._detected[source] = None if found is None else (found.inpainting, found.family)
+            found = self._detected[source]
+            return found is not None and found[0] is False and found[1] in IMG2IMG_FAMILIES
+        return info.is_inpainting is False and getattr(info, "family", "") in IMG2IMG_FAMILIES
 
     def accept_plain_model(self, source: str) -> bool:
         """True unless ``source`` is a plain model the user declines to run as masked img2img
         (asked once per model; the yes is remembered by the generation model)."""
         if not self.needs_img2img(source) or source in self.model.img2img_models:
             return True
-        name = self.infos[source].name
+        info = self.infos.get(source)
+        name = info.name if info is not None else (Path(source).name or source)
         if not self.confirm(
             self.form, "Not an inpainting model", IMG2IMG_QUESTION.format(name=name)
         ):

@@ -217,3 +217,14 @@ def test_a_load_reports_its_memory_rung(qtbot, tiny_model_dir):
         model.handle(event)
     assert model.model_state.status is ModelStatus.LOADED
     assert model.model_state.memory == "full"  # on the CPU: everything in memory
+
+
+def test_an_opened_plain_model_folder_asks_too(panel, tiny_model_4ch_dir, tiny_model_dir):
+    asked = []
+    panel.picker.confirm = lambda _p, _t, text: (asked.append(text), False)[1]
+    chosen = []
+    panel.picker.chosen.connect(chosen.append)
+    panel.picker.choose_model(str(tiny_model_4ch_dir))  # never listed: "Open…" a folder
+    assert asked and tiny_model_4ch_dir.name in asked[0] and chosen == []
+    panel.picker.choose_model(str(tiny_model_dir))  # an inpainting model: no question
+    assert len(asked) == 1 and chosen == [str(tiny_model_dir)]
