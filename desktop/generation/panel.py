@@ -92,7 +92,7 @@ class ParametersPanel(ParametersForm):
         #: request field -> the value a few-step/family preset last put there
         self._preset_values: dict[str, Any] = {}
         self._families: dict[tuple[str, float], str | None] = {}
-        self._lora_infos: dict[tuple[str, float], LoraInfo | None] = {}
+        self._lora_infos: dict[tuple[str, float], LoraInfo | str] = {}
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self._connect_changes()
@@ -228,23 +228,25 @@ class ParametersPanel(ParametersForm):
             self._families[key] = found.family if found else None
         return self._families[key]
 
-    def _lora_info(self, path_or_name: str) -> LoraInfo | None:
+    def _lora_info(self, path_or_name: str) -> LoraInfo | str:
+        """What the LoRA's header says, or the core's reason it cannot be read."""
         key = self._stamp(path_or_name)
         if key not in self._lora_infos:
             try:
                 self._lora_infos[key] = inspect_lora(resolve_lora(path_or_name))
-            except (ModelError, OSError):
-                self._lora_infos[key] = None  # the engine says why when it runs
+            except (ModelError, OSError) as exc:
+                self._lora_infos[key] = str(exc)
         return self._lora_infos[key]
 
     def lora_refusal(self, req: InpaintRequest) -> str | None:
-        """The core's refusal of the first LoRA made for another family than the model's."""
-        if req.engine != "diffusion" or not req.model or not req.loras:
+        """The core's refusal of the first LoRA that cannot be used with the model: missing or
+        unreadable, or made for another family than the model's."""
+        if req.engine != "diffusion" or not req.loras:
             return None
-        family = self._model_family(req.model)
+        family = self._model_family(req.model) if req.model else None
         for ref in req.loras:
             info = self._lora_info(ref.path)
-            message = family_mismatch(info, family) if info is not None else None
+            message = info if isinstance(info, str) else family_mismatch(info, family)
             if message:
                 return message
         return None

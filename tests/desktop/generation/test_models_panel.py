@@ -228,3 +228,16 @@ def test_an_opened_plain_model_folder_asks_too(panel, tiny_model_4ch_dir, tiny_m
     assert asked and tiny_model_4ch_dir.name in asked[0] and chosen == []
     panel.picker.choose_model(str(tiny_model_dir))  # an inpainting model: no question
     assert len(asked) == 1 and chosen == [str(tiny_model_dir)]
+
+
+def test_a_missing_or_unreadable_lora_is_marked_at_the_field(
+    panel, qtbot, tiny_model_dir, tmp_path
+):
+    _diffusion(panel, tiny_model_dir)
+    panel.lora_list.add(str(tmp_path / "gone.safetensors"))
+    qtbot.waitUntil(lambda: "not found" in panel.field_error("loras"), timeout=2000)
+    panel.lora_list.rows[0].remove_button.click()
+    not_lora = tmp_path / "notes.ckpt"
+    not_lora.write_bytes(b"pickle")
+    panel.lora_list.add(str(not_lora))
+    qtbot.waitUntil(lambda: ".safetensors files only" in panel.field_error("loras"), timeout=2000)
