@@ -241,3 +241,24 @@ def test_a_missing_or_unreadable_lora_is_marked_at_the_field(
     not_lora.write_bytes(b"pickle")
     panel.lora_list.add(str(not_lora))
     qtbot.waitUntil(lambda: ".safetensors files only" in panel.field_error("loras"), timeout=2000)
+
+
+def test_a_few_step_checkpoint_applies_its_family_and_presets(
+    panel, qtbot, tiny_sdxl_dir, tmp_path
+):
+    lightning = shutil.copytree(tiny_sdxl_dir, tmp_path / "tiny-sdxl-lightning-4step")
+    panel.picker.set_models(list_models([lightning.parent], include_hf_cache=False))
+    idx = panel.model_combo.findData(str(lightning))
+    assert "SDXL" in panel.model_combo.itemText(idx)
+    assert "lightning" in panel.model_combo.itemText(idx)
+    panel.picker.choose_model(str(lightning))
+    req = panel.model.request
+    assert (req.scheduler, req.steps, req.guidance_scale) == ("K_EULER_TRAILING", 6, 1.0)
+    assert req.target_size == 1024  # SDXL's working grid
+    assert panel.target_spin.value() == 1024 and panel.steps_spin.value() == 6
+    assert "Lightning" in panel.preset_note.text()
+    # the user's own change is never overwritten by choosing the model again
+    panel.steps_spin.setValue(9)
+    qtbot.waitUntil(lambda: panel.model.request.steps == 9, timeout=2000)
+    panel.picker.choose_model(str(lightning))
+    assert panel.model.request.steps == 9
