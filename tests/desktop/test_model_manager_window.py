@@ -32,6 +32,10 @@ def hub(tiny_model_dir, tmp_path, monkeypatch):
     hub = FakeHub(
         repos={
             "org/tiny-inpaint": FakeRepo(_folder_files(tiny_model_dir)),
+            # the catalogue's SD 1.5 entry, served by the loopback hub with the tiny model's files
+            "stable-diffusion-v1-5/stable-diffusion-inpainting": FakeRepo(
+                _folder_files(tiny_model_dir)
+            ),
             "gated/fill": FakeRepo({"model_index.json": b"{}"}, gated=True),
         }
     ).start()
@@ -142,6 +146,17 @@ def test_cancel_keeps_the_part_and_a_redownload_resumes(win, qtbot, hub, tmp_pat
     gets = hub.file_gets(UNET)
     assert gets[-1].get("Range", gets[-1].get("range")) == f"bytes={kept}-"
     assert (dest / UNET).read_bytes() == hub.repos["org/tiny-inpaint"].files[UNET]
+
+
+def test_a_catalogue_entry_downloads_by_name(win, qtbot, tmp_path):
+    win.tabs.setCurrentIndex(1)
+    names = [win.catalog_table.item(r, 0).text() for r in range(win.catalog_table.rowCount())]
+    win.catalog_table.selectRow(names.index("sd15-inpainting"))
+    assert win.download_button.isEnabled()
+    win.download_button.click()
+    _finish(qtbot, win)
+    assert "Downloaded sd15-inpainting" in win.message
+    assert (tmp_path / "models" / "sd15-inpainting" / "model_index.json").is_file()
 
 
 def test_gated_repo_without_a_token_says_what_to_do(win, qtbot):

@@ -262,3 +262,15 @@ def test_a_few_step_checkpoint_applies_its_family_and_presets(
     qtbot.waitUntil(lambda: panel.model.request.steps == 9, timeout=2000)
     panel.picker.choose_model(str(lightning))
     assert panel.model.request.steps == 9
+
+
+def test_add_a_lora_from_the_models_folder_menu(panel, models_env, loras):
+    (models_env / "loras").mkdir(parents=True)
+    shutil.copy(loras["xl"], models_env / "loras" / "xl-style.safetensors")
+    panel.lora_list._fill_menu()
+    acts = [a for a in panel.lora_list.add_menu.actions() if a.data()]
+    assert [a.text() for a in acts] == ["xl-style  (sdxl)"]
+    acts[0].trigger()
+    assert [r.path for r in panel.lora_list.rows] == [
+        str(models_env / "loras" / "xl-style.safetensors")
+    ]
