@@ -21,7 +21,7 @@ from inpaint_core.events import CancelToken
 from inpaint_core.models import manager
 from inpaint_core.models.manager import DownloadProgress
 
-#: progress reaches the GUI at most this often (the last byte always does)
+#: progress reaches the GUI at most this often (the last byte, and each new file, always do)
 PROGRESS_INTERVAL_S = 0.1
 
 
@@ -57,6 +57,7 @@ class DownloadJob(QObject):
         self.token = CancelToken()
         self.thread: threading.Thread | None = None
         self._last = 0.0
+        self._last_file = ""
         self._done = 0
 
     def start(self) -> None:
@@ -96,6 +97,10 @@ class DownloadJob(QObject):
     def _on_progress(self, p: DownloadProgress) -> None:
         self._done = p.done
         now = time.monotonic()
-        if now - self._last >= PROGRESS_INTERVAL_S or p.done >= p.total:
-            self._last = now
+        if (
+            now - self._last >= PROGRESS_INTERVAL_S
+            or p.done >= p.total
+            or p.file != self._last_file
+        ):
+            self._last, self._last_file = now, p.file
             self.progress.emit(ProgressReport(p.done, p.total, p.eta_s, p.file))
