@@ -110,6 +110,7 @@ class ModelState:
     device: str | None = None
     fraction: float = 0.0
     error: str | None = None
+    memory: str | None = None  # the memory-ladder rung, when the engine reports one
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ class GenerationModel:
         self.seed_locked = self._request.seed is not None
         self.size_mode = SizeMode.EXPLICIT if self._request.width else SizeMode.AUTO
         self.opened_models: list[str] = []
+        #: plain (4-channel) models the user chose to run as masked img2img (lower quality)
+        self.img2img_models: list[str] = []
         self.model_state = ModelState()
         self.device: DeviceInfo | None = None
         #: every candidate of the open picture
@@ -243,6 +246,13 @@ class GenerationModel:
         if source and source not in self.opened_models:
             self.opened_models.append(source)
 
+    def allow_masked_img2img(self, source: str) -> None:
+        """The user agreed to run the plain (non-inpainting) model ``source`` as masked img2img
+        (the engine's ``allow_non_inpainting``); remembered and persisted."""
+        if source and source not in self.img2img_models:
+            self.img2img_models.append(source)
+            self.events.choices_changed.emit()
+
     def effective_request(self) -> InpaintRequest:
         """The request a generation runs: a random seed when the seed is not locked, the working
         size only in explicit mode, no model for the classical engine."""
@@ -252,7 +262,7 @@ class GenerationModel:
             changes.update(seed=None, seeds=None)
         if self.size_mode is SizeMode.AUTO:
             changes.update(width=None, height=None)
-        if req.engine != "diffusion":
+        if req.engine not in ("diffusion", "erase"):
             changes.update(model=None)
         return replace(req, **changes) if changes else req
 
@@ -265,6 +275,7 @@ class GenerationModel:
             "seed_locked": self.seed_locked,
             "size_mode": self.size_mode.value,
             "opened_models": list(self.opened_models),
+            "img2img_models": list(self.img2img_models),
         }
 
     @classmethod
@@ -293,6 +304,9 @@ class GenerationModel:
         models = data.get("opened_models")
         if isinstance(models, list):
             self.opened_models = [m for m in models if isinstance(m, str) and m]
+        plain = data.get("img2img_models")
+        if isinstance(plain, list):
+            self.img2img_models = [m for m in plain if isinstance(m, str) and m]
         self.events.choices_changed.emit()
 
     # -- the picture ---------------------------------------------------------------------------------
@@ -315,6 +329,10 @@ class GenerationModel:
         if req.engine == "diffusion" and not req.model:
             raise RequestValidationError(
                 "model", "the diffusion engine needs a model: choose one or open a model file"
+            )
+        if req.engine == "erase" and not req.model:
+            raise RequestValidationError(
+                "model", "the erase engine needs a model: a LaMa or MI-GAN TorchScript file"
             )
         job_id = self._require_client().submit(req, image, mask)
         self._add_job(JobState(job_id, JobKind.GENERATE, request=req, document=self.document))
@@ -453,7 +471,10 @@ class GenerationModel:
             info = event.images[0] if event.images else None
             name = getattr(info, "name", None) or (str(info) if info else job.source)
             device = getattr(info, "device", None)
-            self._set_model(ModelState(ModelStatus.LOADED, job.source, name, device, 1.0))
+            memory = getattr(info, "memory", None)
+            self._set_model(
+                ModelState(ModelStatus.LOADED, job.source, name, device, 1.0, memory=memory)
+            )
         else:
             self._generation_results(job, [r for r in event.images if isinstance(r, InpaintResult)])
 
@@ -461,6 +482,7 @@ class GenerationModel:
         model = next((r.info.get("model") for r in results if r.info.get("model")), None)
         if job.request is not None and job.request.engine == "diffusion":
             device = next((r.info.get("device") for r in results if r.info.get("device")), None)
+            memory = next((r.info.get("memory") for r in results if r.info.get("memory")), None)
             current = self.model_state
             self._set_model(
                 ModelState(
@@ -469,6 +491,7 @@ class GenerationModel:
                     model or current.name,
                     device or current.device,
                     1.0,
+                    memory=memory or current.memory,
                 )
             )
         if job.document is not self.document:

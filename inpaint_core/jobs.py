@@ -36,9 +36,12 @@ class EngineCache:
         self.device = device
         self.dtype = dtype
         self._engines: dict[tuple[Any, ...], Engine] = {}
+        #: plain (4-channel) models the user chose to run as masked img2img (lower quality)
+        self.allow_non_inpainting: set[str] = set()
 
     def __call__(self, request: InpaintRequest) -> Engine:
-        key = (request.engine, request.model, self.device, self.dtype)
+        allow = bool(request.model) and request.model in self.allow_non_inpainting
+        key = (request.engine, request.model, self.device, self.dtype, allow)
         engine = self._engines.get(key)
         if engine is None:
             if request.engine == "diffusion":
@@ -50,8 +53,14 @@ class EngineCache:
                 for k in [k for k in self._engines if k[0] == "diffusion"]:
                     del self._engines[k]
                 engine = get_engine(
-                    "diffusion", model=request.model, device=self.device, dtype=self.dtype
+                    "diffusion",
+                    model=request.model,
+                    device=self.device,
+                    dtype=self.dtype,
+                    allow_non_inpainting=allow,
                 )
+            elif request.engine == "erase":
+                engine = get_engine("erase", model=request.model, device=self.device)
             else:
                 engine = get_engine(request.engine)
             self._engines[key] = engine
@@ -64,6 +73,7 @@ class LoadedModelInfo:
 
     name: str
     device: str | None = None
+    memory: str | None = None  # the memory-ladder rung it runs on (inpaint_core.models.memory)
 
 
 @dataclass
@@ -159,7 +169,7 @@ class JobQueue:
             name = getattr(engine, "model_name", "") or Path(source).name
             pipe = getattr(loaded, "pipe", None)
             device = str(pipe.device) if getattr(pipe, "device", None) is not None else None
-            return [LoadedModelInfo(name, device)]
+            return [LoadedModelInfo(name, device, getattr(loaded, "memory", None))]
 
         return self.submit_call(run, label=f"load {source}")
 

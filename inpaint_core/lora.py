@@ -190,6 +190,20 @@ def check_compatible(info: LoraInfo, family: str, pipe: Any) -> None:
         raise ModelError(f"LoRA {name} is made for SDXL (two text encoders); the model is {model}")
 
 
+def family_mismatch(info: LoraInfo, family: str | None) -> str | None:
+    """The refusal message for ``info`` on a model of ``family`` when the header alone shows it
+    is for another family (None when it may fit, or either family is unknown) — what a form
+    shows at its LoRA field before anything is loaded; :func:`check_compatible` has the last
+    word on the loaded pipeline."""
+    if not family or family == "unknown" or info.family == "unknown" or info.family == family:
+        return None
+    model = _model_label(family)
+    return (
+        f"LoRA {info.path.name} is made for {_model_label(info.family)}; the model is {model}: "
+        f"use a LoRA for {model}"
+    )
+
+
 def adapter_name(path: Path) -> str:
     """A stable adapter name per file version (path, size, mtime): a replaced file loads anew."""
     st = os.stat(path)

@@ -74,7 +74,8 @@ def model_text(state: ModelState) -> str:
     if state.status is ModelStatus.LOADING:
         return f"Model: loading {name}…"
     if state.status is ModelStatus.LOADED:
-        return f"Model: {name}"
+        # the memory-ladder rung, when the engine reports one (inpaint_core.models.memory)
+        return f"Model: {name}" + (f"  ·  memory: {state.memory}" if state.memory else "")
     if state.status is ModelStatus.FAILED:
         return "Model: none (loading failed)"
     return "Model: none loaded"
@@ -105,6 +106,7 @@ class GenerationController(QObject):
             self.engine_cache = bridge.queue.engine_factory
         self.bridge = bridge
         self.model.attach(bridge)
+        self._allow_plain_models()
         bridge.event_received.connect(self._on_engine_event)  # queued onto the GUI thread
 
         self.panel = ParametersPanel(self.model)
@@ -159,12 +161,20 @@ class GenerationController(QObject):
         ev.message.connect(self._message)
         ev.model_changed.connect(lambda s: self.model_label.setText(model_text(s)))
         ev.device_changed.connect(self._device_changed)
+        ev.choices_changed.connect(self._allow_plain_models)
         self.panel.generate_clicked.connect(self.generate)
         self.panel.cancel_clicked.connect(self.cancel)
         self.panel.picker.chosen.connect(self.load_model)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.preview)  # the before/after key
+
+    def _allow_plain_models(self) -> None:
+        """The plain models the user agreed to run as masked img2img, for the engine cache."""
+        allowed = getattr(self.engine_cache, "allow_non_inpainting", None)
+        if isinstance(allowed, set):
+            allowed.clear()
+            allowed.update(self.model.img2img_models)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         self.model.handle(event)
@@ -179,6 +189,7 @@ class GenerationController(QObject):
             models = []
             self.panel.show_message(f"Could not list the models: {exc}")
         self.panel.picker.set_models(models)
+        self.panel.fill_erase_models()
         if not any(m.is_inpainting for m in models) and not self.panel.picker.current:
             self.panel.engine_combo.setCurrentIndex(self.panel.engine_combo.findData("classical"))
         source = self.panel.picker.current

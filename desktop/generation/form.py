@@ -29,10 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.generation.loras import LoraList
 from inpaint_core.request import InpaintRequest
 from inpaint_core.schedulers import scheduler_names
 
-ENGINE_LABELS = {"classical": "Classical (no model)", "diffusion": "Diffusion"}
+ENGINE_LABELS = {
+    "classical": "Classical (no model)",
+    "diffusion": "Diffusion",
+    "erase": "Erase (LaMa / MI-GAN, no prompt)",
+}
 INVALID_STYLE = "border: 2px solid #e5484d; border-radius: 3px;"
 ERROR_LABEL_STYLE = "color: #e5484d; font-size: 11px;"
 NO_MODEL = "— no model —"
@@ -63,6 +68,7 @@ class ParametersForm(QWidget):
         col.setContentsMargins(8, 8, 8, 8)
 
         self._build_engine_section(col)
+        self._build_lora_section(col)
         self._build_prompt_section(col)
         self._build_sampling_section(col)
         self._build_region_section(col)
@@ -76,6 +82,10 @@ class ParametersForm(QWidget):
         self.engine_combo = QComboBox(objectName="engineCombo")
         for key, label in ENGINE_LABELS.items():
             self.engine_combo.addItem(label, key)
+        self.engine_combo.setSizeAdjustPolicy(  # the dock is narrow: long labels elide
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.engine_combo.setMinimumContentsLength(10)
         self._add_row(form, "Engine", self.engine_combo, "engine")
         self.model_combo = QComboBox(objectName="modelCombo")
         self.model_combo.setSizeAdjustPolicy(
@@ -99,7 +109,36 @@ class ParametersForm(QWidget):
         form.addRow(self.model_progress)
         form.setRowVisible(self.model_progress, False)
         self._model_form = form
+        self.model_note = QLabel("", objectName="modelNote", wordWrap=True)
+        self.model_note.setStyleSheet("color: palette(mid); font-size: 11px;")
+        form.addRow(self.model_note)
+        form.setRowVisible(self.model_note, False)
+        # the erase engine's model: a LaMa / MI-GAN TorchScript file (not a diffusion model)
+        self.erase_model_combo = QComboBox(objectName="eraseModelCombo", editable=True)
+        self.erase_model_combo.lineEdit().setPlaceholderText("big-lama.pt")
+        self.erase_model_combo.setMinimumContentsLength(8)
+        self.erase_model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.open_erase_model_button = QToolButton(objectName="openEraseModelButton", text="Open…")
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.erase_model_combo, 1)
+        row.addWidget(self.open_erase_model_button)
+        self._erase_row = self._wrap(row)
+        form.addRow("Erase model", self._erase_row)
+        self._field_widgets["erase_model"] = self.erase_model_combo
+        form.setRowVisible(self._erase_row, False)
         col.addWidget(box)
+
+    def _build_lora_section(self, col: QVBoxLayout) -> None:
+        """LoRAs with their weights (diffusion only)."""
+        self.lora_box = QGroupBox("LoRAs")
+        v = QVBoxLayout(self.lora_box)
+        self.lora_list = LoraList()
+        v.addWidget(self.lora_list)
+        v.addWidget(self._error_label("loras", self.lora_list))
+        col.addWidget(self.lora_box)
 
     def _build_prompt_section(self, col: QVBoxLayout) -> None:
         """The prompt and the negative prompt."""
@@ -135,6 +174,11 @@ class ParametersForm(QWidget):
             objectName="strengthSpin", minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0
         )
         self._add_row(form, "Strength", self.strength_spin, "strength")
+        self.preset_note = QLabel("", objectName="presetNote", wordWrap=True)
+        self.preset_note.setStyleSheet("color: #174EA6; font-size: 11px;")
+        form.addRow(self.preset_note)
+        form.setRowVisible(self.preset_note, False)
+        self._sampling_form = form
 
         self.seed_edit = QLineEdit(objectName="seedEdit")
         self.seed_edit.setPlaceholderText("random")

@@ -7,20 +7,31 @@ widgets; the request's own validation decides what is wrong and the panel shows 
 and the size mode. Model -> widgets: ``request_changed``/``choices_changed`` (a candidate's "use
 settings", parameters from a PNG, settings restored) are shown in the widgets. Progress, the busy
 state and the model's load state come from the model's typed events, never from the widgets' text.
+
+LoRAs are a field too (:class:`~desktop.generation.loras.LoraList` ⇄ the request's ``loras``); a
+LoRA whose header says it is for another family than the model's is marked with the core's
+refusal. Choosing a few-step model or LoRA applies the core's presets
+(:func:`~inpaint_core.models.presets.suggested_settings`) to the fields the user has not set (still
+at their defaults, or at a value an earlier preset put there), with a note saying so.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from desktop.generation.form import ParametersForm
 from desktop.generation.model_picker import ModelPicker
-from inpaint_core.errors import RequestValidationError
+from inpaint_core.engines.erase import ERASE_DIR
+from inpaint_core.errors import ModelError, RequestValidationError
 from inpaint_core.generation_model import GenerationModel, ModelStatus, SizeMode
+from inpaint_core.lora import LoraInfo, family_mismatch, inspect_lora, resolve_lora
+from inpaint_core.models.discovery import models_dirs
+from inpaint_core.models.presets import detect_model, suggested_settings
 from inpaint_core.request import MAX_SEED, InpaintRequest, follow_seam_defaults
 from inpaint_core.schedulers import canonical_scheduler_name
 
@@ -79,12 +90,18 @@ class ParametersPanel(ParametersForm):
         self.picker = ModelPicker(self, self.model)
         self._loading = False
         self._seam_engine: str | None = None  # the engine whose grow/feather the spins show
+        #: request field -> the value a few-step/family preset last put there
+        self._preset_values: dict[str, Any] = {}
+        self._families: dict[tuple[str, float], str | None] = {}
+        self._lora_infos: dict[tuple[str, float], LoraInfo | str] = {}
         self._validate_timer = QTimer(self, singleShot=True, interval=0)
         self._validate_timer.timeout.connect(self.validate)
         self._connect_changes()
         self.model.events.request_changed.connect(self._model_changed)
         self.model.events.choices_changed.connect(self._model_changed)
         self.model.events.model_changed.connect(lambda _s: self.validate())
+        self.picker.chosen.connect(lambda _source: self.apply_presets())
+        self.fill_erase_models()
         self.show_request(self.model.request)
 
     # -- reacting to the widgets ------------------------------------------------------------------
@@ -96,6 +113,10 @@ class ParametersPanel(ParametersForm):
         for w in (self.width_spin, self.height_spin):
             w.valueChanged.connect(self._schedule_validate)
         self.seed_edit.textChanged.connect(self._schedule_validate)
+        self.lora_list.changed.connect(self._schedule_validate)
+        self.lora_list.changed.connect(self._loras_changed)
+        self.erase_model_combo.currentTextChanged.connect(self._schedule_validate)
+        self.open_erase_model_button.clicked.connect(self._open_erase_model)
         self.random_seed_check.toggled.connect(self._schedule_validate)
         self.random_seed_check.toggled.connect(self._seed_mode_changed)
         self.new_seed_button.clicked.connect(self.new_seed)
@@ -118,6 +139,9 @@ class ParametersPanel(ParametersForm):
             self.grow_spin.setValue(grow)
             self.feather_spin.setValue(feather)
         self._seam_engine = self.engine
+        erase = self.engine == "erase"
+        self._model_form.setRowVisible(self._erase_row, erase)
+        self.lora_box.setEnabled(diffusion)
         for w in (
             self.model_combo,
             self.open_model_button,
@@ -130,6 +154,111 @@ class ParametersPanel(ParametersForm):
             self.safety_check,
         ):
             w.setEnabled(diffusion)
+
+    def _loras_changed(self) -> None:
+        if not self._loading:
+            self.apply_presets()
+
+    def _open_erase_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an erase model", "", "LaMa / MI-GAN TorchScript (*.pt *.pth *.jit *.ts)"
+        )
+        if path:
+            self.erase_model_combo.setCurrentText(path)
+
+    def fill_erase_models(self) -> None:
+        """The TorchScript files in the models folders' ``erase/`` (the field stays editable)."""
+        current = self.erase_model_combo.currentText()
+        found: list[str] = []
+        for folder in models_dirs():
+            try:
+                found += [str(p) for p in sorted((folder / ERASE_DIR).glob("*.pt*"))]
+            except OSError:
+                continue
+        self.erase_model_combo.blockSignals(True)
+        self.erase_model_combo.clear()
+        self.erase_model_combo.addItems(found)
+        self.erase_model_combo.setCurrentText(current)
+        self.erase_model_combo.blockSignals(False)
+
+    # -- few-step presets + LoRA families ---------------------------------------------------------
+    def apply_presets(self) -> None:
+        """Put the core's suggested settings for the chosen model and LoRAs into the fields the
+        user has not set, and say so under Strength."""
+        if self.engine != "diffusion":
+            return
+        self._validate_timer.stop()
+        if self.validate() is None:
+            return  # the model must hold what the widgets show before it changes (or it wipes them)
+        paths = [self._lora_path(r.path) for r in self.lora_list.refs()]
+        suggestion = suggested_settings(self.picker.current, paths)
+        current, default = self.model.request, InpaintRequest()
+        changes = {
+            field: value
+            for field, value in suggestion.fields.items()
+            if getattr(current, field) != value
+            and (
+                getattr(current, field) == getattr(default, field)
+                or self._preset_values.get(field) == getattr(current, field)
+            )
+        }
+        note = suggestion.reason
+        if changes:
+            self._preset_values.update(changes)
+            try:
+                self.model.update(**changes)
+            except RequestValidationError:
+                changes = {}
+            shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in changes.items())
+            note = f"{note or 'Suggested for this model'} — set: {shown} (change them freely)"
+        elif note:
+            note += " (your settings kept)"
+        self.preset_note.setText(note)
+        self._sampling_form.setRowVisible(self.preset_note, bool(note))
+
+    @staticmethod
+    def _lora_path(path_or_name: str) -> str:
+        try:
+            return str(resolve_lora(path_or_name))
+        except ModelError:
+            return path_or_name
+
+    @staticmethod
+    def _stamp(path: str) -> tuple[str, float]:
+        try:
+            return path, os.stat(path).st_mtime
+        except OSError:
+            return path, 0.0
+
+    def _model_family(self, model: str) -> str | None:
+        key = self._stamp(model)
+        if key not in self._families:
+            found = detect_model(model)
+            self._families[key] = found.family if found else None
+        return self._families[key]
+
+    def _lora_info(self, path_or_name: str) -> LoraInfo | str:
+        """What the LoRA's header says, or the core's reason it cannot be read."""
+        key = self._stamp(path_or_name)
+        if key not in self._lora_infos:
+            try:
+                self._lora_infos[key] = inspect_lora(resolve_lora(path_or_name))
+            except (ModelError, OSError) as exc:
+                self._lora_infos[key] = str(exc)
+        return self._lora_infos[key]
+
+    def lora_refusal(self, req: InpaintRequest) -> str | None:
+        """The core's refusal of the first LoRA that cannot be used with the model: missing or
+        unreadable, or made for another family than the model's."""
+        if req.engine != "diffusion" or not req.loras:
+            return None
+        family = self._model_family(req.model) if req.model else None
+        for ref in req.loras:
+            info = self._lora_info(ref.path)
+            message = info if isinstance(info, str) else family_mismatch(info, family)
+            if message:
+                return message
+        return None
 
     def _size_mode_changed(self, *_: Any) -> None:
         explicit = self.size_mode_combo.currentData() == SizeMode.EXPLICIT.value
@@ -170,6 +299,13 @@ class ParametersPanel(ParametersForm):
             raise RequestValidationError(
                 "model", "the diffusion engine needs a model: choose one or open a model file"
             )
+        if engine == "erase":
+            model = self.erase_model_combo.currentText().strip() or None
+            if not model:
+                raise RequestValidationError(
+                    "erase_model",
+                    "the erase engine needs a model: a LaMa or MI-GAN TorchScript file",
+                )
         explicit = self.size_mode_combo.currentData() == SizeMode.EXPLICIT.value
         return InpaintRequest(
             **{field: _read(getattr(self, name), kind) for field, (name, kind) in FIELDS.items()},
@@ -180,6 +316,7 @@ class ParametersPanel(ParametersForm):
             width=self.width_spin.value() if explicit else None,
             height=self.height_spin.value() if explicit else None,
             options=self.model.request.options,
+            loras=self.lora_list.refs(),
         )
 
     def request(self) -> InpaintRequest:
@@ -196,6 +333,10 @@ class ParametersPanel(ParametersForm):
             self.show_field_error(exc.field, str(exc))
             return None
         self.clear_field_errors()
+        refusal = self.lora_refusal(req)
+        if refusal:
+            self.show_field_error("loras", refusal)
+            return None
         state = self.model.model_state
         if state.status is ModelStatus.FAILED and state.source == req.model and state.error:
             # the last load of this model failed: keep saying so (it does not block a retry)
@@ -230,8 +371,11 @@ class ParametersPanel(ParametersForm):
         try:
             self.engine_combo.setCurrentIndex(max(0, self.engine_combo.findData(req.engine)))
             self._seam_engine = req.engine  # its grow/feather are the request's own
-            if req.model:
+            if req.model and req.engine == "erase":
+                self.erase_model_combo.setCurrentText(req.model)
+            elif req.model:
                 self.picker.set_model(req.model)
+            self.lora_list.set_refs(req.loras)
             for field, (name, kind) in FIELDS.items():
                 _write(getattr(self, name), kind, getattr(req, field))
             try:

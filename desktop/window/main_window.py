@@ -29,6 +29,7 @@ from desktop.generation.host import DocumentHost
 from desktop.generation.install import install as install_generation
 from desktop.icons import app_icon, icon
 from desktop.layers.panel import LayersPanel
+from desktop.models.install import ModelsMenu
 from desktop.settings import open_settings, read
 from desktop.undo import DEFAULT_LIMIT, History
 from desktop.widgets import Banner
@@ -126,6 +127,10 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             self.history.stack,
             self.autosave,
             self.status,
+        )
+        # Models ▸ Manage models… (a download or removal rescans the model picker)
+        self.models = ModelsMenu(
+            self, self.generation.rescan_models, before=self.generate_menu.menuAction()
         )
         self._arrange_docks()
         for dock in self.docks.values():

@@ -405,6 +405,7 @@ class DiffusionEngine:
                 size=(width, height),
                 seconds=seconds,
                 loras=[list(k) for k in lora_key],
+                memory=getattr(self._loaded, "memory", None),  # the memory-ladder rung
             )
         if keep_seed is not None:
             outputs = [next(o for o in outputs if o.seed == keep_seed)]

@@ -1,0 +1,1 @@
+"""Models ▸ Manage models…: the installed models and downloads (desktop side of inpaint_core.models.manager)."""
