@@ -131,6 +131,8 @@ class CandidateActions:
         what = req.scheduler if req.engine == "diffusion" else req.engine
         name = f"seed {r.seed} · {what}" if r.seed is not None else what
         info = {"request": req, "seed": r.seed, "model": cand.model_name, "candidate_id": cand.id}
+        if cand.seam_score is not None:
+            info["seam_score"] = cand.seam_score
         self.watch(doc)
         self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
         self.sync_kept()

@@ -51,6 +51,7 @@ class ParameterFiles:
                 request=cand.result.request,
                 seed=cand.seed,
                 model_name=cand.model_name,
+                seam_score=cand.seam_score,
             )
         except (OSError, ValueError) as exc:
             self.panel.show_message(f"Could not save {path}: {exc}")
@@ -70,11 +71,12 @@ class ParameterFiles:
         if not path:
             return None
         kept = self.host.kept_layers()
-        request = seed = model = None
+        request = seed = model = seam = None
         extra: dict[str, str] = {}
         if kept:
             top = kept[-1]
             request, seed, model = top["request"], top.get("seed"), top.get("model")
+            seam = top.get("seam_score")
             layers = [
                 {"request": k["request"].to_dict(), "seed": k.get("seed"), "model": k.get("model")}
                 for k in kept
@@ -82,7 +84,13 @@ class ParameterFiles:
             extra[LAYERS_CHUNK] = json.dumps(layers)
         try:
             out = save_png(
-                path, picture, request=request, seed=seed, model_name=model, extra_text=extra
+                path,
+                picture,
+                request=request,
+                seed=seed,
+                model_name=model,
+                extra_text=extra,
+                seam_score=seam,
             )
         except (OSError, ValueError) as exc:
             self.panel.show_message(f"Could not save {path}: {exc}")
