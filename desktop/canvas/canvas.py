@@ -74,6 +74,8 @@ class Canvas(QWidget):
     stroke_finished = Signal(object)
     #: True when a stroke starts, False when it ends (finished, cancelled or empty)
     stroke_active_changed = Signal(bool)
+    #: the document's canvas changed size (outpainting or its undo): width, height
+    image_resized = Signal(int, int)
 
     def __init__(self, brush: BrushSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +106,7 @@ class Canvas(QWidget):
             self.doc.events.mask_changed.disconnect(self._on_mask_changed)
             self.doc.events.pixels_changed.disconnect(self._on_pixels_changed)
             self.doc.events.display_replaced.disconnect(self._on_display_replaced)
+            self.doc.events.resized.disconnect(self._on_resized)
             self.doc.layers.events.changed.disconnect(self._on_layer_changed)
         self.doc = doc
         self._stroke_last = None
@@ -116,6 +119,7 @@ class Canvas(QWidget):
             doc.events.mask_changed.connect(self._on_mask_changed)
             doc.events.pixels_changed.connect(self._on_pixels_changed)
             doc.events.display_replaced.connect(self._on_display_replaced)
+            doc.events.resized.connect(self._on_resized)
             doc.layers.events.changed.connect(self._on_layer_changed)
         self.fit()
         self.update()
@@ -133,6 +137,18 @@ class Canvas(QWidget):
     def _on_display_replaced(self) -> None:
         if self._photo is not None and self.doc is not None:
             self._photo.rebase(self.doc.display_rgb())
+
+    def _on_resized(self) -> None:
+        """The canvas grew or shrank (outpainting, or its undo): new photo and mask arrays."""
+        if self.doc is None:
+            return
+        self._stroke_last = None
+        self._preview = None
+        self._photo = _Layer(self.doc.display_rgb())
+        self._mask = _Layer(self.doc.mask)
+        self.fit()
+        self.update()
+        self.image_resized.emit(self.doc.width, self.doc.height)
 
     def _on_layer_changed(self, index: int, layer: object, name: str) -> None:
         if self.doc is not None and layer is self.doc.mask_layer:

@@ -151,10 +151,17 @@ class CandidateActions:
         if old is not None:
             old.layers.events.inserted.disconnect(self._layers_changed)
             old.layers.events.removed.disconnect(self._layers_changed)
+            old.events.resized.disconnect(self._resized)
         self._watched = doc
         if doc is not None:
             doc.layers.events.inserted.connect(self._layers_changed)
             doc.layers.events.removed.connect(self._layers_changed)
+            doc.events.resized.connect(self._resized)
+
+    def _resized(self) -> None:
+        """The canvas changed size: candidates (and runs) of the old size no longer fit."""
+        self.model.set_document(self._watched)
+        self.preview.clear_step()
 
     def _layers_changed(self, *_: Any) -> None:
         self.sync_kept()

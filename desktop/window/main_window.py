@@ -31,6 +31,7 @@ from desktop.settings import open_settings, read
 from desktop.undo import DEFAULT_LIMIT, History
 from desktop.widgets import Banner
 from desktop.window.actions import Actions, build_menus, build_toolbar
+from desktop.window.creative import install_creative
 from desktop.window.edits import EditCommandsMixin
 from desktop.window.help import ShortcutsDialog
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
@@ -104,6 +105,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             self.show_error,
             self.generate_menu,
         )
+        self.creative = install_creative(self)  # Image ▸ Extend canvas…, live preview, smart masks
         self._arrange_docks()
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())
