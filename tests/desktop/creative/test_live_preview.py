@@ -1,0 +1,88 @@
+"""Live preview in the studio with the classical engine: a burst of strokes gives one run, and the
+last stroke's result is what the canvas shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inpaint_core.engines.classical import ClassicalEngine
+from inpaint_core.inpaint import inpaint
+from inpaint_core.live import preview_request
+from tests.desktop.conftest import drag
+
+
+@pytest.fixture
+def live(window):
+    p = window.generation.panel
+    p.engine_combo.setCurrentIndex(p.engine_combo.findData("classical"))
+    assert p.validate() is not None
+    lp = window.creative.live
+    lp.debounce_s = 1.0  # generous: the burst below must land inside one debounce window
+    yield lp
+    lp.action.setChecked(False)
+    lp.close()
+    window.generation.shutdown()
+
+
+def test_a_burst_of_strokes_gives_one_run_and_the_last_stroke_wins(window, qtbot, live):
+    live.action.setChecked(True)
+    assert live.runner is None  # nothing masked yet: nothing to run
+    strokes = [
+        [(120, 120), (160, 130)],
+        [(200, 150), (240, 170)],
+        [(260, 200), (300, 220)],
+        [(320, 240), (330, 260)],
+    ]
+    for points in strokes:
+        drag(qtbot, window.canvas, points)
+    assert live.submitted == 4
+    runner = live.runner
+    assert runner is not None
+    with qtbot.waitSignal(live.shown, timeout=30000) as blocker:
+        pass
+    assert runner.wait_idle(10)
+    assert runner.started == 1 and runner.delivered == 1  # one run for the burst
+    shown = blocker.args[0]
+    assert shown.generation == 4 and live.last is shown
+    # what the canvas shows is the last stroke's render: the whole final mask, recomputed here
+    doc = window.document
+    expected = inpaint(
+        preview_request(window.generation.model.effective_request(), target_size=256),
+        doc.flatten(),
+        doc.mask,
+        ClassicalEngine(),
+    )[0]
+    result = shown.results[0]
+    assert result.box == expected.box
+    assert np.array_equal(result.patch, expected.patch)
+    overlay = window.canvas._preview
+    assert overlay is not None and overlay[1] == result.box
+
+
+def test_a_new_stroke_cancels_the_stale_run_and_toggle_off_clears(window, qtbot, live):
+    live.debounce_s = 0.0
+    live.action.setChecked(True)
+    drag(qtbot, window.canvas, [(150, 150), (200, 180)])
+    drag(qtbot, window.canvas, [(220, 190), (260, 210)])
+    drag(qtbot, window.canvas, [(270, 230), (300, 250)])
+    qtbot.waitUntil(lambda: live.last is not None and live.last.generation == 3, timeout=30000)
+    runner = live.runner
+    assert runner.wait_idle(10)
+    assert runner.delivered >= 1 and runner.started == runner.delivered + runner.cancelled
+    assert live.last.generation == live.submitted == 3
+    live.action.setChecked(False)
+    assert window.canvas._preview is None and live.last is None
+
+
+def test_live_with_diffusion_says_why_and_switches_off(window, qtbot):
+    lp = window.creative.live
+    p = window.generation.panel
+    p.picker.set_model("/models/x")
+    p.engine_combo.setCurrentIndex(p.engine_combo.findData("diffusion"))
+    p.validate()
+    drag(qtbot, window.canvas, [(150, 150), (200, 180)])
+    lp.action.setChecked(True)
+    assert not lp.action.isChecked() and lp.runner is None
+    assert "classical engine" in window.banner.label.text()
+    window.generation.shutdown()
