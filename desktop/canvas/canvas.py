@@ -76,6 +76,8 @@ class Canvas(QWidget):
     stroke_active_changed = Signal(bool)
     #: the document's canvas changed size (outpainting or its undo): width, height
     image_resized = Signal(int, int)
+    #: a left click in click mode (:meth:`set_click_mode`): image x, y and the keyboard modifiers
+    image_clicked = Signal(float, float, object)
 
     def __init__(self, brush: BrushSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +94,8 @@ class Canvas(QWidget):
         self._cursor: QPointF | None = None
         self._preview: tuple[QImage, BBox] | None = None
         self._drawn_radius = 0.0
+        #: clicks are reported (``image_clicked``) instead of painting (a click tool is active)
+        self.click_mode = False
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -353,6 +357,8 @@ class Canvas(QWidget):
     def _draw_cursor(self, p: QPainter) -> None:
         if self._cursor is None or self._pan_last is not None or self._space or self.doc is None:
             return
+        if self.click_mode:
+            return  # a click tool shows the cross cursor, not the brush
         c = self._cursor
         r = self._cursor_radius()
         self._drawn_radius = r
@@ -419,6 +425,10 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             self._move_cursor(None)
             return
+        if button == Qt.MouseButton.LeftButton and self.doc is not None and self.click_mode:
+            x, y = self.widget_to_image(pos)
+            self.image_clicked.emit(x, y, event.modifiers())
+            return
         if (
             button == Qt.MouseButton.LeftButton
             and self.doc is not None
@@ -463,6 +473,13 @@ class Canvas(QWidget):
             self.finish_stroke()
             return
         super().mouseReleaseEvent(event)
+
+    def set_click_mode(self, on: bool) -> None:
+        """A click tool (smart masks) takes left clicks instead of the brush."""
+        self.finish_stroke()
+        self.click_mode = bool(on)
+        self._update_cursor_shape()
+        self.update()
 
     @property
     def stroking(self) -> bool:
@@ -544,6 +561,8 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._space:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self.click_mode:
+            self.setCursor(Qt.CursorShape.CrossCursor)
         elif self.doc is not None:
             self.setCursor(QCursor(Qt.CursorShape.BlankCursor))
         else:

@@ -1,5 +1,6 @@
 """Wiring of the "beyond the fill" features into the window: the Image menu with Extend canvas…
-(outpainting), the Live preview toggle (Generate menu and toolbar). One call from :meth:`MainWindow.__init__`, after the generation and compare
+(outpainting), the Live preview toggle (Generate menu and toolbar), the Smart mask tool (Mask
+menu and toolbar; the canvas's click mode). One call from :meth:`MainWindow.__init__`, after the generation and compare
 features (the extender reads the generation model's request), so the window assembly stays small.
 """
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QMenu
 
 from desktop.live.preview import ClassicalLiveEngine, LivePreview
 from desktop.outpaint.action import CanvasExtender
+from desktop.smart_mask.tool import SmartMaskTool
 
 if TYPE_CHECKING:
     from desktop.window.main_window import MainWindow
@@ -22,6 +24,7 @@ class CreativeTools:
     image_menu: QMenu
     extender: CanvasExtender
     live: LivePreview
+    smart_mask: SmartMaskTool
 
 
 def install_creative(w: MainWindow) -> CreativeTools:
@@ -45,4 +48,15 @@ def install_creative(w: MainWindow) -> CreativeTools:
     w.generate_menu.addAction(live.action)
     w.toolbar.addAction(live.action)
     w.canvas.stroke_finished.connect(live.stroke_ended)
-    return CreativeTools(image_menu, extender, live)
+    smart = SmartMaskTool(
+        w, lambda: w.doc, w.push_edit, w.canvas.set_click_mode, w.settings, w.show_error
+    )
+    w.canvas.image_clicked.connect(smart.clicked)
+    mask_menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Mask")
+    mask_menu.addSeparator()
+    mask_menu.addActions([smart.action, smart.choose_action])
+    w.toolbar.addAction(smart.action)
+    # the brush and the eraser take the canvas back from the click tool
+    for paint in (w.actions.brush, w.actions.eraser):
+        paint.triggered.connect(lambda *_: smart.action.setChecked(False))
+    return CreativeTools(image_menu, extender, live, smart)
