@@ -95,3 +95,32 @@ def test_compare_grid_cells_show_their_seam_score(qtbot):
     assert view.cells[1].seam_text == f"seam {second:.2f}"
     view.open_large(1)
     assert f"seam {second:.2f}" in view.large_title.text()
+
+
+def test_desktop_png_saves_carry_the_seam_score(window, qtbot, tmp_path):
+    """Save a candidate, keep it and save the picture: both PNGs carry the candidate's score."""
+    import json
+
+    from PIL import Image
+
+    from tests.desktop.conftest import drag
+
+    ctl = window.generation
+    try:
+        p = ctl.panel
+        p.engine_combo.setCurrentIndex(p.engine_combo.findData("classical"))
+        drag(qtbot, window.canvas, [(250, 180), (330, 200), (300, 240)])
+        ctl.generate()
+        qtbot.waitUntil(lambda: ctl.tray.count() == 1, timeout=60000)
+        cand = ctl.tray.candidates()[0]
+        score = cand.seam_score
+        assert score is not None
+        saved = [ctl.files.save_candidate(cand, str(tmp_path / "cand.png"))]
+        ctl.candidates.keep(cand)
+        saved.append(ctl.files.save_with_parameters(str(tmp_path / "pic.png")))
+        for path in saved:
+            text = Image.open(path).text
+            assert f"Seam score: {score:.4f}" in text["parameters"]
+            assert json.loads(text["inpaint_studio"])["seam_score"] == round(score, 4)
+    finally:
+        ctl.shutdown()
