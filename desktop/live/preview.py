@@ -66,6 +66,7 @@ class LivePreview(QObject):
         self._engine: Engine | None = None
         #: the generation of the newest submitted stroke, and the last result shown
         self.submitted = 0
+        self._for: tuple[Document, tuple[int, int]] | None = None  # the picture it was made for
         self.last: LiveResult | None = None
         self.action = QAction("&Live preview", window, objectName="livePreviewAction")
         self.action.setCheckable(True)
@@ -102,6 +103,7 @@ class LivePreview(QObject):
             self.action.setChecked(False)
             return None
         self.submitted = runner.submit(request, doc.flatten(), doc.mask)
+        self._for = (doc, doc.size)
         return self.submitted
 
     def _runner_for(self, request: InpaintRequest) -> LiveRunner:
@@ -122,6 +124,9 @@ class LivePreview(QObject):
     def _on_delivered(self, live: LiveResult) -> None:
         if not self.enabled or live.generation != self.submitted or not live.results:
             return  # switched off meanwhile, or a newer stroke is on its way
+        doc = self.document()
+        if self._for is None or doc is not self._for[0] or doc.size != self._for[1]:
+            return  # another picture (or another canvas size) by now: it would not fit
         result = live.results[0]
         self.last = live
         self.show(result.patch, result.box)

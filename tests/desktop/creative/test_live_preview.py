@@ -86,3 +86,17 @@ def test_live_with_diffusion_says_why_and_switches_off(window, qtbot):
     assert not lp.action.isChecked() and lp.runner is None
     assert "classical engine" in window.banner.label.text()
     window.generation.shutdown()
+
+
+def test_a_preview_for_another_canvas_size_is_not_shown(window, qtbot, live):
+    """The picture grew (Extend canvas) while the preview ran: it would not fit, so it is dropped."""
+    from desktop.outpaint.dialog import ExtendChoice
+    from inpaint_core.outpaint import Extension
+
+    live.debounce_s = 0.3
+    live.action.setChecked(True)
+    drag(qtbot, window.canvas, [(150, 150), (200, 180)])
+    window.creative.extender.extend(ExtendChoice(Extension(right=64), overlap=32, prefill="edge"))
+    assert live.runner.wait_idle(30)
+    qtbot.wait(100)  # the queued delivery reaches the GUI thread
+    assert live.runner.delivered == 1 and live.last is None
