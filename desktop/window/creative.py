@@ -52,9 +52,8 @@ def install_creative(w: MainWindow) -> CreativeTools:
         w, lambda: w.doc, w.push_edit, w.canvas.set_click_mode, w.settings, w.show_error
     )
     w.canvas.image_clicked.connect(smart.clicked)
-    mask_menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Mask")
-    mask_menu.addSeparator()
-    mask_menu.addActions([smart.action, smart.choose_action])
+    w.mask_menu.addSeparator()
+    w.mask_menu.addActions([smart.action, smart.choose_action])
     w.toolbar.addAction(smart.action)
     # the brush and the eraser take the canvas back from the click tool
     for paint in (w.actions.brush, w.actions.eraser):
