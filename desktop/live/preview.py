@@ -8,9 +8,8 @@ flattened picture and its mask), the current request (made cheap by
 the canvas". Results arrive on the runner's worker thread and cross to the GUI thread through a
 queued signal; only the newest stroke's result is ever shown.
 
-The engine: the classical engine always works. A diffusion model would have to share its pipeline
-with the generation queue's worker thread (torch is not re-entrant), so Live asks for the engine
-through ``engine_for`` and refuses what it cannot run safely (the message says so).
+The engine comes from ``engine_for`` (:class:`desktop.live.engines.LiveEngines`): the classical
+engine on the runner's own thread, a diffusion model on the generation queue's one worker.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import QWidget
 
 from inpaint_core.document import Document
 from inpaint_core.engines.base import Engine
-from inpaint_core.engines.classical import ClassicalEngine
 from inpaint_core.errors import InpaintError
 from inpaint_core.live import DEFAULT_DEBOUNCE_S, LiveResult, LiveRunner, preview_request
 from inpaint_core.masks import BBox
@@ -56,12 +54,15 @@ class LivePreview(QObject):
         *,
         debounce_s: float = DEFAULT_DEBOUNCE_S,
         preview_size: int = 256,
+        max_steps: int | None = 8,
     ) -> None:
         super().__init__(window)
         self.document, self.request, self.engine_for = document, request, engine_for
         self.show, self.tell = show, tell
         self.debounce_s = debounce_s
         self.preview_size = preview_size
+        #: a cap on a live render's steps (a few-step model keeps its own fewer)
+        self.max_steps = max_steps
         self.runner: LiveRunner | None = None
         self._engine: Engine | None = None
         #: the generation of the newest submitted stroke, and the last result shown
@@ -73,7 +74,7 @@ class LivePreview(QObject):
         self.action.setShortcut(QKeySequence(SHORTCUT))
         self.action.setToolTip(
             "Live: re-render the masked area at low resolution whenever a stroke ends "
-            f"(classical engine; {SHORTCUT})"
+            f"(classical engine or a few-step model; {SHORTCUT})"
         )
         self.action.toggled.connect(self._toggled)
         window.addAction(self.action)
@@ -96,7 +97,9 @@ class LivePreview(QObject):
             self.show(None, None)
             return None
         try:
-            request = preview_request(self.request(), target_size=self.preview_size)
+            request = preview_request(
+                self.request(), target_size=self.preview_size, max_steps=self.max_steps
+            )
             runner = self._runner_for(request)
         except InpaintError as exc:
             self.tell(f"Live preview: {exc}")
@@ -152,19 +155,3 @@ class LivePreview(QObject):
             self.runner.close()
         self.runner = None
         self._engine = None
-
-
-class ClassicalLiveEngine:
-    """``engine_for`` for a live run: the classical engine (no model, milliseconds), one instance
-    (so the runner and its worker stay). A diffusion request is refused: its pipeline belongs to
-    the generation queue's worker thread."""
-
-    def __init__(self) -> None:
-        self.engine = ClassicalEngine()
-
-    def __call__(self, request: InpaintRequest) -> Engine:
-        if request.engine != "classical":
-            raise InpaintError(
-                "works with the classical engine (a diffusion model runs on the Generate queue)"
-            )
-        return self.engine

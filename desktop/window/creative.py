@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QMenu
 
-from desktop.live.preview import ClassicalLiveEngine, LivePreview
+from desktop.live.engines import LiveEngines
+from desktop.live.preview import LivePreview
 from desktop.outpaint.action import CanvasExtender
 from desktop.smart_mask.tool import SmartMaskTool
 
@@ -40,7 +41,11 @@ def install_creative(w: MainWindow) -> CreativeTools:
         w,
         lambda: w.doc,
         lambda: w.generation.model.effective_request(),
-        ClassicalLiveEngine(),
+        LiveEngines(
+            w.generation.bridge.submit_call,
+            w.generation.bridge.cancel,
+            w.generation.engine_cache,
+        ),
         w.canvas.set_preview,
         w.show_error,
     )

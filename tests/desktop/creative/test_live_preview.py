@@ -75,17 +75,45 @@ def test_a_new_stroke_cancels_the_stale_run_and_toggle_off_clears(window, qtbot,
     assert window.canvas._preview is None and live.last is None
 
 
-def test_live_with_diffusion_says_why_and_switches_off(window, qtbot):
+def test_live_with_the_tiny_diffusion_model_runs_on_the_generation_worker(
+    window, qtbot, tiny_model_dir
+):
+    """A diffusion live render is a job on the generation queue's one worker: a burst of strokes
+    gives one render there, and it never runs beside a generation."""
+    import threading
+
     lp = window.creative.live
-    p = window.generation.panel
-    p.picker.set_model("/models/x")
-    p.engine_combo.setCurrentIndex(p.engine_combo.findData("diffusion"))
-    p.validate()
-    drag(qtbot, window.canvas, [(150, 150), (200, 180)])
-    lp.action.setChecked(True)
-    assert not lp.action.isChecked() and lp.runner is None
-    assert "classical engine" in window.banner.label.text()
-    window.generation.shutdown()
+    ctl = window.generation
+    try:
+        p = ctl.panel
+        p.picker.choose_model(str(tiny_model_dir))
+        p.steps_spin.setValue(2)
+        assert p.validate() is not None
+        threads = []
+        factory = ctl.engine_cache
+
+        def spying(request):
+            threads.append(threading.current_thread().name)
+            return factory(request)
+
+        lp.engine_for._args = (*lp.engine_for._args[:2], spying)
+        lp.debounce_s = 1.0
+        lp.action.setChecked(True)
+        for points in ([(150, 150), (200, 180)], [(220, 190), (260, 210)]):
+            drag(qtbot, window.canvas, points)
+        with qtbot.waitSignal(lp.shown, timeout=120000) as blocker:
+            pass
+        assert lp.runner.wait_idle(30)
+        assert lp.runner.started == 1 and blocker.args[0].generation == 2
+        assert len(threads) == 1 and threads[0] != "live-preview"  # the queue's worker
+        result = blocker.args[0].results[0]
+        assert result.request.steps == 2 and result.request.num_outputs == 1
+        assert ctl.tray.count() == 0  # a live render is no candidate
+        assert window.canvas._preview is not None and window.canvas._preview[1] == result.box
+    finally:
+        lp.action.setChecked(False)
+        lp.close()
+        ctl.shutdown()
 
 
 def test_a_preview_for_another_canvas_size_is_not_shown(window, qtbot, live):
