@@ -129,6 +129,18 @@ def _fit(p: QPainter) -> None:
     p.drawRect(QRectF(8, 9, 8, 6))
 
 
+def _extend(p: QPainter) -> None:
+    """A picture with arrows pushing its left and right edges outwards (Extend canvas)."""
+    _pen(p)
+    p.setBrush(QColor(0xBF, 0xD7, 0xF7))
+    p.drawRect(QRectF(8, 6, 8, 12))
+    for sx in (1, -1):
+        x0, x1 = 12 + 6 * sx, 12 + 10 * sx
+        p.drawLine(QPointF(x0, 12), QPointF(x1, 12))
+        p.drawLine(QPointF(x1, 12), QPointF(x1 - 3 * sx, 9))
+        p.drawLine(QPointF(x1, 12), QPointF(x1 - 3 * sx, 15))
+
+
 def _zoom100(p: QPainter) -> None:
     _pen(p)
     p.drawEllipse(QRectF(3, 3, 14, 14))
@@ -318,6 +330,7 @@ _DRAW: dict[str, Callable[[QPainter], None]] = {
     "redo": lambda p: _arrow_curve(p, True),
     "fit": _fit,
     "zoom100": _zoom100,
+    "extend": _extend,
     "overlay": _overlay,
     "invert": _invert,
     "clear": _clear,

@@ -17,6 +17,7 @@ import numpy as np
 
 from .document.evented import EventedList
 from .inpaint import InpaintResult
+from .seam import rank_by_seam
 
 _ids = itertools.count(1)
 
@@ -56,6 +57,18 @@ class Candidate:
             method = self.result.info.get("method") or req.options.method or ""
             return f"{req.engine}{mark}\n{method}".rstrip()
         return f"seed {self.seed}{mark}\n{req.scheduler}"
+
+    @property
+    def seam_score(self) -> float | None:
+        """How well it meets its surroundings (:mod:`inpaint_core.seam`; lower is better)."""
+        score = self.result.info.get("seam_score")
+        return None if score is None else float(score)
+
+    @property
+    def seam_text(self) -> str:
+        """``"seam 0.43"``, or ``""`` when the result has no score."""
+        score = self.seam_score
+        return "" if score is None else f"seam {score:.2f}"
 
     def display_patch(self) -> np.ndarray:
         """The pixels to show: the patch itself, or a heavy blur of it while hidden."""
@@ -104,6 +117,15 @@ class CandidateHistory(EventedList[Candidate]):
     def find(self, result: InpaintResult) -> Candidate | None:
         """The candidate holding ``result`` (by identity), or None."""
         return next((c for c in self if c.result is result), None)
+
+    def sort_by_seam(self) -> None:
+        """Reorder best seam first (lowest score); unscored candidates keep their order, last.
+        Moves are announced one by one (``events.moved``), so a view keeps its rows."""
+        order = rank_by_seam(list(self), key=lambda c: c.seam_score)
+        for dst, cand in enumerate(order):
+            src = self.index_of(cand)
+            if src != dst:
+                self.move(src, dst)
 
     def kept(self) -> list[Candidate]:
         return [c for c in self if c.kept]

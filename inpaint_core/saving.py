@@ -54,6 +54,7 @@ class PictureParameters:
     seed: int | None = None
     model_name: str | None = None
     text: dict[str, str] = field(default_factory=dict)
+    seam_score: float | None = None
 
 
 def picture_parameters(document: Document) -> PictureParameters:
@@ -89,6 +90,7 @@ def picture_parameters(document: Document) -> PictureParameters:
         seed=top.get("seed"),
         model_name=top.get("model"),
         text={LAYERS_CHUNK: json.dumps(layers)},
+        seam_score=top.get("seam_score"),
     )
 
 
@@ -127,6 +129,7 @@ def prepare_save(
         request=params.request,
         seed=params.seed,
         model_name=params.model_name,
+        seam_score=params.seam_score,
     )
 
 

@@ -74,6 +74,10 @@ class Canvas(QWidget):
     stroke_finished = Signal(object)
     #: True when a stroke starts, False when it ends (finished, cancelled or empty)
     stroke_active_changed = Signal(bool)
+    #: the document's canvas changed size (outpainting or its undo): width, height
+    image_resized = Signal(int, int)
+    #: a left click in click mode (:meth:`set_click_mode`): image x, y and the keyboard modifiers
+    image_clicked = Signal(float, float, object)
 
     def __init__(self, brush: BrushSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +94,8 @@ class Canvas(QWidget):
         self._cursor: QPointF | None = None
         self._preview: tuple[QImage, BBox] | None = None
         self._drawn_radius = 0.0
+        #: clicks are reported (``image_clicked``) instead of painting (a click tool is active)
+        self.click_mode = False
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -104,6 +110,7 @@ class Canvas(QWidget):
             self.doc.events.mask_changed.disconnect(self._on_mask_changed)
             self.doc.events.pixels_changed.disconnect(self._on_pixels_changed)
             self.doc.events.display_replaced.disconnect(self._on_display_replaced)
+            self.doc.events.resized.disconnect(self._on_resized)
             self.doc.layers.events.changed.disconnect(self._on_layer_changed)
         self.doc = doc
         self._stroke_last = None
@@ -116,6 +123,7 @@ class Canvas(QWidget):
             doc.events.mask_changed.connect(self._on_mask_changed)
             doc.events.pixels_changed.connect(self._on_pixels_changed)
             doc.events.display_replaced.connect(self._on_display_replaced)
+            doc.events.resized.connect(self._on_resized)
             doc.layers.events.changed.connect(self._on_layer_changed)
         self.fit()
         self.update()
@@ -133,6 +141,18 @@ class Canvas(QWidget):
     def _on_display_replaced(self) -> None:
         if self._photo is not None and self.doc is not None:
             self._photo.rebase(self.doc.display_rgb())
+
+    def _on_resized(self) -> None:
+        """The canvas grew or shrank (outpainting, or its undo): new photo and mask arrays."""
+        if self.doc is None:
+            return
+        self._stroke_last = None
+        self._preview = None
+        self._photo = _Layer(self.doc.display_rgb())
+        self._mask = _Layer(self.doc.mask)
+        self.fit()
+        self.update()
+        self.image_resized.emit(self.doc.width, self.doc.height)
 
     def _on_layer_changed(self, index: int, layer: object, name: str) -> None:
         if self.doc is not None and layer is self.doc.mask_layer:
@@ -337,6 +357,8 @@ class Canvas(QWidget):
     def _draw_cursor(self, p: QPainter) -> None:
         if self._cursor is None or self._pan_last is not None or self._space or self.doc is None:
             return
+        if self.click_mode:
+            return  # a click tool shows the cross cursor, not the brush
         c = self._cursor
         r = self._cursor_radius()
         self._drawn_radius = r
@@ -403,6 +425,10 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             self._move_cursor(None)
             return
+        if button == Qt.MouseButton.LeftButton and self.doc is not None and self.click_mode:
+            x, y = self.widget_to_image(pos)
+            self.image_clicked.emit(x, y, event.modifiers())
+            return
         if (
             button == Qt.MouseButton.LeftButton
             and self.doc is not None
@@ -447,6 +473,13 @@ class Canvas(QWidget):
             self.finish_stroke()
             return
         super().mouseReleaseEvent(event)
+
+    def set_click_mode(self, on: bool) -> None:
+        """A click tool (smart masks) takes left clicks instead of the brush."""
+        self.finish_stroke()
+        self.click_mode = bool(on)
+        self._update_cursor_shape()
+        self.update()
 
     @property
     def stroking(self) -> bool:
@@ -528,6 +561,8 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._space:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self.click_mode:
+            self.setCursor(Qt.CursorShape.CrossCursor)
         elif self.doc is not None:
             self.setCursor(QCursor(Qt.CursorShape.BlankCursor))
         else:

@@ -192,6 +192,8 @@ class CellPane(ImagePane):
         self.selected = False
         self.kept = False
         self.status = "waiting…"
+        #: "seam 0.43" once the result is in (lower blends better), painted in the corner
+        self.seam_text = ""
         self.setMinimumSize(96, 96)
         self.setToolTip("wheel: zoom all · drag: pan all · click: large A/B view")
 
@@ -204,6 +206,10 @@ class CellPane(ImagePane):
 
     def set_kept(self, on: bool) -> None:
         self.kept = on
+        self.update()
+
+    def set_seam(self, score: float | None) -> None:
+        self.seam_text = "" if score is None else f"seam {score:.2f}"
         self.update()
 
     def set_status(self, text: str) -> None:
@@ -225,6 +231,11 @@ class CellPane(ImagePane):
             p.fillRect(badge, QColor(40, 140, 70, 220))
             p.setPen(QColor(255, 255, 255))
             p.drawText(badge, Qt.AlignmentFlag.AlignCenter, "kept")
+        if self.seam_text:
+            badge = QRectF(r.left() + 6, r.bottom() - 26, 84, 20)
+            p.fillRect(badge, QColor(20, 20, 24, 190))
+            p.setPen(QColor(235, 235, 240))
+            p.drawText(badge, Qt.AlignmentFlag.AlignCenter, self.seam_text)
         if self.selected:
             p.setPen(QPen(QColor(255, 190, 40), 3))
             p.drawRect(r.adjusted(1, 1, -1, -1))

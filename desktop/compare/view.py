@@ -236,9 +236,27 @@ class CompareView(QWidget):
             return None
         return cr.result.patch
 
+    def seam_score(self, index: int) -> float | None:
+        """The cell's seam score (lower blends better), or None before its result arrives."""
+        cr = self.results.get(index)
+        score = None if cr is None else cr.result.info.get("seam_score")
+        return None if score is None else float(score)
+
+    def _cell_text(self, index: int) -> str:
+        """The cell's label, with its seam score once there is one."""
+        score = self.seam_score(index)
+        label = self.plan.cells[index].label
+        return label if score is None else f"{label} · seam {score:.2f}"
+
     def _show_cell(self, index: int) -> None:
         pane = self.cells[index]
         pane.set_rgb(self.shown_patch(index))
+        pane.set_seam(self.seam_score(index))
+        pane.setToolTip(
+            f"{self._cell_text(index)}"
+            + ("\nseam score: lower blends better" if self.seam_score(index) is not None else "")
+            + "\nwheel: zoom all · drag: pan all · click: large A/B"
+        )
         if index in self.results and pane.pixmap is None:
             pane.set_status("flagged by the safety checker\nR: reveal")
 
@@ -299,7 +317,7 @@ class CompareView(QWidget):
         cell = self.plan.cells[index]
         cr = self.results.get(index)
         self.large_title.setText(
-            f"{cell.label}"
+            f"{self._cell_text(index)}"
             + ("" if cr else "  (not finished)")
             + ("  · kept" if index in self.kept else "")
         )

@@ -131,6 +131,8 @@ class CandidateActions:
         what = req.scheduler if req.engine == "diffusion" else req.engine
         name = f"seed {r.seed} · {what}" if r.seed is not None else what
         info = {"request": req, "seed": r.seed, "model": cand.model_name, "candidate_id": cand.id}
+        if cand.seam_score is not None:
+            info["seam_score"] = cand.seam_score
         self.watch(doc)
         self.host.keep(np.array(r.patch, copy=True), r.box, name, info)
         self.sync_kept()
@@ -149,10 +151,17 @@ class CandidateActions:
         if old is not None:
             old.layers.events.inserted.disconnect(self._layers_changed)
             old.layers.events.removed.disconnect(self._layers_changed)
+            old.events.resized.disconnect(self._resized)
         self._watched = doc
         if doc is not None:
             doc.layers.events.inserted.connect(self._layers_changed)
             doc.layers.events.removed.connect(self._layers_changed)
+            doc.events.resized.connect(self._resized)
+
+    def _resized(self) -> None:
+        """The canvas changed size: candidates (and runs) of the old size no longer fit."""
+        self.model.set_document(self._watched)
+        self.preview.clear_step()
 
     def _layers_changed(self, *_: Any) -> None:
         self.sync_kept()

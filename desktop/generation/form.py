@@ -41,6 +41,21 @@ ENGINE_LABELS = {
 INVALID_STYLE = "border: 2px solid #e5484d; border-radius: 3px;"
 ERROR_LABEL_STYLE = "color: #e5484d; font-size: 11px;"
 NO_MODEL = "— no model —"
+#: what the model starts from inside the mask (request ``masked_content``; None = automatic)
+MASKED_CONTENT_LABELS = {
+    None: "Automatic",
+    "original": "Original",
+    "fill": "Fill (classical first)",
+    "latent_noise": "Latent noise",
+    "latent_nothing": "Latent nothing",
+}
+MASKED_CONTENT_TIP = (
+    "What the model starts from inside the mask.\n"
+    "Automatic: Fill with an empty prompt (remove an object), Original with a prompt.\n"
+    "Original: img2img of what is there (uses Strength).\n"
+    "Fill: the classical fill first (the right start for removing an object).\n"
+    "Latent noise / Latent nothing: random noise / an empty latent."
+)
 
 
 class ParametersForm(QWidget):
@@ -174,6 +189,11 @@ class ParametersForm(QWidget):
             objectName="strengthSpin", minimum=0.0, maximum=1.0, singleStep=0.05, value=1.0
         )
         self._add_row(form, "Strength", self.strength_spin, "strength")
+        self.masked_content_combo = QComboBox(objectName="maskedContentCombo")
+        for key, label in MASKED_CONTENT_LABELS.items():
+            self.masked_content_combo.addItem(label, key)
+        self.masked_content_combo.setToolTip(MASKED_CONTENT_TIP)
+        self._add_row(form, "Masked content", self.masked_content_combo, "masked_content")
         self.preset_note = QLabel("", objectName="presetNote", wordWrap=True)
         self.preset_note.setStyleSheet("color: #174EA6; font-size: 11px;")
         form.addRow(self.preset_note)
@@ -216,6 +236,15 @@ class ParametersForm(QWidget):
         self.feather_spin = QSpinBox(objectName="featherSpin", minimum=0, maximum=2048, value=8)
         self.feather_spin.setSuffix(" px")
         self._add_row(form, "Feather", self.feather_spin, "mask_feather")
+        self.soft_inpainting_check = QCheckBox(
+            "Soft inpainting", objectName="softInpaintingCheck", checked=True
+        )
+        self.soft_inpainting_check.setToolTip(
+            "With a feathered mask, the feather band becomes a per-pixel change map while\n"
+            "denoising (differential diffusion): soft edges blend instead of showing a seam.\n"
+            "A hard mask (Feather 0) runs the normal path."
+        )
+        form.addRow("", self.soft_inpainting_check)
         self.size_mode_combo = QComboBox(objectName="sizeModeCombo")
         self.size_mode_combo.addItem("Auto (crop's aspect)", "auto")
         self.size_mode_combo.addItem("Explicit", "explicit")

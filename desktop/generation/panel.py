@@ -50,6 +50,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "mask_feather": ("feather_spin", "number"),
     "safety_checker": ("safety_check", "flag"),
     "color_match": ("color_match_check", "flag"),
+    "masked_content": ("masked_content_combo", "choice"),
+    "soft_inpainting": ("soft_inpainting_check", "flag"),
 }
 
 
@@ -58,6 +60,8 @@ def _read(widget: Any, kind: str) -> Any:
         return widget.toPlainText()
     if kind == "flag":
         return widget.isChecked()
+    if kind == "choice":
+        return widget.currentData()
     value = widget.value()
     return round(value, 4) if isinstance(value, float) else value
 
@@ -67,6 +71,8 @@ def _write(widget: Any, kind: str, value: Any) -> None:
         widget.setPlainText(value)
     elif kind == "flag":
         widget.setChecked(bool(value))
+    elif kind == "choice":
+        widget.setCurrentIndex(max(0, widget.findData(value)))
     else:
         widget.setValue(value)
 
@@ -74,6 +80,8 @@ def _write(widget: Any, kind: str, value: Any) -> None:
 def _changed_signal(widget: Any, kind: str) -> Any:
     if kind == "text":
         return widget.textChanged
+    if kind == "choice":
+        return widget.currentIndexChanged
     return widget.toggled if kind == "flag" else widget.valueChanged
 
 
@@ -151,6 +159,8 @@ class ParametersPanel(ParametersForm):
             self.steps_spin,
             self.guidance_spin,
             self.strength_spin,
+            self.masked_content_combo,
+            self.soft_inpainting_check,
             self.safety_check,
         ):
             w.setEnabled(diffusion)

@@ -87,7 +87,7 @@ class CandidatesTray(QWidget):
         self.list = QListWidget(objectName="candidatesList")
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 44, THUMB + 40))
+        self.list.setGridSize(QSize(THUMB + 44, THUMB + 54))
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(True)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
@@ -117,6 +117,11 @@ class CandidatesTray(QWidget):
         self.discard_action.setShortcut(QKeySequence.StandardKey.Delete)
         self.discard_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.discard_action.triggered.connect(self.discard_current)
+        self.sort_seam_action = QAction("Sort by seam", self, objectName="sortBySeamAction")
+        self.sort_seam_action.setToolTip(
+            "Best blend first: lowest seam score (how well each candidate meets its surroundings)"
+        )
+        self.sort_seam_action.triggered.connect(self.sort_by_seam)
         self.clear_action = QAction("Clear all", self, objectName="clearCandidatesAction")
         self.clear_action.triggered.connect(self.clear)
         self.addAction(self.discard_action)
@@ -127,7 +132,7 @@ class CandidatesTray(QWidget):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.addActions([self.keep_action, self.save_action, self.use_action, self.reveal_action])
         bar.addSeparator()
-        bar.addActions([self.discard_action, self.clear_action])
+        bar.addActions([self.sort_seam_action, self.discard_action, self.clear_action])
         self.hint = QLabel("Hold \\ for before/after", objectName="candidatesHint")
         self.hint.setStyleSheet("color: palette(mid); padding: 0 6px;")
         self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -172,6 +177,8 @@ class CandidatesTray(QWidget):
             ]
             if cand.model_name:
                 lines.append(f"model: {cand.model_name}")
+        if cand.seam_score is not None:
+            lines.append(f"seam score {cand.seam_score:.2f} (lower blends better)")
         if cand.flagged:
             lines.append("flagged by the safety checker" + ("" if cand.revealed else " (hidden)"))
         return "\n".join(lines)
@@ -227,6 +234,13 @@ class CandidatesTray(QWidget):
         if cand is not None:
             self.discard(cand)
 
+    def sort_by_seam(self) -> None:
+        """Best seam first (through the history, so every view follows); the selection stays."""
+        current = self.current()
+        self.history.sort_by_seam()
+        if current is not None:
+            self.select(current)
+
     def clear(self) -> None:
         self.history.clear()
         self.preview_requested.emit(None)
@@ -235,7 +249,7 @@ class CandidatesTray(QWidget):
     # -- the history's events -> list rows ------------------------------------------------------
     def _fill(self, item: QListWidgetItem, cand: Candidate) -> None:
         item.setIcon(thumbnail(cand))
-        item.setText(cand.label)
+        item.setText(f"{cand.label}\n{cand.seam_text}" if cand.seam_text else cand.label)
         item.setToolTip(self._tooltip(cand))
 
     def _on_inserted(self, index: int, cand: Candidate) -> None:
@@ -292,6 +306,7 @@ class CandidatesTray(QWidget):
         for action in (self.keep_action, self.save_action, self.use_action, self.reveal_action):
             menu.addAction(action)
         menu.addSeparator()
+        menu.addAction(self.sort_seam_action)
         menu.addAction(self.discard_action)
         menu.exec(self.list.viewport().mapToGlobal(pos))
 
@@ -303,3 +318,4 @@ class CandidatesTray(QWidget):
             action.setEnabled(has)
         self.reveal_action.setEnabled(has and cand.hidden)  # type: ignore[union-attr]
         self.clear_action.setEnabled(len(self.history) > 0)
+        self.sort_seam_action.setEnabled(sum(c.seam_score is not None for c in self.history) > 1)

@@ -217,7 +217,7 @@ def build_menus(w: MainWindow, acts: Actions) -> None:
     m.addSeparator()
     m.addActions([acts.bigger, acts.smaller, acts.harder, acts.softer])
 
-    m = mb.addMenu("&Mask")
+    m = w.mask_menu = mb.addMenu("&Mask")
     m.addActions([acts.invert_mask, acts.clear_mask])
     m.addSeparator()
     m.addActions([acts.grow_mask, acts.shrink_mask, acts.feather_mask])

@@ -35,6 +35,7 @@ from desktop.undo import DEFAULT_LIMIT, History
 from desktop.widgets import Banner
 from desktop.window.actions import Actions, build_menus, build_toolbar
 from desktop.window.autosave import AutosaveService
+from desktop.window.creative import install_creative
 from desktop.window.edits import EditCommandsMixin
 from desktop.window.help import ShortcutsDialog
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
@@ -132,6 +133,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.models = ModelsMenu(
             self, self.generation.rescan_models, before=self.generate_menu.menuAction()
         )
+        self.creative = install_creative(self)  # Image ▸ Extend canvas…, live preview, smart masks
         self._arrange_docks()
         for dock in self.docks.values():
             self.panels_menu.addAction(dock.toggleViewAction())

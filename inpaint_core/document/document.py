@@ -17,12 +17,14 @@ from ..metadata import FoundParameters, parameters_or_none
 from .brush import StrokeBuffer
 from .edits import (
     ArrayPatch,
+    CanvasState,
     CompositeEdit,
     Edit,
     InsertLayer,
     MoveLayer,
     RemoveLayer,
     ReplaceLayer,
+    ResizeCanvas,
     SetLayerProps,
     Target,
     Tile,
@@ -39,9 +41,11 @@ class DocumentEvents:
     """``mask_changed(box)``: mask pixels changed in ``box``. ``pixels_changed(box)``: the displayed
     (flattened) picture changed in ``box``. ``display_replaced()``: :meth:`Document.display_rgb`
     now returns a different array (same size; the pixels outside the next ``pixels_changed`` box
-    are the same)."""
+    are the same). ``resized()``: the canvas changed size (:meth:`Document.resize_canvas`): the
+    photo, the mask and the displayed picture are new arrays; views rebuild from them."""
 
     def __init__(self) -> None:
+        self.resized = Emitter()
         self.mask_changed = Emitter()
         self.pixels_changed = Emitter()
         self.display_replaced = Emitter()
@@ -212,6 +216,59 @@ class Document(MaskOpsMixin):
     def _invert_mask_inplace(self) -> None:
         np.subtract(255, self.mask, out=self.mask)
         self.events.mask_changed.emit(self.full_box)
+
+    def resize_canvas(
+        self,
+        rgb: np.ndarray,
+        mask: np.ndarray,
+        offset: tuple[int, int],
+        *,
+        alpha: np.ndarray | None = None,
+        label: str = "Extend canvas",
+    ) -> ResizeCanvas:
+        """Replace the photo by ``rgb`` (a grown canvas, the old picture at ``offset`` = (x, y))
+        and the mask by ``mask``, in one undoable edit; result layers move with the picture."""
+        h, w = rgb.shape[:2]
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"the canvas needs HxWx3 uint8 pixels, got {rgb.dtype} {rgb.shape}")
+        if mask.shape != (h, w) or mask.dtype != np.uint8:
+            raise ValueError(f"the mask must be {w}x{h} uint8, got {mask.dtype} {mask.shape}")
+        if alpha is not None and (alpha.shape != (h, w) or alpha.dtype != np.uint8):
+            raise ValueError(f"alpha must be {w}x{h} uint8, got {alpha.dtype} {alpha.shape}")
+        dx, dy = (int(v) for v in offset)
+        for layer in self.result_layers:
+            b = layer.box
+            if b.x0 + dx < 0 or b.y0 + dy < 0 or b.x1 + dx > w or b.y1 + dy > h:
+                raise ValueError(f"layer {layer.name!r} would fall outside the {w}x{h} canvas")
+        if self._stroke.active:
+            self.cancel_stroke()
+        edit = ResizeCanvas(
+            CanvasState(self.photo.rgb, self.photo.alpha, self.mask),
+            CanvasState(np.ascontiguousarray(rgb), alpha, np.ascontiguousarray(mask)),
+            (dx, dy),
+            label,
+        )
+        edit.apply(self, undo=False)
+        return edit
+
+    def _set_canvas(self, state: CanvasState, dx: int, dy: int) -> None:
+        if self._stroke.active:
+            self.cancel_stroke()
+        self.photo_revision += 1  # odd while the photo is being replaced (see photo_revision)
+        self.photo.rgb, self.photo.alpha = state.rgb, state.alpha
+        self.mask = state.mask
+        self._stroke = StrokeBuffer(self.mask)
+        for layer in self.result_layers:
+            b = layer.box
+            layer.box = BBox(b.x0 + dx, b.y0 + dy, b.x1 + dx, b.y1 + dy)
+        results = self.result_layers
+        self._composite = None
+        if results:
+            self._composite = self.photo.rgb.copy()
+            composite_into(self._composite, self.full_box, results)
+        self.photo_revision += 1
+        self.events.resized.emit()
+        self.layers.notify_changed(self.photo, "rgb")
 
     # -- layers: internals used by edits --------------------------------------------------------
 

@@ -163,6 +163,42 @@ class ReplaceLayer(Edit):
 
 
 @dataclass
+class CanvasState:
+    """The photo's pixels and the mask at one canvas size (see :class:`ResizeCanvas`)."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    mask: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return self.rgb.nbytes + self.mask.nbytes + (0 if self.alpha is None else self.alpha.nbytes)
+
+
+@dataclass
+class ResizeCanvas(Edit):
+    """The canvas grew (outpainting) or shrank: whole photo and mask before and after, and where
+    the old picture sits in the new one (``offset``: result layers move by it). Undo gives back the
+    very arrays the document had, so the original size and pixels return exactly."""
+
+    old: CanvasState
+    new: CanvasState
+    offset: tuple[int, int]
+    label: str = "Extend canvas"
+
+    def apply(self, doc: Document, undo: bool) -> None:
+        dx, dy = self.offset
+        if undo:
+            doc._set_canvas(self.old, -dx, -dy)
+        else:
+            doc._set_canvas(self.new, dx, dy)
+
+    @property
+    def nbytes(self) -> int:
+        return self.old.nbytes + self.new.nbytes
+
+
+@dataclass
 class CompositeEdit(Edit):
     """Several edits as one user action (undone in reverse order)."""
 

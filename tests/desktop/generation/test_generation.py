@@ -114,9 +114,10 @@ def test_generate_progress_candidates_keep_undo(studio, qtbot, tiny_model_dir):
     cands = ctl.tray.candidates()
     box = cands[0].result.box
     assert any(b == box for b, _ in ctl.overlay.shown), ctl.overlay.calls
-    # labels: seed + scheduler; the seed used is shown in the panel
+    # labels: seed + scheduler + seam score; the seed used is shown in the panel
     seeds = [c.seed for c in cands]
-    assert ctl.tray.list.item(0).text() == f"seed {seeds[0]}\nDDIM"
+    seam = cands[0].result.info["seam_score"]
+    assert ctl.tray.list.item(0).text() == f"seed {seeds[0]}\nDDIM\nseam {seam:.2f}"
     assert str(seeds[0]) in ctl.panel.seed_used_label.text()
     assert ctl.model_label.text().startswith("Model: ") and "none" not in ctl.model_label.text()
     # the first candidate is previewed in place
@@ -173,8 +174,8 @@ def test_queue_another_run_while_one_runs(studio, qtbot, tiny_model_dir):
     assert first != second
     assert ctl.panel.generate_button.text() == "Queue Another"
     qtbot.waitUntil(lambda: ctl.tray.count() == 2, timeout=60000)
-    labels = [ctl.tray.list.item(i).text() for i in range(2)]
-    assert labels == ["seed 77\nDDIM", "seed 77\nK_EULER"]
+    labels = [ctl.tray.list.item(i).text().splitlines()[:2] for i in range(2)]
+    assert labels == [["seed 77", "DDIM"], ["seed 77", "K_EULER"]]
     qtbot.waitUntil(lambda: ctl.panel.generate_button.text() == "Generate", timeout=5000)
 
 

@@ -1,0 +1,1 @@
+"""Live preview while painting: the masked region re-renders at low resolution as a stroke ends."""

@@ -1,0 +1,1 @@
+"""Outpainting in the studio: "Extend canvas…" grows the document in one undoable step."""

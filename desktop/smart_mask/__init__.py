@@ -1,0 +1,1 @@
+"""Smart masks in the studio: click an object to mask it (Segment Anything)."""
