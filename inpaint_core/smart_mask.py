@@ -69,6 +69,15 @@ class SmartMasker:
         except ImportError as exc:  # pragma: no cover - transformers is a dependency
             raise ModelError(f"smart masks need transformers' SamModel ({exc})") from None
         source = str(self._source) if self._source is not None else None
+        if (
+            source is not None
+            and _looks_like_a_path(source)
+            and not Path(source).expanduser().is_dir()
+        ):
+            raise ModelError(
+                f"{source}: no such folder (a Segment Anything model is a folder with "
+                "config.json, or a repo id already in the Hugging Face cache)"
+            )
         try:
             if self._model is None:
                 self._model = SamModel.from_pretrained(source, local_files_only=True)
@@ -138,3 +147,9 @@ class SmartMasker:
             best = int(out.iou_scores[0, 0].argmax())
             chosen = masks[0, best].numpy()
         return np.where(chosen, 255, 0).astype(np.uint8)
+
+
+def _looks_like_a_path(source: str) -> bool:
+    """A folder the user typed (not a ``namespace/name`` repo id): absolute, ``~``, ``./`` or with a
+    backslash or more than one slash."""
+    return source.startswith(("/", "~", ".")) or "\\" in source or source.count("/") > 1

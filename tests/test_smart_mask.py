@@ -119,6 +119,9 @@ def test_bad_input_is_a_clear_error(tiny_sam_dir, photo, tmp_path):
         SmartMasker(model=str(tmp_path)).mask(photo, [Click(5, 5)])
     with pytest.raises(ModelError, match="need a Segment Anything model"):
         SmartMasker()
+    # a typed folder that is not there: said so (not the hub's "repo id must be..." message)
+    with pytest.raises(ModelError, match="no such folder"):
+        SmartMasker(model=str(tmp_path / "nothere")).mask(photo, [Click(5, 5)])
 
 
 def test_cli_smart_mask_writes_a_mask_run_can_read(tiny_sam_dir, photo, tmp_path, capsys):

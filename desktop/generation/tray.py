@@ -169,7 +169,8 @@ class CandidatesTray(QWidget):
     @staticmethod
     def _tooltip(cand: Candidate) -> str:
         r = cand.result.request
-        lines = [f"seed {cand.seed}", f"engine {r.engine}"]
+        lines = [f"seed {cand.seed}"] if cand.seed is not None else []
+        lines.append(f"engine {r.engine}")
         if r.engine == "diffusion":
             lines += [
                 f"{r.scheduler}, {r.steps} steps, guidance {r.guidance_scale:g}, strength {r.strength:g}",

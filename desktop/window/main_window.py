@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtGui import QAction, QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -497,7 +497,20 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
     # -- help -----------------------------------------------------------------------------------------
 
     def shortcuts_dialog(self) -> None:
-        ShortcutsDialog(self.actions.all(), self).exec()
+        ShortcutsDialog(self.shortcut_actions(), self).exec()
+
+    def shortcut_actions(self) -> list[QAction]:
+        """Every action of the window and its features that has a shortcut (the features create
+        their own actions: generation, compare, outpaint, live preview, smart mask), once each."""
+        seen: set[tuple[str, str]] = set()
+        out: list[QAction] = []
+        for action in [*self.actions.all(), *self.findChildren(QAction)]:
+            keys = ", ".join(k.toString() for k in action.shortcuts())
+            key = (action.text(), keys)
+            if keys and key not in seen:
+                seen.add(key)
+                out.append(action)
+        return out
 
     def about_dialog(self) -> None:
         QMessageBox.about(

@@ -291,3 +291,17 @@ def test_grow_and_feather_follow_the_engine_until_the_user_sets_them(panel):
     panel.validate()
     select("diffusion")
     assert (panel.grow_spin.value(), panel.feather_spin.value()) == (0, 3)
+
+
+def test_tooltip_of_an_unseeded_classical_candidate_has_no_seed_none():
+    from desktop.generation.tray import CandidatesTray
+    from inpaint_core.candidates import CandidateHistory
+    from tests.test_candidates import _result
+
+    history = CandidateHistory()
+    classical, seeded = history.add_results(
+        [_result(None, engine="classical", info={"method": "telea"}), _result(7)]
+    )
+    assert "seed None" not in CandidatesTray._tooltip(classical)
+    assert "engine classical" in CandidatesTray._tooltip(classical)
+    assert "seed 7" in CandidatesTray._tooltip(seeded)
