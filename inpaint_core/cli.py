@@ -316,6 +316,7 @@ class ProgressBar:
             file=sys.stderr,
             leave=False,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            disable=None,  # a terminal gets the bar; a log file or pipe gets no \r noise
         )
         return self._bar
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -531,6 +531,10 @@ class CompareView(QWidget):
             self.open_large()
         elif key == Qt.Key.Key_Escape and self.is_large:
             self.back_to_grid()
+        elif self.isWindow() and (
+            event.matches(QKeySequence.StandardKey.Close) or key == Qt.Key.Key_Escape
+        ):
+            self.close()  # the grid's own window: Esc (from the grid) or Ctrl+W closes it
         elif key == Qt.Key.Key_R:
             self.reveal()
         elif key == Qt.Key.Key_K:

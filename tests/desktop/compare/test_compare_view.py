@@ -414,3 +414,15 @@ def test_flagged_cells_stay_hidden_until_revealed(qtbot, view, cells):
     assert view.wipe.pixmap is None and "R reveals" in view.large_title.text()
     qtbot.keyClick(view, Qt.Key.Key_R)
     assert view.wipe.pixmap is not None and view.cells[1].pixmap is not None
+
+
+def test_esc_from_the_grid_or_ctrl_w_closes_the_compare_window(view, qtbot, cells):
+    view.add_cells(cells[:1])
+    view.open_large()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # first Esc: back from the large view, still open
+    assert view.isVisible() and not view.is_large
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert not view.isVisible()
+    view.show()
+    qtbot.keyClick(view, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not view.isVisible()
