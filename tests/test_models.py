@@ -20,7 +20,6 @@ from PIL import Image
 from inpaint_core import models
 from inpaint_core.errors import ModelError, RequestValidationError
 from inpaint_core.models import (
-    ModelCache,
     bundled_config_dir,
     format_model_table,
     list_models,
@@ -615,46 +614,6 @@ def test_float16_policy_keeps_the_vae_in_float32(tiny_model_dir):
 
 
 # -- the cache ------------------------------------------------------------------------------------
-def test_cache_returns_the_same_object(tiny_model_dir, tmp_path):
-    cache = ModelCache(max_entries=2)
-    first = cache.get(tiny_model_dir)
-    calls: list[tuple[float, str]] = []
-    again = cache.get(
-        str(tiny_model_dir),
-        device="cpu",
-        dtype="float32",
-        on_progress=lambda f, m: calls.append((f, m)),
-    )
-    assert again is first and again.pipe is first.pipe
-    assert calls == [(1.0, f"{first.name} is already loaded")]
-    bf16 = cache.get(tiny_model_dir, dtype="bfloat16")
-    assert bf16 is not first and len(cache) == 2
-    # a third model evicts the least recently used
-    other = shutil.copytree(tiny_model_dir, tmp_path / "other")
-    cache.get(other)
-    assert len(cache) == 2 and cache.get(tiny_model_dir, dtype="bfloat16") is bf16
-    cache.clear()
-    assert len(cache) == 0
-
-
-def test_cache_reloads_a_replaced_file(tmp_path, single_files, tiny_model_dir):
-    path = shutil.copy(single_files["safetensors"], tmp_path / "m.safetensors")
-    cache = ModelCache()
-    first = cache.get(path, config=tiny_model_dir)
-    assert cache.get(path, config=tiny_model_dir) is first
-    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
-    assert cache.get(path, config=tiny_model_dir) is not first
-    assert len(cache) == 1
-
-
-def test_get_loaded_uses_one_process_wide_cache(tiny_model_dir):
-    try:
-        first = models.get_loaded(tiny_model_dir, device="cpu")
-        assert models.get_loaded(tiny_model_dir, device="cpu", dtype="float32") is first
-    finally:
-        models.default_cache().clear()
-
-
 def test_listing_models_does_not_import_torch(tmp_path):
     """``inpaint-studio-cli models`` stays quick: discovery never imports torch."""
     import subprocess

@@ -3,7 +3,7 @@
 * :func:`load_pipeline` — a diffusers folder, a single ``.safetensors`` checkpoint (bundled
   SD-1.5-inpainting configs, nothing fetched), a safe pickle ``.ckpt``, a name in the models folder,
   or a repo id already in the Hugging Face cache → :class:`LoadedModel`.
-* :func:`get_loaded` / :class:`ModelCache` — keep a model loaded between jobs.
+* keeping a model loaded between jobs is the job queue's engine cache (:class:`inpaint_core.jobs.EngineCache`).
 * :func:`list_models` / :func:`format_model_table` — what is on disk (cheap: no weights read).
 * :func:`resolve_device` / :func:`resolve_dtype` — the device and precision policy.
 * :func:`detect_folder` / :func:`detect_file` — the model family from the files
@@ -19,9 +19,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "ModelCache": "cache",
-    "default_cache": "cache",
-    "get_loaded": "cache",
     "parse_dtype": "device",
     "resolve_device": "device",
     "resolve_dtype": "device",
@@ -55,14 +52,11 @@ __all__ = [
     "suggested_settings",
     "LoadedModel",
     "MODELS_ENV",
-    "ModelCache",
     "ModelInfo",
     "ModelRef",
     "ProgressCallback",
     "bundled_config_dir",
-    "default_cache",
     "format_model_table",
-    "get_loaded",
     "hf_cache_dir",
     "inspect_checkpoint",
     "install_vae_upcast",
@@ -92,7 +86,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from .cache import ModelCache, default_cache, get_loaded
     from .device import parse_dtype, resolve_device, resolve_dtype, vae_dtype_for
     from .discovery import (
         MODELS_ENV,
