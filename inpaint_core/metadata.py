@@ -139,19 +139,25 @@ def format_parameters(
     if seed is None:
         seed = request.seed if request.seed is not None else (request.seeds or (None,))[0]
     model = model_name or request.model
-    pairs: list[tuple[str, Any]] = [
-        ("Steps", request.steps),
-        ("Sampler", a1111_sampler_name(request.scheduler)),
-        ("CFG scale", _num(request.guidance_scale)),
-    ]
+    # the sampler's fields describe a diffusion run only: a classical or erase fill has none (its
+    # request keeps their defaults, which a reader would take for settings that were used)
+    sampled = request.engine == "diffusion"
+    pairs: list[tuple[str, Any]] = []
+    if sampled:
+        pairs += [
+            ("Steps", request.steps),
+            ("Sampler", a1111_sampler_name(request.scheduler)),
+            ("CFG scale", _num(request.guidance_scale)),
+        ]
     if seed is not None:
         pairs.append(("Seed", seed))
     if request.width is not None and request.height is not None:
         pairs.append(("Size", f"{request.width}x{request.height}"))
     if model:
         pairs.append(("Model", model))
+    if sampled:
+        pairs.append(("Denoising strength", _num(request.strength)))
     pairs += [
-        ("Denoising strength", _num(request.strength)),
         ("Mask blur", request.mask_feather),
         ("Inpaint area", "Only masked"),
         ("Masked area padding", request.mask_padding),

@@ -163,7 +163,7 @@ def test_parameters_alone_rebuild_every_field_we_write():
         height=448,
         target_size=768,
         safety_checker=False,
-        engine="classical",
+        engine="diffusion",
         model=r"C:\models\inpaint, v2.safetensors",
         mask_padding=64,
         mask_grow=0,
@@ -173,6 +173,22 @@ def test_parameters_alone_rebuild_every_field_we_write():
     )
     text = format_parameters(r)
     assert request_from_png_text({"parameters": text}) == r
+
+
+def test_a_classical_fill_writes_no_sampler_fields_and_its_own_round_trip():
+    """Steps/Sampler/CFG/strength describe a diffusion run: a classical fill's PNG does not claim
+    them (other tools would show settings that were never used); what it used reads back."""
+    r = InpaintRequest(engine="classical", mask_grow=0, mask_feather=2, options={"method": "telea"})
+    text = format_parameters(r)
+    pairs = parse_parameters(text)
+    assert not {"Steps", "Sampler", "CFG scale", "Denoising strength"} & set(pairs)
+    back = request_from_png_text({"parameters": text})
+    assert (back.engine, back.mask_grow, back.mask_feather, back.options.method) == (
+        "classical",
+        0,
+        2,
+        "telea",
+    )
 
 
 def test_json_chunk_is_preferred_and_forward_compatible():

@@ -61,7 +61,7 @@ def test_run_with_file_objects_uploads_them_and_returns_output_urls(server, clie
     assert rgb.shape == (96, 96, 3)
     # parameters inside, as the CLI writes them
     used = InpaintRequest.from_json(text["inpaint_studio"])
-    assert used.engine == "classical" and "Steps:" in text["parameters"]
+    assert used.engine == "classical" and "Engine: classical" in text["parameters"]
     # the uploads are listed as files with checksums
     uploaded = client.files.list()
     assert {f.name for f in uploaded} >= {"photo.png", "mask.png"}
