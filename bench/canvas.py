@@ -240,7 +240,7 @@ def main() -> int:
         "touched first; stroke scratch is given back at each stroke's end) -> "
         f"memory follows the stroked area, not the photo: {'OK' if ok else 'MISSED'}"
     )
-    window.mark_saved()  # a benchmark: nothing to keep, no "Save changes?" on close
+    window.unsaved.mark_saved()  # a benchmark: nothing to keep, no "Save changes?" on close
     window.close()
     return 0
 

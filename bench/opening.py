@@ -50,9 +50,9 @@ def measure(app, window, path: Path, inline: bool) -> tuple[float, float]:
     t0 = time.perf_counter()
     ticks.append(t0)
     if inline:
-        assert window.open_source(path, wait=True)
+        assert window.opener.open_source(path, wait=True)
     else:
-        assert window.open_source(path)
+        assert window.opener.open_source(path)
     while window.doc is old:
         app.processEvents()
         time.sleep(0.001)
@@ -62,7 +62,7 @@ def measure(app, window, path: Path, inline: bool) -> tuple[float, float]:
         time.sleep(0.005)
     timer.stop()
     gaps = np.diff([t for t in ticks if t >= t0] + [time.perf_counter()])
-    window.mark_saved()
+    window.unsaved.mark_saved()
     return t1 - t0, float(gaps.max())
 
 
@@ -82,7 +82,7 @@ def main() -> int:
     window = MainWindow(open_settings(tmp / "settings"))
     window.resize(1400, 900)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
     app.processEvents()
     measure(app, window, path, inline=False)  # warm-up: imports, first allocation
     rows: dict[str, list[tuple[float, float]]] = {"inline (before)": [], "background": []}

@@ -122,7 +122,7 @@ def main() -> None:
     window = MainWindow(open_settings())
     window.resize(1400, 900)
     window.show()
-    assert window.open_sample()
+    assert window.opener.open_sample()
     doc = window.document
     mask = np.zeros(doc.mask.shape, np.uint8)
     h, w = mask.shape
@@ -163,7 +163,7 @@ def main() -> None:
             lates[mode].extend(late)
             npreviews[mode].append(n)
     device = ctl.device_label.text()
-    window.mark_saved()  # a benchmark: nothing to keep, no "Save changes?" on close
+    window.unsaved.mark_saved()  # a benchmark: nothing to keep, no "Save changes?" on close
     window.close()
 
     print(

@@ -46,9 +46,11 @@ def create_window(argv: list[str]) -> MainWindow:
     if export_dir:  # leftovers of a save killed mid-write (our temp files only, a day old)
         clean_stale_temp_files(export_dir)
     if args.photo:
-        window.open_source(args.photo)  # a bad file: a message in the window, which stays open
+        window.opener.open_source(
+            args.photo
+        )  # a bad file: a message in the window, which stays open
     else:
-        window.open_sample()
+        window.opener.open_sample()
     hooks = testhooks.from_env()  # tests only: none unless an INPAINT_STUDIO_TEST_* is set
     ask = hooks.answer_recovery if hooks is not None else None
     window.offer_recovery(ask)  # after an unclean exit: the Recover dialog

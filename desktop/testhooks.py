@@ -68,7 +68,7 @@ class TestHooks:
     def install(self, window: MainWindow) -> None:
         self.window = window
         window.test_hooks = self  # type: ignore[attr-defined] - Qt holds bound slots weakly
-        window.ask_unsaved = lambda _action: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+        window.unsaved.ask = lambda _action: QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
         if window.doc is not None and not window.history.stack.isClean():
             self.log("restored", mask=self.save_mask("restored", window.doc.mask))
         window.autosave.autosaved.connect(self._autosaved)

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(open_settings(Path(tmp.name) / "settings"))
     window.resize(1280, 800)
     window.show()
-    window.open_sample()
-    window.load_mask(sample_mask())
+    window.opener.open_sample()
+    window.edits.load_mask(sample_mask())
     base = InpaintRequest(
         engine="diffusion",
         model=str(model),
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = view.grab().save(args.screenshot)
     print(f"{'saved' if ok else 'could not save'} {args.screenshot}: {view.status_label.text()}")
     view.close()
-    window.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
+    window.unsaved.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
     window.close()
     tmp.cleanup()
     return 0 if ok else 1

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     tmp = Path(tempfile.mkdtemp(prefix="inpaint-creative-demo-"))
     window = MainWindow(open_settings(tmp / "settings"))
-    window.ask_unsaved = lambda _action: QMessageBox.StandardButton.Discard  # a demo: no prompts
+    window.unsaved.ask = lambda _action: QMessageBox.StandardButton.Discard  # a demo: no prompts
     window.setGeometry(0, 0, w, h)
     window.show()
     _wait(lambda: window.isVisible(), 5)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.outpaint:
         photo = tmp / "chelsea.png"
         Image.fromarray(data.chelsea()).save(photo)
-        window.open_source(str(photo))
+        window.opener.open_source(str(photo))
         _wait(lambda: window.doc is not None and window.doc.photo.name == "chelsea.png", 30)
         panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("classical"))
         doc = window.doc
@@ -93,12 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         window.actions.show_overlay.setChecked(True)
 
     # 2. and 3. the sample photo, the spoon masked
-    window.open_sample()
+    window.opener.open_sample()
     _wait(lambda: window.doc is not None and window.doc.photo.name != "chelsea.png", 30)
     window.canvas.fit()
     window.brush.set_hardness(0.7)
     paint_strokes(window, SPOON)
-    window.grow_mask(3)
+    window.edits.grow_mask(3)
     model = save_tiny_inpaint_model(tmp / "tiny-random-sd-inpaint")
     panel.picker.choose_model(str(model))
     panel.prompt_edit.setPlainText("")

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(open_settings(Path(tmp) / "settings"))
     window.setGeometry(0, 0, w, h)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
     ctl = window.generation
     panel, tray = ctl.panel, ctl.tray
     _wait(lambda: window.isVisible(), 5)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     window.canvas.fit()
     window.brush.set_hardness(0.7)
     paint_strokes(window, SPOON)
-    window.grow_mask(3)
+    window.edits.grow_mask(3)
     params = window.findChild(QDockWidget, "parametersDock")
     params.raise_()
     window.resizeDocks([params], [340], Qt.Orientation.Horizontal)

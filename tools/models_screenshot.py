@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(open_settings(tmp / "settings"))
     window.setGeometry(0, 0, 1440, 900)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
     panel = window.generation.panel
 
     def stage_panel() -> None:
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     def finish(mw) -> None:
         grab(mw, args.out_dir / "screenshot-model-manager-installed.png")
         mw.close()
-        window.mark_saved()
+        window.unsaved.mark_saved()
         window.close()
         hub.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Inpaint Studio")
     window = MainWindow(open_settings(str(tmp / "settings")))
-    window.ask_unsaved = lambda _a: QMessageBox.StandardButton.Discard
+    window.unsaved.ask = lambda _a: QMessageBox.StandardButton.Discard
     window.setGeometry(0, 0, 1440, 900)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
     project = tmp / "spoon.ora"
 
     def stage() -> None:
@@ -61,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         window.canvas.fit()
         window.brush.set_hardness(0.7)
         paint_strokes(window, SPOON)
-        window.grow_mask(3)
+        window.edits.grow_mask(3)
         coffee = tmp / "coffee.png"
         Image.fromarray(data.coffee()[100:260, 150:390]).save(coffee)
         window.import_layer_file(coffee)
         assert window.save_project(project, wait=True), "the save failed"
         print(f"saved {project} ({project.stat().st_size} bytes)")
-        window.open_sample()  # something else, then the project again
-        assert window.open_source(project, wait=True)
+        window.opener.open_sample()  # something else, then the project again
+        assert window.opener.open_source(project, wait=True)
         window.canvas.fit()
         window.docks["layersDock"].raise_()
         QTimer.singleShot(500, shoot_project)

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     window.setGeometry(0, 0, w, h)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
     ctl = window.generation
     panel = ctl.panel
     _wait(lambda: window.isVisible(), 5)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     window.canvas.fit()
     window.brush.set_hardness(0.7)
     paint_strokes(window, SPOON)
-    window.grow_mask(3)
+    window.edits.grow_mask(3)
 
     # the server's model, listed in the picker once the server answered (nothing local needed)
     slug = "inpaint-studio/stable-diffusion-inpainting"
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         dialog.close()
         ctl.cancel()
         _wait(lambda: job not in ctl.model.jobs, 30)
-        window.mark_saved()
+        window.unsaved.mark_saved()
         window.close()
         server.stop()
         return 0

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(open_settings(tempfile.mkdtemp(prefix="inpaint-shot-")))
     window.setGeometry(0, 0, w, h)
     window.show()
-    window.open_sample()
+    window.opener.open_sample()
 
     def stage() -> None:
         # View > Mask Overlay Colour: blue reads better than the default red on this red saucer
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         window.canvas.fit()
         window.brush.set_hardness(0.7)
         paint_strokes(window, SPOON)
-        window.grow_mask(3)
+        window.edits.grow_mask(3)
         window.brush.set_size(34)
         _send(
             window.canvas, QMouseEvent.Type.MouseMove, (470, 215), buttons=Qt.MouseButton.NoButton
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shot.save(str(args.out))
         print(f"saved {args.out} ({shot.width()}x{shot.height()})")
-        window.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
+        window.unsaved.mark_saved()  # a demo: nothing to keep, no "Save changes?" on close
         window.close()
         app.quit()
 

@@ -23,11 +23,15 @@ class Actions:
         self._list: list[QAction] = []
         a = self._make
         # File
-        self.open = a("&Open…", "open", "Ctrl+O", w.open_dialog, "Open a photo")
+        self.open = a("&Open…", "open", "Ctrl+O", w.opener.open_dialog, "Open a photo")
         self.open_url = a(
-            "Open &URL…", None, "Ctrl+Shift+O", w.open_url_dialog, "Open a photo from a web address"
+            "Open &URL…",
+            None,
+            "Ctrl+Shift+O",
+            w.opener.open_url_dialog,
+            "Open a photo from a web address",
         )
-        self.open_sample = a("Open &Sample Photo", "sample", None, w.open_sample)
+        self.open_sample = a("Open &Sample Photo", "sample", None, w.opener.open_sample)
         self.save = a(
             "&Save",
             None,
@@ -42,11 +46,15 @@ class Actions:
             "&Export Picture…",
             "export",
             "Ctrl+Alt+E",
-            w.export_picture_dialog,
+            w.exporter.export_picture_dialog,
             "Export the flattened picture as PNG, JPEG or WebP",
         )
         self.export_mask = a(
-            "Export &Mask…", None, "Ctrl+Alt+S", w.export_mask_dialog, "Export the mask as a PNG"
+            "Export &Mask…",
+            None,
+            "Ctrl+Alt+S",
+            w.exporter.export_mask_dialog,
+            "Export the mask as a PNG",
         )
         self.quit = a("&Quit", None, "Ctrl+Q", w.close)
         # Edit
@@ -61,7 +69,7 @@ class Actions:
             "&Paste Image",
             "paste",
             "Ctrl+V",
-            w.paste,
+            w.opener.paste,
             "Open the image (or file, or link) on the clipboard",
         )
         self.undo_limit = a("Undo &Memory Limit…", None, None, w.undo_limit_dialog)
@@ -107,40 +115,52 @@ class Actions:
             lambda: w.brush.set_hardness(w.brush.hardness - 0.1),
         )
         # Mask
-        self.invert_mask = a("&Invert", "invert", "Ctrl+Shift+I", w.invert_mask, "Invert the mask")
-        self.clear_mask = a("&Clear", "clear", "Ctrl+D", w.clear_mask, "Clear the mask")
+        self.invert_mask = a(
+            "&Invert", "invert", "Ctrl+Shift+I", w.edits.invert_mask, "Invert the mask"
+        )
+        self.clear_mask = a("&Clear", "clear", "Ctrl+D", w.edits.clear_mask, "Clear the mask")
         self.grow_mask = a(
-            "&Grow…", "grow", "Ctrl+Alt+G", w.grow_mask, "Grow the mask by some pixels"
+            "&Grow…", "grow", "Ctrl+Alt+G", w.edits.grow_mask, "Grow the mask by some pixels"
         )
         self.shrink_mask = a(
-            "&Shrink…", "shrink", "Ctrl+Alt+H", w.shrink_mask, "Shrink the mask by some pixels"
+            "&Shrink…",
+            "shrink",
+            "Ctrl+Alt+H",
+            w.edits.shrink_mask,
+            "Shrink the mask by some pixels",
         )
         self.feather_mask = a(
-            "&Feather…", "feather", "Shift+F6", w.feather_mask, "Soften the mask's edge"
+            "&Feather…", "feather", "Shift+F6", w.edits.feather_mask, "Soften the mask's edge"
         )
         self.load_mask = a(
-            "&Load Mask…", None, "Ctrl+Shift+M", w.load_mask_dialog, "Load a mask image"
+            "&Load Mask…", None, "Ctrl+Shift+M", w.edits.load_mask_dialog, "Load a mask image"
         )
         self.mask_from_alpha = a(
-            "Mask from Photo's &Transparency", None, None, w.mask_from_transparency
+            "Mask from Photo's &Transparency", None, None, w.edits.mask_from_transparency
         )
         # Layer
-        self.rename_layer = a("&Rename…", None, "F2", w.rename_layer)
+        self.rename_layer = a("&Rename…", None, "F2", w.edits.rename_layer)
         self.delete_layer = a(
-            "&Delete", "delete", "Ctrl+Backspace", w.delete_layer, "Delete the selected layer"
+            "&Delete", "delete", "Ctrl+Backspace", w.edits.delete_layer, "Delete the selected layer"
         )
-        self.move_up = a("Move &Up", "up", "Ctrl+]", lambda: w.move_layer(+1), "Move the layer up")
+        self.move_up = a(
+            "Move &Up", "up", "Ctrl+]", lambda: w.edits.move_layer(+1), "Move the layer up"
+        )
         self.move_down = a(
-            "Move Dow&n", "down", "Ctrl+[", lambda: w.move_layer(-1), "Move the layer down"
+            "Move Dow&n", "down", "Ctrl+[", lambda: w.edits.move_layer(-1), "Move the layer down"
         )
         self.merge_down = a(
-            "&Merge Down", "merge", "Ctrl+E", w.merge_down, "Merge the layer into the one below"
+            "&Merge Down",
+            "merge",
+            "Ctrl+E",
+            w.edits.merge_down,
+            "Merge the layer into the one below",
         )
         self.flatten = a(
             "&Flatten",
             "flatten",
             "Ctrl+Shift+E",
-            w.flatten,
+            w.edits.flatten,
             "Bake every visible layer into the photo",
         )
         self.import_layer = a(
@@ -189,7 +209,7 @@ def build_menus(w: MainWindow, acts: Actions) -> None:
     m.addActions([acts.open, acts.open_url])
     w.recent_menu = m.addMenu("Open &Recent")
     w.recent_menu.setObjectName("recentMenu")
-    w.recent_menu.aboutToShow.connect(w.rebuild_recent_menu)
+    w.recent_menu.aboutToShow.connect(lambda: w.opener.rebuild_recent_menu(w.recent_menu))
     m.addAction(acts.open_sample)
     m.addSeparator()
     m.addActions([acts.save, acts.save_as])

@@ -1,27 +1,63 @@
-"""The main window's editing commands: mask operations, overlay settings, layer operations.
+"""The main window's editing commands: mask operations and layer operations.
 
-A mixin of :class:`desktop.main_window.MainWindow`: each command calls the document, and the edit
-it returns goes on the history as one undo step (``self._apply``/``self.push_edit``).
+:class:`EditCommands`, made by :class:`desktop.window.main_window.MainWindow`: each command calls
+the document, and the edit it returns goes on the history as one undo step (``apply`` /
+``push_edit``, the window's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QColorDialog, QFileDialog
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog, QWidget
 
+from desktop.layers.panel import LayersPanel
 from desktop.settings import read
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS
 from inpaint_core import masks
-from inpaint_core.document import ResultLayer
+from inpaint_core.document import Document, Edit, ResultLayer
 from inpaint_core.imaging import load_mask
 from inpaint_core.masks import BBox
 
+Apply = Callable[[Callable[[Document], Edit | None], str], Edit | None]
 
-class EditCommandsMixin:
+
+class EditCommands:
+    """Image ▸ Mask and Layer menu commands.
+
+    ``document``: the open document; ``apply(fn, nothing)``: run ``fn`` on the document and put
+    its edit on the history (``nothing``: the status message when there was nothing to do);
+    ``push_edit``: put an edit made here on the history; ``layers``: the Layers panel (selection);
+    ``ask_int``, ``confirm``, ``show_error``: the window's questions and messages.
+    """
+
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: QSettings,
+        document: Callable[[], Document | None],
+        apply: Apply,
+        push_edit: Callable[[Edit | None], None],
+        layers: LayersPanel,
+        ask_int: Callable[[str, str, int, int, int], int | None],
+        confirm: Callable[[str, str], bool],
+        show_error: Callable[[str], None],
+    ) -> None:
+        self._parent, self.settings, self._document = parent, settings, document
+        self._apply_fn, self.push_edit, self.layers = apply, push_edit, layers
+        self.ask_int, self.confirm, self.show_error = ask_int, confirm, show_error
+
+    @property
+    def doc(self) -> Document | None:
+        return self._document()
+
+    def _apply(self, fn: Callable[[Document], Edit | None], nothing: str = "") -> Edit | None:
+        return self._apply_fn(fn, nothing)
+
     # -- mask ---------------------------------------------------------------------------------------
 
     def invert_mask(self) -> None:
@@ -82,29 +118,12 @@ class EditCommandsMixin:
         if self.doc is None:
             return
         start = read(self.settings, "paths/open_dir", str(Path.home()), str)
-        path, _ = QFileDialog.getOpenFileName(self, "Load mask", start, IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Load mask", start, IMAGE_FILTER)
         if path:
             self.load_mask(path)
 
     def mask_from_transparency(self) -> None:
         self._apply(lambda d: d.mask_from_transparency())
-
-    def set_overlay_visible(self, visible: bool) -> None:
-        if self.doc is not None:
-            i = self.doc.layers.index_of(self.doc.mask_layer)
-            self.doc.set_layer_visible(i, bool(visible))  # a view setting: not on the history
-
-    def overlay_colour_dialog(self) -> None:
-        colour = QColorDialog.getColor(self._overlay_colour, self, "Mask overlay colour")
-        if colour.isValid():
-            self.set_overlay_colour(colour)
-
-    def set_overlay_colour(self, colour: QColor) -> None:
-        self._overlay_colour = QColor(colour)
-        self.settings.setValue("overlay/colour", colour.name())
-        if self.doc is not None:
-            i = self.doc.layers.index_of(self.doc.mask_layer)
-            self.doc.set_layer_props(i, colour=(colour.red(), colour.green(), colour.blue()))
 
     # -- layers -------------------------------------------------------------------------------------
 
@@ -125,7 +144,7 @@ class EditCommandsMixin:
         self.layers.select_layer(self.doc.layers.index_of(layer))
         return layer
 
-    def _selected_result(self) -> int | None:
+    def selected_result(self) -> int | None:
         i = self.layers.current_layer_index()
         if i is None or self.doc is None or not isinstance(self.doc.layers[i], ResultLayer):
             return None
@@ -138,12 +157,12 @@ class EditCommandsMixin:
         self.layers.view.edit(self.layers.view.currentIndex())
 
     def delete_layer(self) -> None:
-        i = self._selected_result()
+        i = self.selected_result()
         if i is not None:
             self._apply(lambda d: d.remove_layer(i))
 
     def move_layer(self, step: int) -> None:
-        i = self._selected_result()
+        i = self.selected_result()
         if i is None or self.doc is None:
             return
         dst = i + step
@@ -154,56 +173,10 @@ class EditCommandsMixin:
         self.layers.select_layer(self.doc.layers.index_of(layer))
 
     def merge_down(self) -> None:
-        i = self._selected_result()
+        i = self.selected_result()
         if i is not None:
             self._apply(lambda d: d.merge_down(i))
             self.layers.select_layer(max(0, i - 1))
 
     def flatten(self) -> None:
         self._apply(lambda d: d.flatten_layers(), "There are no layers to flatten.")
-
-    def _layer_changed(self, index: int, layer: Any, name: str) -> None:
-        if self.doc is not None and layer is self.doc.mask_layer and name == "visible":
-            self.actions.show_overlay.blockSignals(True)
-            self.actions.show_overlay.setChecked(layer.visible)
-            self.actions.show_overlay.blockSignals(False)
-        if self.doc is not None and layer is self.doc.mask_layer and name == "opacity":
-            self._overlay_opacity = float(layer.opacity)
-        self._update_actions()
-
-    def _layers_structure(self, *_args: Any) -> None:
-        self._update_actions()
-
-    def _update_actions(self) -> None:
-        a = self.actions
-        has_doc = self.doc is not None
-        i = self._selected_result()
-        n = len(self.doc.layers) if self.doc is not None else 0
-        for act in (
-            a.save,
-            a.save_as,
-            a.import_layer,
-            a.export_layers,
-            a.export_picture,
-            a.export_mask,
-            a.invert_mask,
-            a.clear_mask,
-            a.grow_mask,
-            a.shrink_mask,
-            a.feather_mask,
-            a.load_mask,
-            a.fit,
-            a.zoom_100,
-            a.zoom_in,
-            a.zoom_out,
-            a.show_overlay,
-        ):
-            act.setEnabled(has_doc)
-        a.mask_from_alpha.setEnabled(has_doc and self.doc.photo.alpha is not None)  # type: ignore[union-attr]
-        a.delete_layer.setEnabled(i is not None)
-        a.merge_down.setEnabled(i is not None)
-        a.move_up.setEnabled(i is not None and i + 1 <= n - 2)
-        a.move_down.setEnabled(i is not None and i - 1 >= 1)
-        a.flatten.setEnabled(has_doc and bool(self.doc.result_layers))  # type: ignore[union-attr]
-        cur = self.layers.current_layer()
-        a.rename_layer.setEnabled(cur is not None and "name" in cur.editable)

@@ -1,7 +1,7 @@
 """The main window's ways in and out: open (file, URL, drop, paste, recent, sample) and export.
 
-A mixin of :class:`desktop.main_window.MainWindow` (it uses the window's document, settings,
-banner and status bar).
+Two objects the main window makes: :class:`Opener` and :class:`Exporter`, each given what it
+uses in its constructor.
 
 Opening never blocks the window: the photo is read and decoded on a background thread
 (:mod:`desktop.window.loader`) while the status bar shows "Opening photo.jpg…" with Cancel, and the open
@@ -12,15 +12,20 @@ about before a load starts, and again when it lands if the picture changed in th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtCore import QMimeData, QSettings
+from PySide6.QtGui import QGuiApplication, QImage, QUndoStack
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
+from desktop.canvas.canvas import Canvas
 from desktop.settings import read
+from desktop.widgets import Banner
 from desktop.window import opening
 from desktop.window.loader import LoadControl, LoadOutcome, PhotoLoader
+from desktop.window.status import StatusBar
 from inpaint_core.candidates import Candidate
 from inpaint_core.document import Document, export_mask
 from inpaint_core.errors import InpaintError
@@ -60,20 +65,47 @@ class _Opening:
     history_mark: int  # the history's change count when unsaved work was settled
 
 
-class OpenExportMixin:
-    # -- opening ------------------------------------------------------------------------------------
+SetDocument = Callable[..., None]  # MainWindow.set_document(doc, *, candidates, saved_path)
 
-    def _init_opening(self) -> None:
-        """Set up background opening (called once by the window, after its status bar exists)."""
-        self.loader = PhotoLoader(self)
+
+class Opener:
+    """File ▸ Open, Open URL, Open Recent, the sample, paste and drop: loads on ``loader``'s
+    background thread and shows the result with ``set_document``.
+
+    ``parent``: the dialogs' parent; ``settle_unsaved(action)``: may the picture be replaced (the
+    unsaved-work question); ``stack``: the undo history (a change while loading is asked about
+    again); ``canvas``: a load that lands mid-stroke waits for the stroke's end; ``status``,
+    ``banner``, ``show_error``: what the user sees.
+    """
+
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: QSettings,
+        loader: PhotoLoader,
+        status: StatusBar,
+        banner: Banner,
+        stack: QUndoStack,
+        canvas: Canvas,
+        settle_unsaved: Callable[[str], bool],
+        set_document: SetDocument,
+        show_error: Callable[[str], None],
+    ) -> None:
+        self._parent, self.settings, self.loader = parent, settings, loader
+        self.status, self.banner = status, banner
+        self.settle_unsaved, self.set_document, self.show_error = (
+            settle_unsaved,
+            set_document,
+            show_error,
+        )
         self.loader.finished.connect(self._open_finished)
         self.loader.busy_changed.connect(self._loading_changed)
         self.loader.progress.connect(self.status.busy.set_progress)
         self.status.busy.cancel_requested.connect(self.cancel_open)
         self._history_mark = 0
-        self.history.stack.indexChanged.connect(self._history_moved)
+        stack.indexChanged.connect(self._history_moved)
         self._stroke_hold = False
-        self.canvas.stroke_active_changed.connect(self._hold_during_stroke)
+        canvas.stroke_active_changed.connect(self._hold_during_stroke)
 
     def _history_moved(self, _index: int) -> None:
         self._history_mark += 1
@@ -184,7 +216,7 @@ class OpenExportMixin:
         if self.loader.cancel():
             self.status.showMessage(f"Stopped opening {label}.", 6000)
 
-    def open_mime(self, mime, what: str = "drop") -> bool:
+    def open_mime(self, mime: QMimeData, what: str = "drop") -> bool:
         payload = opening.payload_from_mime(mime)
         if payload.source:
             return self.open_source(payload.source)
@@ -202,53 +234,61 @@ class OpenExportMixin:
 
     def open_dialog(self) -> None:
         start = read(self.settings, "paths/open_dir", str(Path.home()), str)
-        path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self._parent, "Open photo", start, IMAGE_FILTER)
         if path:
             self.settings.setValue("paths/open_dir", str(Path(path).parent))
             self.open_source(path)
 
     def open_url_dialog(self) -> None:
-        url, ok = QInputDialog.getText(self, "Open URL", "Address of a photo (http or https):")
+        url, ok = QInputDialog.getText(
+            self._parent, "Open URL", "Address of a photo (http or https):"
+        )
         if ok and url.strip():
             self.open_source(url.strip())
 
     def paste(self) -> bool:
         return self.open_mime(QGuiApplication.clipboard().mimeData(), "paste")
 
-    def rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
+    def rebuild_recent_menu(self, menu: QMenu) -> None:
+        """File ▸ Open Recent's entries (built each time the menu opens)."""
+        menu.clear()
         files = opening.recent_files(self.settings)
         for path in files:
-            act = self.recent_menu.addAction(Path(path).name if "://" not in path else path)
+            act = menu.addAction(Path(path).name if "://" not in path else path)
             act.setToolTip(path)
             act.setStatusTip(path)
             act.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
         if not files:
-            self.recent_menu.addAction("No recent photos").setEnabled(False)
+            menu.addAction("No recent photos").setEnabled(False)
         else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction(
-                "Clear List", lambda: self.settings.setValue("recent/files", [])
-            )
+            menu.addSeparator()
+            menu.addAction("Clear List", lambda: self.settings.setValue("recent/files", []))
 
     def _open_recent(self, path: str) -> None:
         if "://" not in path and not Path(path).exists():
             opening.remove_recent(self.settings, path)  # the message comes from the load
         self.open_source(path)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        event.acceptProposedAction()
+class Exporter:
+    """File ▸ Export Picture and Export Mask (flattened files; not a save: the project keeps the
+    layers). ``document``: the open document; ``canvas``: a stroke in progress lands first."""
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        event.acceptProposedAction()
-        self.open_mime(event.mimeData(), "drop")
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: QSettings,
+        document: Callable[[], Document | None],
+        canvas: Canvas,
+        status: StatusBar,
+        show_error: Callable[[str], None],
+    ) -> None:
+        self._parent, self.settings, self._document = parent, settings, document
+        self.canvas, self.status, self.show_error = canvas, status, show_error
 
-    # -- export -------------------------------------------------------------------------------------
+    @property
+    def doc(self) -> Document | None:
+        return self._document()
 
     def _default_stem(self) -> str:
         return Path(self.doc.photo.name).stem if self.doc else "picture"
@@ -280,7 +320,7 @@ class OpenExportMixin:
     def _save_dialog(self, title: str, suggested: str, filters: dict[str, str]) -> str | None:
         start = read(self.settings, "paths/export_dir", str(Path.home()), str)
         path, chosen = QFileDialog.getSaveFileName(
-            self, title, str(Path(start) / suggested), ";;".join(filters)
+            self._parent, title, str(Path(start) / suggested), ";;".join(filters)
         )
         if not path:
             return None

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QColorDialog,
     QDockWidget,
     QFileDialog,
     QInputDialog,
@@ -36,13 +46,14 @@ from desktop.widgets import Banner
 from desktop.window.actions import Actions, build_menus, build_toolbar
 from desktop.window.autosave import AutosaveService
 from desktop.window.creative import install_creative
-from desktop.window.edits import EditCommandsMixin
+from desktop.window.edits import EditCommands
 from desktop.window.help import ShortcutsDialog
-from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, OpenExportMixin
+from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, Exporter, Opener
+from desktop.window.loader import PhotoLoader
 from desktop.window.projects import PROJECT_FILTER, ProjectSaver
 from desktop.window.recovery import RecoverDialog
 from desktop.window.status import StatusBar
-from desktop.window.unsaved import UnsavedWorkMixin
+from desktop.window.unsaved import UnsavedWork
 from inpaint_core.autosave import Recoverable
 from inpaint_core.candidates import Candidate
 from inpaint_core.document import Document, Edit, export_layers, import_layer
@@ -53,7 +64,7 @@ __all__ = ["APP_NAME", "IMAGE_FILTER", "LOAD_ERRORS", "MainWindow"]
 APP_NAME = "Inpaint Studio"
 
 
-class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     document_changed = Signal(object)
 
     def __init__(
@@ -91,17 +102,62 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         lay.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
-        # 1. docks of the picture  2. actions, menus, toolbar  3. status bar  4. generation
-        # (Parameters + Candidates docks, the Generate menu, status fields)  5. compare  6. the
-        # docks' arrangement, then the saved layout over it  7. signals
+        # 1. docks of the picture  2. status bar  3. the window's parts: project saving, unsaved
+        # work, opening, export, edit commands  4. actions, menus, toolbar  5. generation
+        # (Parameters + Candidates docks, the Generate menu, status fields)  6. compare  7. the
+        # docks' arrangement, then the saved layout over it  8. signals
         self._build_docks()
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.saver = ProjectSaver(  # File ▸ Save / Save As (.ora), written off the GUI thread
+            self,
+            lambda: self.doc,
+            lambda: self.generation.model.candidates,
+            self.history.stack,
+            self.autosave,
+            self.status,
+        )
+        self.loader = PhotoLoader(self)  # photos load on a background thread
+        self.unsaved = UnsavedWork(  # Save / Discard / Cancel before close or open
+            self,
+            lambda: self.doc,
+            self.history.stack,
+            self.canvas,
+            self.loader,
+            self.saver,
+            lambda: self.project_path,
+            lambda title: self.ask_project_path(title),  # tests replace ask_project_path
+        )
+        self.opener = Opener(
+            self,
+            self.settings,
+            self.loader,
+            self.status,
+            self.banner,
+            self.history.stack,
+            self.canvas,
+            self.unsaved.settle,
+            self.set_document,
+            self.show_error,
+        )
+        self.exporter = Exporter(
+            self, self.settings, lambda: self.doc, self.canvas, self.status, self.show_error
+        )
+        self.edits = EditCommands(
+            self,
+            self.settings,
+            lambda: self.doc,
+            self._apply,
+            self.push_edit,
+            self.layers,
+            self.ask_int,
+            lambda title, text: self.confirm(title, text),  # tests replace confirm
+            self.show_error,
+        )
         self.actions = Actions(self)
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions)
         self._build_layer_buttons()
-        self.status = StatusBar(self)
-        self.setStatusBar(self.status)
-        self._init_opening()  # photos load on a background thread (desktop.window.loader)
         host = DocumentHost(
             lambda: self.doc, self.push_edit, self.canvas.set_overlay, self._select_layer
         )
@@ -120,14 +176,6 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
             host.keep,  # a kept cell: a result layer, one undo step, like a kept candidate
             self.show_error,
             self.generate_menu,
-        )
-        self.saver = ProjectSaver(  # File ▸ Save / Save As (.ora), written off the GUI thread
-            self,
-            lambda: self.doc,
-            lambda: self.generation.model.candidates,
-            self.history.stack,
-            self.autosave,
-            self.status,
         )
         # Models ▸ Manage models… (a download or removal rescans the model picker)
         self.models = ModelsMenu(
@@ -229,7 +277,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.close_allowed():  # unsaved changes: Save / Discard / Cancel
+        if not self.unsaved.close_allowed():  # unsaved changes: Save / Discard / Cancel
             event.ignore()
             return
         self.save_settings()
@@ -238,6 +286,22 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         if self._owns_autosave:
             self.autosave.close(clean=True)
         super().closeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        self.unsaved.guard(self.windowHandle())  # asks before a close request reaches the widget
+        super().showEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        event.acceptProposedAction()
+        self.opener.open_mime(event.mimeData(), "drop")
 
     # -- messages -----------------------------------------------------------------------------------
 
@@ -307,6 +371,73 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         self.autosave.autosaver.watch(
             doc, history, name=doc.photo.name, saved_path=saved_path, dirty=unsaved
         )
+
+    # -- the mask overlay (a view setting of the window, not an edit) ---------------------------------
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        if self.doc is not None:
+            i = self.doc.layers.index_of(self.doc.mask_layer)
+            self.doc.set_layer_visible(i, bool(visible))  # a view setting: not on the history
+
+    def overlay_colour_dialog(self) -> None:
+        colour = QColorDialog.getColor(self._overlay_colour, self, "Mask overlay colour")
+        if colour.isValid():
+            self.set_overlay_colour(colour)
+
+    def set_overlay_colour(self, colour: QColor) -> None:
+        self._overlay_colour = QColor(colour)
+        self.settings.setValue("overlay/colour", colour.name())
+        if self.doc is not None:
+            i = self.doc.layers.index_of(self.doc.mask_layer)
+            self.doc.set_layer_props(i, colour=(colour.red(), colour.green(), colour.blue()))
+
+    # -- the actions' state ---------------------------------------------------------------------------
+
+    def _layer_changed(self, index: int, layer: Any, name: str) -> None:
+        if self.doc is not None and layer is self.doc.mask_layer and name == "visible":
+            self.actions.show_overlay.blockSignals(True)
+            self.actions.show_overlay.setChecked(layer.visible)
+            self.actions.show_overlay.blockSignals(False)
+        if self.doc is not None and layer is self.doc.mask_layer and name == "opacity":
+            self._overlay_opacity = float(layer.opacity)
+        self._update_actions()
+
+    def _layers_structure(self, *_args: Any) -> None:
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        a = self.actions
+        has_doc = self.doc is not None
+        i = self.edits.selected_result()
+        n = len(self.doc.layers) if self.doc is not None else 0
+        for act in (
+            a.save,
+            a.save_as,
+            a.import_layer,
+            a.export_layers,
+            a.export_picture,
+            a.export_mask,
+            a.invert_mask,
+            a.clear_mask,
+            a.grow_mask,
+            a.shrink_mask,
+            a.feather_mask,
+            a.load_mask,
+            a.fit,
+            a.zoom_100,
+            a.zoom_in,
+            a.zoom_out,
+            a.show_overlay,
+        ):
+            act.setEnabled(has_doc)
+        a.mask_from_alpha.setEnabled(has_doc and self.doc.photo.alpha is not None)  # type: ignore[union-attr]
+        a.delete_layer.setEnabled(i is not None)
+        a.merge_down.setEnabled(i is not None)
+        a.move_up.setEnabled(i is not None and i + 1 <= n - 2)
+        a.move_down.setEnabled(i is not None and i - 1 >= 1)
+        a.flatten.setEnabled(has_doc and bool(self.doc.result_layers))  # type: ignore[union-attr]
+        cur = self.layers.current_layer()
+        a.rename_layer.setEnabled(cur is not None and "name" in cur.editable)
 
     # -- projects: save, autosave, recovery, layer files -----------------------------------------------
 
@@ -382,7 +513,7 @@ class MainWindow(UnsavedWorkMixin, OpenExportMixin, EditCommandsMixin, QMainWind
         (ask or RecoverDialog.exec)(dialog)
         restored = 0
         for item in dialog.restore:
-            here = restored == 0 and not self.has_unsaved_changes()
+            here = restored == 0 and not self.unsaved.has_changes()
             restored += (self if here else self.new_window()).restore_recovered(item)
         return restored
 

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.settings import SETTINGS_DIR_ENV, open_settings
 from desktop.window.main_window import MainWindow
+from desktop.window.unsaved import UnsavedWork
 
 
 @pytest.fixture
@@ -26,16 +27,14 @@ def _autosave_in_tmp(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _unsaved_changes_are_discarded(monkeypatch):
     """A modal "Save / Discard / Cancel" would hang an offscreen test (closing a window with
-    strokes on it at teardown, say): answer Discard unless a test sets ``window.ask_unsaved``."""
-    monkeypatch.setattr(
-        MainWindow, "ask_unsaved", lambda self, action: QMessageBox.StandardButton.Discard
-    )
+    strokes on it at teardown, say): answer Discard unless a test sets ``window.unsaved.ask``."""
+    monkeypatch.setattr(UnsavedWork, "ask", lambda self, action: QMessageBox.StandardButton.Discard)
 
 
 def open_and_wait(qtbot, window, source, name=None, timeout=20000) -> bool:
-    """``window.open_source`` and wait until the photo has landed or failed; True when it opened."""
+    """``window.opener.open_source`` and wait until the photo has landed or failed; True when it opened."""
     with qtbot.waitSignal(window.loader.finished, timeout=timeout) as blocker:
-        assert window.open_source(source, name)
+        assert window.opener.open_source(source, name)
     return blocker.args[0].ok and window.doc is not None
 
 
@@ -46,7 +45,7 @@ def window(qtbot, settings_dir):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    assert w.open_sample()
+    assert w.opener.open_sample()
     w.activateWindow()  # offscreen, shortcuts fire only in the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
     QApplication.processEvents()

@@ -118,7 +118,7 @@ def test_save_with_parameters_and_reopen_offers_them(
     ctl.panel.set_request(type(expected)())
     # opening the PNG as a picture offers its parameters in the panel
     old = window.document
-    assert window.open_source(str(path))
+    assert window.opener.open_source(str(path))
     qtbot.waitUntil(lambda: window.document is not old, timeout=20000)  # (may load in background)
     assert ctl.tray.count() == 0  # candidates of the previous picture are gone
     assert ctl.panel.offer_frame.isVisibleTo(ctl.panel)

@@ -25,7 +25,7 @@ Button = QMessageBox.StandardButton
 
 def _paint(qtbot, window, y=100):
     drag(qtbot, window.canvas, [(100, y), (300, y)])
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
 
 
 def _with_candidate(window):
@@ -39,13 +39,13 @@ def _with_candidate(window):
 
 def test_save_then_reopen_round_trips_through_the_window(window, qtbot, tmp_path):
     _paint(qtbot, window)
-    window.add_result_layer(np.full((20, 30, 3), 200, np.uint8), (5, 6, 35, 26), "White")
+    window.edits.add_result_layer(np.full((20, 30, 3), 200, np.uint8), (5, 6, 35, 26), "White")
     _with_candidate(window)
     mask = window.doc.mask.copy()
     target = tmp_path / "work.ora"
     window.ask_project_path = lambda title="": target
     assert window.save_project(wait=True)
-    assert target.exists() and not window.has_unsaved_changes()
+    assert target.exists() and not window.unsaved.has_changes()
     assert window.project_path == target
     assert window.actions.save.shortcut().toString() == "Ctrl+S"
     assert window.actions.save_as.shortcut().toString() == "Ctrl+Shift+S"
@@ -59,7 +59,7 @@ def test_save_then_reopen_round_trips_through_the_window(window, qtbot, tmp_path
     doc = window.doc
     assert np.array_equal(doc.mask, mask)
     assert [layer.name for layer in doc.result_layers] == ["White"]
-    assert not window.has_unsaved_changes()
+    assert not window.unsaved.has_changes()
     assert window.project_path == target.resolve()
     cands = list(window.generation.model.candidates)
     assert len(cands) == 1 and cands[0].seed == 5
@@ -91,7 +91,7 @@ def test_a_failed_save_says_why_and_keeps_the_old_file_and_the_dirty_state(
     window.saver.warn = lambda title, text: warnings.append(text)
     assert not window.save_project(wait=True)
     assert len(warnings) == 1 and "disk is full" in warnings[0]
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
     assert target.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name != "work.ora" and p.suffix != ""]
 
@@ -113,13 +113,13 @@ def test_the_save_runs_off_the_gui_thread(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr("inpaint_core.saving.write_snapshot", slow)
     _paint(qtbot, window)
     assert window.save_project(tmp_path / "slow.ora")
-    assert window.saver.saving and window.has_unsaved_changes()
+    assert window.saver.saving and window.unsaved.has_changes()
     assert window.saver.busy.active and "Saving slow.ora" in window.saver.busy.text
     qtbot.wait(50)  # the GUI thread turns while the writer waits
     QApplication.processEvents()
     gate.set()
     qtbot.waitUntil(lambda: not window.saver.saving, timeout=10000)
-    assert not window.has_unsaved_changes()
+    assert not window.unsaved.has_changes()
 
 
 def test_ctrl_shift_s_saves_as_and_ctrl_s_saves_again(window, qtbot, tmp_path):
@@ -129,7 +129,7 @@ def test_ctrl_shift_s_saves_as_and_ctrl_s_saves_again(window, qtbot, tmp_path):
     mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(window, Qt.Key.Key_S, mods)
     qtbot.waitUntil(
-        lambda: not window.saver.saving and not window.has_unsaved_changes(), timeout=20000
+        lambda: not window.saver.saving and not window.unsaved.has_changes(), timeout=20000
     )
     assert asked == ["Save project as"] and (tmp_path / "keys.ora").exists()
     assert "keys.ora" in window.windowTitle()
@@ -137,7 +137,7 @@ def test_ctrl_shift_s_saves_as_and_ctrl_s_saves_again(window, qtbot, tmp_path):
     assert window.isWindowModified()
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(
-        lambda: not window.saver.saving and not window.has_unsaved_changes(), timeout=20000
+        lambda: not window.saver.saving and not window.unsaved.has_changes(), timeout=20000
     )
     assert asked == ["Save project as"]  # Ctrl+S did not ask again
     assert np.array_equal(open_document(tmp_path / "keys.ora").document.mask, window.doc.mask)
@@ -158,14 +158,14 @@ def test_a_save_the_photo_changed_under_is_taken_again(window, qtbot, tmp_path, 
     monkeypatch.setattr("inpaint_core.saving.write_snapshot", changed_once)
     _paint(qtbot, window)
     assert window.save_project(tmp_path / "again.ora", wait=True)
-    assert len(calls) == 2 and not window.has_unsaved_changes()
+    assert len(calls) == 2 and not window.unsaved.has_changes()
     assert (tmp_path / "again.ora").exists()
 
 
 def test_close_with_unsaved_changes_saves_a_project(window, qtbot, tmp_path):
     _paint(qtbot, window)
     target = tmp_path / "closing.ora"
-    window.ask_unsaved = lambda action: Button.Save
+    window.unsaved.ask = lambda action: Button.Save
     window.ask_project_path = lambda title="": target
     assert window.close()
     assert np.array_equal(open_document(target).document.mask > 0, window.doc.mask > 0)
@@ -173,9 +173,9 @@ def test_close_with_unsaved_changes_saves_a_project(window, qtbot, tmp_path):
 
 def test_export_goes_through_the_core_and_is_not_a_save(window, qtbot, tmp_path):
     _paint(qtbot, window)
-    out = window.export_picture(tmp_path / "flat.png")
+    out = window.exporter.export_picture(tmp_path / "flat.png")
     assert out is not None and out.exists()
-    assert window.has_unsaved_changes()  # the layers and mask are not in a flat picture
+    assert window.unsaved.has_changes()  # the layers and mask are not in a flat picture
 
 
 def test_autosave_writes_and_a_save_removes_it(window, qtbot, tmp_path):
@@ -217,7 +217,7 @@ def test_recover_dialog_lists_and_restores(window, qtbot, tmp_path):
     assert window.offer_recovery(answer) == 1
     assert seen == [(TITLE, ["astronaut.png"])] and TITLE.startswith("Recover")
     assert np.array_equal(window.doc.mask, crashed.mask)
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
     assert str(window.project_path) == "/somewhere/astronaut.ora"
     assert window.autosave.autosaver.wait(10)
     assert window.offer_recovery(lambda d: pytest.fail("offered twice")) == 0
@@ -233,7 +233,7 @@ def test_restore_all_gives_each_document_its_own_window(window, qtbot):
     try:
         masks = {int(window.doc.mask.max()), int(other.doc.mask.max())}
         assert masks == {int(first.mask.max()), int(second.mask.max())} == {255, 128}
-        assert window.has_unsaved_changes() and other.has_unsaved_changes()
+        assert window.unsaved.has_changes() and other.unsaved.has_changes()
         assert other.autosave is window.autosave
         assert window.autosave.autosaver.wait(20)
         # both are this session's autosaves now; the crashed ones are gone
@@ -286,7 +286,7 @@ def test_closing_while_a_save_runs_waits_for_it_then_saves(window, qtbot, tmp_pa
     target = tmp_path / "busy.ora"
     assert window.save_project(target)  # Ctrl+S, still writing
     _paint(qtbot, window, y=250)  # more work meanwhile
-    window.ask_unsaved = lambda action: Button.Save
+    window.unsaved.ask = lambda action: Button.Save
     QTimer.singleShot(100, gate.set)
     assert window.close()
     assert np.array_equal(open_document(target).document.mask, window.doc.mask)

@@ -107,9 +107,9 @@ def test_a_slow_url_does_not_block_the_event_loop(window, qtbot, slow_server):
     outcomes = []
     window.loader.finished.connect(outcomes.append)
     t0 = time.perf_counter()
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     assert time.perf_counter() - t0 < 0.5  # the request returned at once
-    assert window.is_loading and window.doc is old  # the open document stays meanwhile
+    assert window.opener.is_loading and window.doc is old  # the open document stays meanwhile
     qtbot.waitUntil(lambda: window.status.busy.isVisible(), timeout=3000)
     assert window.status.busy.text == "Downloading astronaut.png…"
     assert window.doc is old
@@ -118,7 +118,7 @@ def test_a_slow_url_does_not_block_the_event_loop(window, qtbot, slow_server):
     assert outcomes[0].ok
     assert window.doc is not old and window.doc.size == (512, 512)
     assert np.array_equal(window.doc.photo.rgb, data.astronaut())
-    assert not window.status.busy.isVisible() and not window.is_loading
+    assert not window.status.busy.isVisible() and not window.opener.is_loading
     # the timer kept firing all along: ~80 ticks in 0.8 s; a blocked loop would leave one gap
     # as long as the server's wait
     gaps = np.diff([t0, *ticks])
@@ -132,16 +132,16 @@ def test_a_bad_url_shows_an_error_and_keeps_the_document(window, qtbot, slow_ser
     assert window.doc is doc
     assert "Could not open missing.png" in window.banner.text()
     assert "404" in window.banner.text()
-    assert not window.status.busy.isVisible() and not window.is_loading
+    assert not window.status.busy.isVisible() and not window.opener.is_loading
 
 
 def test_cancel_stops_waiting_and_keeps_the_document(window, qtbot, slow_server):
     doc = window.doc
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     qtbot.waitUntil(lambda: window.status.busy.isVisible(), timeout=3000)
     pending = window.loader._pending
     window.status.busy.button.click()
-    assert not window.is_loading and not window.status.busy.isVisible()
+    assert not window.opener.is_loading and not window.status.busy.isVisible()
     assert "Stopped opening astronaut.png" in window.status.currentMessage()
     # the download finishes later: its photo is dropped
     slow_server.release.set()
@@ -154,7 +154,7 @@ def test_cancel_stops_a_download_and_its_thread(window, qtbot, slow_server):
     doc = window.doc
     progress = []
     window.loader.progress.connect(lambda done, total: progress.append((done, total)))
-    assert window.open_source(f"{slow_server.base}/trickle/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/trickle/astronaut.png")
     busy = window.status.busy
     qtbot.waitUntil(lambda: busy.isVisible() and len(progress) >= 3, timeout=5000)
     assert all(total == slow_server.size for _, total in progress)
@@ -167,7 +167,7 @@ def test_cancel_stops_a_download_and_its_thread(window, qtbot, slow_server):
     pending = window.loader._pending
     busy.button.click()
     t0 = time.monotonic()
-    assert not window.is_loading and not busy.isVisible()
+    assert not window.opener.is_loading and not busy.isVisible()
     pending.thread.join(2.0)
     assert not pending.thread.is_alive() and time.monotonic() - t0 < 1.0
     assert "download cancelled" in pending.outcome.error
@@ -179,7 +179,7 @@ def test_cancel_stops_a_download_and_its_thread(window, qtbot, slow_server):
 def test_a_newer_open_stops_the_download_it_supersedes(window, qtbot, slow_server, tmp_path):
     path = tmp_path / "chelsea.png"
     Image.fromarray(data.chelsea()).save(path)
-    assert window.open_source(f"{slow_server.base}/trickle/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/trickle/astronaut.png")
     first = window.loader._pending
     qtbot.waitUntil(lambda: first.control.progress is not None, timeout=5000)
     assert open_and_wait(qtbot, window, path)
@@ -191,7 +191,7 @@ def test_a_newer_open_stops_the_download_it_supersedes(window, qtbot, slow_serve
 def test_the_last_request_wins(window, qtbot, slow_server, tmp_path):
     path = tmp_path / "chelsea.png"
     Image.fromarray(data.chelsea()).save(path)
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     first = window.loader._pending
     assert open_and_wait(qtbot, window, path)  # a second open while the first one loads
     assert window.doc.photo.name == "chelsea.png"
@@ -225,17 +225,17 @@ def test_a_big_photo_decodes_off_the_gui_thread(window, qtbot, tmp_path, monkeyp
 
 def test_a_clean_document_closes_without_a_question(window):
     calls = []
-    window.ask_unsaved = _asker(Button.Cancel, calls)
-    assert not window.has_unsaved_changes()
+    window.unsaved.ask = _asker(Button.Cancel, calls)
+    assert not window.unsaved.has_changes()
     assert window.close()
     assert calls == [] and not window.isVisible()
 
 
 def test_a_dirty_document_cancel_keeps_the_window_open(window, qtbot):
     _paint(qtbot, window)
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
     calls = []
-    window.ask_unsaved = _asker(Button.Cancel, calls)
+    window.unsaved.ask = _asker(Button.Cancel, calls)
     mask = window.doc.mask.copy()
     assert not window.close()
     assert calls == ["closing"]
@@ -248,15 +248,15 @@ def test_a_dirty_document_cancel_keeps_the_window_open(window, qtbot):
     QApplication.sendEvent(window, event)
     assert not event.isAccepted() and calls == ["closing", "closing"]
     # asked again, Discard closes
-    window.ask_unsaved = _asker(Button.Discard, calls)
+    window.unsaved.ask = _asker(Button.Discard, calls)
     assert window.close()
     assert not window.isVisible() and len(calls) == 3
 
 
 def test_save_writes_the_project_then_closes(window, qtbot, tmp_path):
     _paint(qtbot, window)
-    window.add_result_layer(np.full((20, 20, 3), 255, np.uint8), (0, 0, 20, 20), "White")
-    window.ask_unsaved = _asker(Button.Save, [])
+    window.edits.add_result_layer(np.full((20, 20, 3), 255, np.uint8), (0, 0, 20, 20), "White")
+    window.unsaved.ask = _asker(Button.Save, [])
     # the save dialog cancelled: nothing closes
     window.ask_project_path = lambda title="": None
     assert not window.close() and window.isVisible()
@@ -275,15 +275,15 @@ def test_save_writes_the_project_then_closes(window, qtbot, tmp_path):
 def test_export_is_not_a_save(window, qtbot, tmp_path):
     """A flattened picture loses the layers and the mask: the work still counts as unsaved."""
     _paint(qtbot, window)
-    assert window.has_unsaved_changes()
-    assert window.export_picture(tmp_path / "out.jpg")
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
+    assert window.exporter.export_picture(tmp_path / "out.jpg")
+    assert window.unsaved.has_changes()
     assert window.save_project(tmp_path / "out.ora", wait=True)
-    assert not window.has_unsaved_changes()
+    assert not window.unsaved.has_changes()
     _paint(qtbot, window)
-    assert window.has_unsaved_changes()  # a change after the save counts again
+    assert window.unsaved.has_changes()  # a change after the save counts again
     window.history.stack.undo()
-    assert not window.has_unsaved_changes()  # back at the saved state
+    assert not window.unsaved.has_changes()  # back at the saved state
 
 
 def test_opening_another_photo_with_cancel_keeps_the_document(window, qtbot, tmp_path):
@@ -292,22 +292,22 @@ def test_opening_another_photo_with_cancel_keeps_the_document(window, qtbot, tmp
     _paint(qtbot, window)
     doc, mask = window.doc, window.doc.mask.copy()
     calls = []
-    window.ask_unsaved = _asker(Button.Cancel, calls)
-    assert not window.open_source(path)
-    assert not window.is_loading
+    window.unsaved.ask = _asker(Button.Cancel, calls)
+    assert not window.opener.open_source(path)
+    assert not window.opener.is_loading
     assert calls == ["opening chelsea.png"]
     assert window.doc is doc and np.array_equal(doc.mask, mask)
     # Discard opens it
-    window.ask_unsaved = _asker(Button.Discard, calls)
+    window.unsaved.ask = _asker(Button.Discard, calls)
     assert open_and_wait(qtbot, window, path)
-    assert window.doc.photo.name == "chelsea.png" and not window.has_unsaved_changes()
+    assert window.doc.photo.name == "chelsea.png" and not window.unsaved.has_changes()
 
 
 def test_work_done_while_a_photo_loads_is_asked_about_when_it_lands(window, qtbot, slow_server):
     doc = window.doc
     calls = []
-    window.ask_unsaved = _asker(Button.Cancel, calls)
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    window.unsaved.ask = _asker(Button.Cancel, calls)
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     assert calls == []  # clean: no question to start with
     _paint(qtbot, window)  # the window stays usable while the photo loads
     with qtbot.waitSignal(window.loader.finished, timeout=15000):
@@ -320,8 +320,8 @@ def test_work_done_while_a_photo_loads_is_asked_about_when_it_lands(window, qtbo
 def test_a_photo_that_loads_mid_stroke_lands_after_it(window, qtbot, slow_server):
     doc = window.doc
     calls = []
-    window.ask_unsaved = _asker(Button.Discard, calls)
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    window.unsaved.ask = _asker(Button.Discard, calls)
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     pending = window.loader._pending
     canvas = window.canvas
     window.brush.set_size(20)
@@ -331,7 +331,7 @@ def test_a_photo_that_loads_mid_stroke_lands_after_it(window, qtbot, slow_server
     slow_server.release.set()
     assert pending.done.wait(10) and pending.outcome.ok
     qtbot.wait(100)
-    assert window.doc is doc and window.is_loading  # the brush is still down: held back
+    assert window.doc is doc and window.opener.is_loading  # the brush is still down: held back
     with qtbot.waitSignal(window.loader.finished, timeout=5000):
         qtbot.mouseRelease(
             canvas, left, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 300, 300)
@@ -342,9 +342,9 @@ def test_a_photo_that_loads_mid_stroke_lands_after_it(window, qtbot, slow_server
 
 
 def test_closing_while_a_photo_loads_drops_it(window, qtbot, slow_server):
-    assert window.open_source(f"{slow_server.base}/slow/astronaut.png")
+    assert window.opener.open_source(f"{slow_server.base}/slow/astronaut.png")
     assert window.close()
-    assert not window.is_loading
+    assert not window.opener.is_loading
 
 
 def test_steps_dropped_by_the_undo_limit_stay_unsaved(window, qtbot):
@@ -357,7 +357,7 @@ def test_steps_dropped_by_the_undo_limit_stay_unsaved(window, qtbot):
         window.history.stack.undo()
     # the oldest stroke can no longer be undone: the picture is not the opened photo
     assert window.doc.mask[100, 200] == 255
-    assert window.has_unsaved_changes()
+    assert window.unsaved.has_changes()
 
 
 def test_byte_counts_read_like_a_browser():

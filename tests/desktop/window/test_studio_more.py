@@ -60,7 +60,7 @@ def test_command_line_opens_the_photo_or_the_sample(qtbot, tmp_path, settings_di
     Image.fromarray(data.chelsea()).save(path)
     w = create_window([str(path), "--settings-dir", str(settings_dir)])
     qtbot.addWidget(w)
-    assert w.is_loading  # the window is up at once; the photo lands when decoded
+    assert w.opener.is_loading  # the window is up at once; the photo lands when decoded
     qtbot.waitUntil(lambda: w.doc is not None, timeout=20000)
     assert w.doc.size == (451, 300) and "chelsea.jpg" in w.windowTitle()
     w2 = create_window(["--settings-dir", str(settings_dir)])
@@ -68,7 +68,7 @@ def test_command_line_opens_the_photo_or_the_sample(qtbot, tmp_path, settings_di
     assert w2.doc.photo.name == "Sample photo"
     w3 = create_window([str(tmp_path / "nope.png"), "--settings-dir", str(settings_dir)])
     qtbot.addWidget(w3)
-    qtbot.waitUntil(lambda: not w3.is_loading, timeout=20000)
+    qtbot.waitUntil(lambda: not w3.opener.is_loading, timeout=20000)
     assert w3.doc is None and "Could not open nope.png" in w3.banner.text()
 
 
@@ -86,7 +86,7 @@ def test_overlay_hook_draws_an_image_over_its_box(window):
     assert canvas.grab().toImage().pixelColor(centre) != QColor(0, 255, 0)
     # the generation panels' host API
     assert window.document is window.doc and window.undo_stack is window.history.stack
-    layer = window.add_result_layer(
+    layer = window.edits.add_result_layer(
         np.zeros((10, 10, 3), np.uint8), BBox(0, 0, 10, 10), "R", info={"seed": 7}
     )
     assert layer.info == {"seed": 7} and window.undo_stack.count() == 1
@@ -111,8 +111,8 @@ def test_mask_overlay_is_drawn_and_hidden(window, qtbot):
 
 def test_layer_order_and_flatten_from_the_layer_menu(window, qtbot):
     doc = window.doc
-    a = window.add_result_layer(np.full((40, 40, 3), 200, np.uint8), (0, 0, 40, 40), "A")
-    window.add_result_layer(np.full((40, 40, 3), 10, np.uint8), (20, 20, 60, 60), "B")
+    a = window.edits.add_result_layer(np.full((40, 40, 3), 200, np.uint8), (0, 0, 40, 40), "A")
+    window.edits.add_result_layer(np.full((40, 40, 3), 10, np.uint8), (20, 20, 60, 60), "B")
     assert doc.flatten()[30, 30, 0] == 10
     window.layers.select_layer(doc.layers.index_of(a))
     window.actions.move_up.trigger()
@@ -162,7 +162,7 @@ def test_undo_waits_for_the_stroke_in_progress(window, qtbot):
     # a command in mid-stroke: the stroke lands first, as its own step
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 100, 300))
     qtbot.mouseMove(canvas, widget_point(canvas, 200, 300))
-    window.invert_mask()
+    window.edits.invert_mask()
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=widget_point(canvas, 200, 300))
     texts = [stack.text(i) for i in range(stack.count())]
     assert texts == ["Brush stroke"] * 3 + ["Invert mask"]

@@ -91,7 +91,7 @@ def test_history_panel_jumps_to_any_step(window, qtbot):
 def test_layer_operations_undo(window, qtbot):
     doc = window.doc
     before = doc.flatten()
-    layer = window.add_result_layer(
+    layer = window.edits.add_result_layer(
         np.full((60, 80, 3), (10, 200, 30), np.uint8), (300, 100, 380, 160), "Result #1"
     )
     assert layer is not None and window.layers.current_layer() is layer
@@ -121,7 +121,7 @@ def test_layer_operations_undo(window, qtbot):
 
 def test_rename_and_opacity_from_the_panel(window):
     doc = window.doc
-    window.add_result_layer(np.zeros((10, 10, 3), np.uint8), (0, 0, 10, 10), "A")
+    window.edits.add_result_layer(np.zeros((10, 10, 3), np.uint8), (0, 0, 10, 10), "A")
     window.layers.model.setData(window.layers.model.index(1), "Sky patch", Qt.ItemDataRole.EditRole)
     assert doc.result_layers[0].name == "Sky patch"
     window.layers.opacity.setValue(40)  # a click on the slider: one step
@@ -167,11 +167,11 @@ def test_mask_menu_operations_are_undoable(window, qtbot):
     window.brush.set_hardness(1.0)
     drag(qtbot, window.canvas, [(200, 200), (300, 200)])
     painted = window.doc.mask.copy()
-    window.grow_mask(5)
+    window.edits.grow_mask(5)
     assert window.doc.mask[187, 250] == 255 and painted[187, 250] == 0
-    window.feather_mask(4)
+    window.edits.feather_mask(4)
     assert 0 < window.doc.mask[184, 250] < 255
-    window.clear_mask()
+    window.edits.clear_mask()
     assert window.doc.mask.max() == 0
     stack = window.history.stack
     assert [stack.text(i) for i in range(stack.count())][-3:] == [
@@ -190,17 +190,17 @@ def test_load_mask_validates_size_and_offers_resize(window, tmp_path, monkeypatc
     path = tmp_path / "mask.png"
     Image.fromarray(small).save(path)
     monkeypatch.setattr(window, "confirm", lambda title, text: False)
-    assert not window.load_mask(path)
+    assert not window.edits.load_mask(path)
     assert "300×200" in window.banner.text() and "600×400" in window.banner.text()
     assert window.doc.mask.max() == 0
     monkeypatch.setattr(window, "confirm", lambda title, text: True)
-    assert window.load_mask(path)
+    assert window.edits.load_mask(path)
     assert window.doc.mask[150, 300] == 255 and window.doc.mask[50, 50] == 0
     # a file that is not an image: a clear message, nothing changes
     bad = tmp_path / "bad.png"
     bad.write_text("not a picture")
     before = window.doc.mask.copy()
-    assert not window.load_mask(bad)
+    assert not window.edits.load_mask(bad)
     assert "Could not load the mask" in window.banner.text()
     assert np.array_equal(window.doc.mask, before)
 
@@ -367,14 +367,14 @@ def test_undo_memory_is_bounded(window, qtbot):
 
 
 def test_export_picture_and_mask(window, tmp_path):
-    window.add_result_layer(np.full((20, 20, 3), 255, np.uint8), (0, 0, 20, 20), "White")
+    window.edits.add_result_layer(np.full((20, 20, 3), 255, np.uint8), (0, 0, 20, 20), "White")
     for name in ("out.png", "out.jpg", "out.webp"):
-        assert window.export_picture(tmp_path / name)
+        assert window.exporter.export_picture(tmp_path / name)
         with Image.open(tmp_path / name) as im:
             assert im.size == (600, 400)
     assert (np.asarray(Image.open(tmp_path / "out.png"))[:20, :20] == 255).all()
-    assert window.export_mask(tmp_path / "mask.png")
-    assert not window.export_picture(tmp_path / "out.gif")
+    assert window.exporter.export_mask(tmp_path / "mask.png")
+    assert not window.exporter.export_picture(tmp_path / "out.gif")
     assert "Could not export" in window.banner.text()
 
 
@@ -399,5 +399,5 @@ def test_window_layout_and_recent_files_are_remembered(qtbot, settings_dir, tmp_
     assert w2.size() == saved
     assert not w2.docks["historyDock"].isVisible()
     assert w2.brush.size == 77
-    w2.rebuild_recent_menu()
+    w2.opener.rebuild_recent_menu(w2.recent_menu)
     assert w2.recent_menu.actions()[0].text() == "rocket.png"
