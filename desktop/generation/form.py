@@ -7,7 +7,7 @@ panel's attributes (``panel.steps_spin`` …), which the panel, its settings and
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,15 +22,17 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
+    QStyle,
+    QStyleOptionFrame,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.generation.loras import LoraList
-from inpaint_core.request import InpaintRequest
+from desktop.widgets import ElidingComboBox, FittingScrollArea
+from inpaint_core.request import MAX_SEED, InpaintRequest
 from inpaint_core.schedulers import scheduler_names
 
 ENGINE_LABELS = {
@@ -72,9 +74,9 @@ class ParametersForm(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self)
+        scroll = FittingScrollArea(self)
         scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         scroll.setWidget(body)
@@ -102,7 +104,7 @@ class ParametersForm(QWidget):
         )
         self.engine_combo.setMinimumContentsLength(10)
         self._add_row(form, "Engine", self.engine_combo, "engine")
-        self.model_combo = QComboBox(objectName="modelCombo")
+        self.model_combo = ElidingComboBox(objectName="modelCombo")  # full name: its tooltip
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -202,17 +204,18 @@ class ParametersForm(QWidget):
 
         self.seed_edit = QLineEdit(objectName="seedEdit")
         self.seed_edit.setPlaceholderText("random")
+        self.seed_edit.setMinimumWidth(self._digits_width(self.seed_edit, len(str(MAX_SEED))))
         self.random_seed_check = QCheckBox("Random", objectName="randomSeedCheck", checked=True)
         self.random_seed_check.setToolTip("Untick to lock the seed in the field")
         self.new_seed_button = QToolButton(objectName="newSeedButton", text="New")
         self.new_seed_button.setToolTip("Draw a new random seed into the field and lock it")
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # the field on its own row: a 10-digit seed stays readable
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.seed_edit, 1)
-        row.addWidget(self.random_seed_check)
         row.addWidget(self.new_seed_button)
         self._add_row(form, "Seed", self._wrap(row), "seed", focus=self.seed_edit)
         self._field_widgets["seeds"] = self.seed_edit
+        form.addRow("", self.random_seed_check)
         self.seed_used_label = QLabel("", objectName="seedUsedLabel")
         self.seed_used_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.seed_used_label.setStyleSheet("color: palette(mid);")
@@ -322,6 +325,17 @@ class ParametersForm(QWidget):
         row.addWidget(self.cancel_button)
         foot.addLayout(row)
         outer.addLayout(foot)
+
+    @staticmethod
+    def _digits_width(edit: QLineEdit, digits: int) -> int:
+        """The width ``edit`` needs to show ``digits`` digits without scrolling its text."""
+        opt = QStyleOptionFrame()
+        edit.initStyleOption(opt)
+        text = edit.fontMetrics().horizontalAdvance("8" * digits) + 2 * 2 + 8  # Qt's margins + room
+        size = edit.style().sizeFromContents(
+            QStyle.ContentsType.CT_LineEdit, opt, QSize(text, edit.fontMetrics().height()), edit
+        )
+        return size.width()
 
     @staticmethod
     def _form(box: QGroupBox) -> QFormLayout:
