@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QImage,
     QMouseEvent,
     QPainter,
@@ -227,12 +228,17 @@ class CellPane(ImagePane):
             f = QFont(self.font())
             f.setBold(True)
             p.setFont(f)
-            badge = QRectF(r.right() - 58, r.top() + 6, 52, 20)
+            fm = QFontMetrics(f)  # badges fit their text in the pane's font (never clipped)
+            bw, bh = fm.horizontalAdvance("kept") + 16, fm.height() + 6
+            badge = QRectF(r.right() - bw - 6, r.top() + 6, bw, bh)
             p.fillRect(badge, QColor(40, 140, 70, 220))
             p.setPen(QColor(255, 255, 255))
             p.drawText(badge, Qt.AlignmentFlag.AlignCenter, "kept")
         if self.seam_text:
-            badge = QRectF(r.left() + 6, r.bottom() - 26, 84, 20)
+            fm = QFontMetrics(self.font())
+            p.setFont(self.font())
+            bw, bh = fm.horizontalAdvance(self.seam_text) + 16, fm.height() + 6
+            badge = QRectF(r.left() + 6, r.bottom() - bh - 6, bw, bh)
             p.fillRect(badge, QColor(20, 20, 24, 190))
             p.setPen(QColor(235, 235, 240))
             p.drawText(badge, Qt.AlignmentFlag.AlignCenter, self.seam_text)

@@ -36,7 +36,7 @@ def install(
     window.addActions([ctl.actions.generate, ctl.actions.cancel, ctl.actions.save])
     window.statusBar().addPermanentWidget(ctl.model_label)
     window.statusBar().addPermanentWidget(ctl.device_label)
-    ctl.model.events.results.connect(lambda *_: _show(window, candidates))
+    ctl.model.events.results.connect(lambda *_: _show(window, candidates, ctl.tray.row_height()))
     if document_changed is not None:
         document_changed.connect(ctl.document_changed)
     window.installEventFilter(ctl)  # Close -> shutdown
@@ -56,8 +56,8 @@ def _dock(window: QMainWindow, name: str, title: str, area: Qt.DockWidgetArea) -
     return dock
 
 
-def _show(window: QMainWindow, dock: QDockWidget) -> None:
+def _show(window: QMainWindow, dock: QDockWidget, height: int = 200) -> None:
     if dock.isHidden():
         dock.show()
         # a strip just tall enough for one row of thumbnails: the canvas keeps the room
-        window.resizeDocks([dock], [200], Qt.Orientation.Vertical)
+        window.resizeDocks([dock], [height], Qt.Orientation.Vertical)

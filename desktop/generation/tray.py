@@ -13,7 +13,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from inpaint_core.candidates import Candidate, CandidateHistory, blurred
 from inpaint_core.inpaint import InpaintResult
+from inpaint_core.request import MAX_SEED
+from inpaint_core.schedulers import scheduler_names
 
 __all__ = ["THUMB", "Candidate", "CandidatesTray", "blurred", "rgb_to_qimage", "thumbnail"]
 
@@ -87,13 +89,16 @@ class CandidatesTray(QWidget):
         self.list = QListWidget(objectName="candidatesList")
         self.list.setViewMode(QListWidget.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 44, THUMB + 54))
         self.list.setFlow(QListWidget.Flow.LeftToRight)
         self.list.setWrapping(True)
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setUniformItemSizes(True)
-        self.list.setWordWrap(True)
+        # one label line per line of text (seed ✓ / scheduler / seam): a line too long for the
+        # cell is elided, never wrapped (a wrapped line pushed the seam line out of the cell)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._fit_grid()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.currentItemChanged.connect(self._current_changed)
@@ -155,6 +160,32 @@ class CandidatesTray(QWidget):
         for index, cand in enumerate(self.history):
             self._on_inserted(index, cand)
         self._update_actions()
+
+    def _fit_grid(self) -> None:
+        """Cells wide enough for the longest label line (a kept 10-digit seed, the longest
+        scheduler name) and tall enough for the thumbnail and three lines, in the list's font."""
+        fm = self.list.fontMetrics()
+        longest = [f"seed {MAX_SEED} ✓", *scheduler_names()]
+        width = max(THUMB + 44, max(fm.horizontalAdvance(t) for t in longest) + 16)
+        self.list.setGridSize(QSize(width, THUMB + 3 * fm.lineSpacing() + 20))
+        for row in range(self.list.count()):
+            self.list.item(row).setSizeHint(self._cell_size())
+
+    def _cell_size(self) -> QSize:
+        """Every row's size: its whole grid cell. (The list's uniform size was measured from the
+        first label and never again: a label that later grew a ✓ was elided to that width.)"""
+        return self.list.gridSize() - QSize(6, 6)
+
+    def row_height(self) -> int:
+        """The tray's height showing one full row of candidates (the dock is sized to it)."""
+        bar = self.layout().itemAt(0).sizeHint().height()
+        frame = 2 * self.list.frameWidth() + self.layout().spacing() + 8
+        return bar + self.list.gridSize().height() + frame
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_grid()
 
     # -- content (through the history) -----------------------------------------------------------
     def add_results(
@@ -251,6 +282,7 @@ class CandidatesTray(QWidget):
     def _fill(self, item: QListWidgetItem, cand: Candidate) -> None:
         item.setIcon(thumbnail(cand))
         item.setText(f"{cand.label}\n{cand.seam_text}" if cand.seam_text else cand.label)
+        item.setSizeHint(self._cell_size())
         item.setToolTip(self._tooltip(cand))
 
     def _on_inserted(self, index: int, cand: Candidate) -> None:
