@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -17,6 +17,7 @@ import numpy as np
 
 from .document.evented import EventedList
 from .inpaint import InpaintResult
+from .masks import BBox
 from .seam import rank_by_seam
 
 _ids = itertools.count(1)
@@ -126,6 +127,29 @@ class CandidateHistory(EventedList[Candidate]):
             src = self.index_of(cand)
             if src != dst:
                 self.move(src, dst)
+
+    def move_by(
+        self, dx: int, dy: int, size: tuple[int, int], document: Any = None
+    ) -> list[Candidate]:
+        """The canvas of ``document`` changed size with the old picture moved to (dx, dy)
+        (Extend canvas, or its undo): its candidates move with the picture, as its result
+        layers do, so none is lost; one that would fall outside the ``size`` (w, h) canvas is
+        dropped. Moves are announced as ``changed(index, candidate, "box")``. Returns the
+        dropped ones."""
+        w, h = size
+        dropped = []
+        for cand in list(self):
+            if cand.document is not document:
+                continue
+            b = cand.result.box
+            box = BBox(b.x0 + dx, b.y0 + dy, b.x1 + dx, b.y1 + dy)
+            if box.x0 < 0 or box.y0 < 0 or box.x1 > w or box.y1 > h:
+                self.discard(cand)
+                dropped.append(cand)
+                continue
+            cand.result = replace(cand.result, box=box)
+            self.notify_changed(cand, "box")
+        return dropped
 
     def kept(self) -> list[Candidate]:
         return [c for c in self if c.kept]

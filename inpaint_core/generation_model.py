@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .candidates import CandidateHistory
+from .candidates import Candidate, CandidateHistory
 from .document.evented import Emitter
 from .errors import InpaintError, RequestValidationError
 from .events import EngineEvent
@@ -315,6 +315,17 @@ class GenerationModel:
         self.cancel()
         self.document = document
         self.candidates.clear()
+
+    def canvas_moved(self, dx: int, dy: int, size: tuple[int, int]) -> list[Candidate]:
+        """The open picture's canvas changed size, the old picture now at (dx, dy) of the new
+        one (Extend canvas, or its undo). Its candidates move with it (none is lost); those
+        that would fall outside are dropped and returned. Runs started on the old canvas are
+        stopped and their results ignored: they would land in the wrong place."""
+        self.cancel()
+        for job_id, state in list(self.jobs.items()):
+            if state.kind is JobKind.GENERATE:
+                self.jobs[job_id] = replace(state, document=None)  # made for the old canvas
+        return self.candidates.move_by(dx, dy, size, self.document)
 
     # -- jobs ----------------------------------------------------------------------------------------
     def _require_client(self) -> EngineClient:

@@ -261,6 +261,10 @@ class Canvas(QWidget):
             if b is not None:
                 self.update(self.widget_rect(b))
 
+    def overlay_box(self) -> BBox | None:
+        """Where the overlay (a step preview, a candidate shown in place) is drawn, or None."""
+        return self._preview[1] if self._preview else None
+
     def set_preview(self, rgb: np.ndarray | None, box: BBox | None = None) -> None:
         """:meth:`set_overlay` from an RGB array (the pixels of ``box``)."""
         image = None

@@ -151,16 +151,37 @@ class CandidateActions:
         if old is not None:
             old.layers.events.inserted.disconnect(self._layers_changed)
             old.layers.events.removed.disconnect(self._layers_changed)
+            old.events.shifted.disconnect(self._shifted)
             old.events.resized.disconnect(self._resized)
         self._watched = doc
         if doc is not None:
             doc.layers.events.inserted.connect(self._layers_changed)
             doc.layers.events.removed.connect(self._layers_changed)
+            doc.events.shifted.connect(self._shifted)
             doc.events.resized.connect(self._resized)
 
+    def _shifted(self, dx: int, dy: int) -> None:
+        """The canvas changed size: the candidates move with the picture (the core drops only
+        one that falls outside, and the user is told); runs of the old canvas stop."""
+        doc = self._watched
+        if doc is None:
+            return
+        running = self.model.busy
+        dropped = self.model.canvas_moved(dx, dy, doc.size)
+        told = []
+        if dropped:
+            n = len(dropped)
+            told.append(
+                f"{n} candidate{'s' if n != 1 else ''} made on the larger canvas no longer "
+                f"fit{'s' if n == 1 else ''} the picture and {'was' if n == 1 else 'were'} dropped."
+            )
+        if running:
+            told.append("The running generation was stopped: it was for the old canvas size.")
+        if told:
+            self.panel.show_message(" ".join(told))
+
     def _resized(self) -> None:
-        """The canvas changed size: candidates (and runs) of the old size no longer fit."""
-        self.model.set_document(self._watched)
+        """After the canvas views rebuilt: show the current candidate at its moved place."""
         self.preview.clear_step()
 
     def _layers_changed(self, *_: Any) -> None:

@@ -42,10 +42,13 @@ class DocumentEvents:
     (flattened) picture changed in ``box``. ``display_replaced()``: :meth:`Document.display_rgb`
     now returns a different array (same size; the pixels outside the next ``pixels_changed`` box
     are the same). ``resized()``: the canvas changed size (:meth:`Document.resize_canvas`): the
-    photo, the mask and the displayed picture are new arrays; views rebuild from them."""
+    photo, the mask and the displayed picture are new arrays; views rebuild from them.
+    ``shifted(dx, dy)``: just before ``resized``: the old picture's top-left now sits at (dx, dy)
+    of the new canvas (result layers moved by it; what else lies on the picture moves too)."""
 
     def __init__(self) -> None:
         self.resized = Emitter()
+        self.shifted = Emitter()
         self.mask_changed = Emitter()
         self.pixels_changed = Emitter()
         self.display_replaced = Emitter()
@@ -267,6 +270,7 @@ class Document(MaskOpsMixin):
             self._composite = self.photo.rgb.copy()
             composite_into(self._composite, self.full_box, results)
         self.photo_revision += 1
+        self.events.shifted.emit(dx, dy)
         self.events.resized.emit()
         self.layers.notify_changed(self.photo, "rgb")
 
