@@ -319,11 +319,11 @@ class Canvas(QWidget):
         vis = QRectF(rect).intersected(img)
         if not vis.isEmpty():
             self._draw_layer(p, self._photo, vis)
-            if self._preview is not None:
-                self._draw_preview(p, vis)
             ml = self.doc.mask_layer
             if ml.visible and ml.opacity > 0:
                 self._draw_overlay(p, vis)
+            if self._preview is not None:  # above the mask tint: seen as soon as it arrives
+                self._draw_preview(p, vis)
         self._draw_cursor(p)
 
     def _draw_preview(self, p: QPainter, vis: QRectF) -> None:
