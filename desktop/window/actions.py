@@ -94,10 +94,11 @@ class Actions:
         # Tools
         self.brush = a("&Brush", "brush", "B", lambda: w.brush.set_erase(False), "Paint the mask")
         self.eraser = a("&Eraser", "eraser", "E", lambda: w.brush.set_erase(True), "Erase the mask")
-        group = QActionGroup(w)
+        #: the canvas tools, one checked at a time (click tools such as Smart mask join it)
+        self.tools = QActionGroup(w)
         for act in (self.brush, self.eraser):
             act.setCheckable(True)
-            group.addAction(act)
+            self.tools.addAction(act)
         self.brush.setChecked(True)
         self.swap = a("S&wap Paint/Erase", "swap", "X", w.brush.swap, "Swap brush and eraser")
         self.bigger = a("B&igger Brush", None, "]", w.brush.bigger)

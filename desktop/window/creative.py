@@ -60,7 +60,8 @@ def install_creative(w: MainWindow) -> CreativeTools:
     w.mask_menu.addSeparator()
     w.mask_menu.addActions([smart.action, smart.choose_action])
     w.toolbar.addAction(smart.action)
-    # the brush and the eraser take the canvas back from the click tool
-    for paint in (w.actions.brush, w.actions.eraser):
-        paint.triggered.connect(lambda *_: smart.action.setChecked(False))
+    # one canvas tool at a time: the brush or the eraser takes the canvas back from the click
+    # tool; the click tool switched off (or its model dialog cancelled) gives it back to them
+    w.actions.tools.addAction(smart.action)
+    smart.action.toggled.connect(lambda on: on or w.select_paint_tool())
     return CreativeTools(image_menu, extender, live, smart)

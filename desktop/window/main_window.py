@@ -596,6 +596,10 @@ class MainWindow(QMainWindow):
 
     # -- brush, memory --------------------------------------------------------------------------------
 
+    def select_paint_tool(self) -> None:
+        """Check the brush or the eraser (as the brush is set): the canvas paints again."""
+        (self.actions.eraser if self.brush.erase else self.actions.brush).setChecked(True)
+
     def _brush_changed(self) -> None:
         b = self.brush
         for spin, value in (
@@ -607,7 +611,9 @@ class MainWindow(QMainWindow):
                 spin.blockSignals(True)
                 spin.setValue(value)
                 spin.blockSignals(False)
-        (self.actions.eraser if b.erase else self.actions.brush).setChecked(True)
+        paint = (self.actions.brush, self.actions.eraser)
+        if self.actions.tools.checkedAction() in (*paint, None):  # a click tool stays the tool
+            self.select_paint_tool()
         self.status.set_brush(b)
 
     def _memory_changed(self, used: int, limit: int) -> None:
