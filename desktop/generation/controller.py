@@ -115,7 +115,7 @@ class GenerationController(QObject):
         self.candidates = CandidateActions(
             self.model, host, self.tray, self.panel, self.preview, self.status_message
         )
-        self.files = ParameterFiles(host, self.panel, self.status_message)
+        self.files = ParameterFiles(host, self.panel, self.status_message, self.settings)
         self.tray.save_requested.connect(lambda c: self.files.save_candidate(c))
         self.engine = EngineSettings(
             self.settings,

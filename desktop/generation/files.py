@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
+from desktop import file_dialogs
 from desktop.generation.host import DocumentHost
 from desktop.generation.panel import ParametersPanel
 from inpaint_core.candidates import Candidate
@@ -25,9 +27,14 @@ class ParameterFiles:
     """``confirm(title, question)``: a yes/no question (tests replace it)."""
 
     def __init__(
-        self, host: DocumentHost, panel: ParametersPanel, status: Callable[[str], None]
+        self,
+        host: DocumentHost,
+        panel: ParametersPanel,
+        status: Callable[[str], None],
+        settings: QSettings,
     ) -> None:
         self.host, self.panel, self._status = host, panel, status
+        self.settings = settings  # where the file dialogs start (desktop.file_dialogs)
         self._offered: InpaintRequest | None = None
         self.confirm: Callable[[str, str], bool] = self._ask
         panel.offer_load_button.clicked.connect(self._accept_offer)
@@ -79,8 +86,12 @@ class ParameterFiles:
     ) -> InpaintRequest | None:
         """Read the generation parameters of a PNG made by us (or A1111) and offer to load them."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self.panel, "Open parameters from a PNG", "", "PNG images (*.png);;All files (*)"
+            path = file_dialogs.open_file(
+                self.panel,
+                self.settings,
+                "open",
+                "Open parameters from a PNG",
+                "PNG images (*.png);;All files (*)",
             )
             if not path:
                 return None
@@ -124,7 +135,9 @@ class ParameterFiles:
         return answer == QMessageBox.StandardButton.Yes
 
     def _ask_save_path(self, default: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self.panel, "Save PNG", default, "PNG images (*.png)")
+        path, _ = file_dialogs.save_file(
+            self.panel, self.settings, "export", "Save PNG", default, "PNG images (*.png)"
+        )
         if path and not path.lower().endswith(".png"):
             path += ".png"
         return path

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
+from desktop import file_dialogs
 from desktop.layers.panel import LayersPanel
 from desktop.settings import read
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS
@@ -117,8 +118,9 @@ class EditCommands:
     def load_mask_dialog(self) -> None:
         if self.doc is None:
             return
-        start = read(self.settings, "paths/open_dir", str(Path.home()), str)
-        path, _ = QFileDialog.getOpenFileName(self._parent, "Load mask", start, IMAGE_FILTER)
+        path = file_dialogs.open_file(
+            self._parent, self.settings, "open", "Load mask", IMAGE_FILTER
+        )
         if path:
             self.load_mask(path)
 

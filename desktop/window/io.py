@@ -18,10 +18,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSettings
 from PySide6.QtGui import QGuiApplication, QImage, QUndoStack
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
+from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
+from desktop import file_dialogs
 from desktop.canvas.canvas import Canvas
-from desktop.settings import read
 from desktop.widgets import Banner
 from desktop.window import opening
 from desktop.window.loader import LoadControl, LoadOutcome, PhotoLoader
@@ -204,6 +204,11 @@ class Opener:
         self.set_document(opened.doc, candidates=opened.candidates, saved_path=opened.saved_path)
         if ctx.recent:
             opening.add_recent(self.settings, ctx.recent)
+            recent = Path(ctx.recent)
+            # a photo dropped or from Open Recent: the dialogs start in its folder too (not the
+            # bundled sample's, inside the installed package)
+            if recent.is_file() and recent.parent != sample_photo().resolve().parent:
+                file_dialogs.remember(self.settings, "open", recent)
         if opened.notes:
             self.status.showMessage("; ".join(opened.notes), 6000)
         self.banner.hide()
@@ -233,10 +238,10 @@ class Opener:
         return self.open_source(sample_photo(), "Sample photo", wait=True)
 
     def open_dialog(self) -> None:
-        start = read(self.settings, "paths/open_dir", str(Path.home()), str)
-        path, _ = QFileDialog.getOpenFileName(self._parent, "Open photo", start, IMAGE_FILTER)
+        path = file_dialogs.open_file(
+            self._parent, self.settings, "open", "Open photo", IMAGE_FILTER
+        )
         if path:
-            self.settings.setValue("paths/open_dir", str(Path(path).parent))
             self.open_source(path)
 
     def open_url_dialog(self) -> None:
@@ -318,15 +323,13 @@ class Exporter:
         return out
 
     def _save_dialog(self, title: str, suggested: str, filters: dict[str, str]) -> str | None:
-        start = read(self.settings, "paths/export_dir", str(Path.home()), str)
-        path, chosen = QFileDialog.getSaveFileName(
-            self._parent, title, str(Path(start) / suggested), ";;".join(filters)
+        path, chosen = file_dialogs.save_file(
+            self._parent, self.settings, "export", title, suggested, ";;".join(filters)
         )
         if not path:
             return None
         if not Path(path).suffix:
             path += filters.get(chosen, ".png")
-        self.settings.setValue("paths/export_dir", str(Path(path).parent))
         return path
 
     def export_picture_dialog(self) -> None:

@@ -23,7 +23,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QColorDialog,
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QMainWindow,
     QMessageBox,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from desktop.canvas.brush import BrushSettings
 from desktop.canvas.canvas import Canvas
 from desktop.compare.action import CompareLauncher
@@ -452,16 +452,13 @@ class MainWindow(QMainWindow):
 
     def ask_project_path(self, title: str = "Save project") -> Path | None:
         """Where to save the project (a file dialog; tests replace it)."""
-        start = read(self.settings, "paths/project_dir", str(Path.home()), str)
         stem = Path(self.doc.photo.name).stem if self.doc is not None else "project"
-        path, _ = QFileDialog.getSaveFileName(
-            self, title, str(Path(start) / f"{stem}.ora"), PROJECT_FILTER
+        path, _ = file_dialogs.save_file(
+            self, self.settings, "project", title, f"{stem}.ora", PROJECT_FILTER
         )
         if not path:
             return None
-        out = Path(path) if path.lower().endswith(".ora") else Path(path + ".ora")
-        self.settings.setValue("paths/project_dir", str(out.parent))
-        return out
+        return Path(path) if path.lower().endswith(".ora") else Path(path + ".ora")
 
     def save_project(self, path: str | Path | None = None, *, wait: bool = False) -> bool:
         """File ▸ Save: the project where it was last saved (Save As when nowhere yet)."""
@@ -526,8 +523,9 @@ class MainWindow(QMainWindow):
         return window
 
     def import_layer_dialog(self) -> None:
-        start = read(self.settings, "paths/open_dir", str(Path.home()), str)
-        path, _ = QFileDialog.getOpenFileName(self, "Import image as layer", start, IMAGE_FILTER)
+        path = file_dialogs.open_file(
+            self, self.settings, "open", "Import image as layer", IMAGE_FILTER
+        )
         if path:
             self.import_layer_file(path)
 
@@ -538,10 +536,10 @@ class MainWindow(QMainWindow):
     def export_layers_dialog(self) -> None:
         if self.doc is None:
             return
-        start = read(self.settings, "paths/export_dir", str(Path.home()), str)
-        folder = QFileDialog.getExistingDirectory(self, "Export layers as PNG into", start)
+        folder = file_dialogs.choose_folder(
+            self, self.settings, "export", "Export layers as PNG into"
+        )
         if folder:
-            self.settings.setValue("paths/export_dir", folder)
             self.export_layers_to(folder)
 
     def export_layers_to(self, folder: str | Path) -> list[Path]:
