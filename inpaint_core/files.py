@@ -119,7 +119,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
             prefix=f".{target.name[:100]}{TEMP_MARK}", suffix=".tmp", dir=folder
         )
     except OSError as exc:
-        raise FileWriteError(f"{target}: cannot write ({describe_os_error(exc)})") from None
+        reason = describe_os_error(exc)
+        if exc.errno == errno.ENOENT and folder.is_dir():  # it exists but takes no files: /proc
+            reason = "the folder takes no new files: a special system folder, not a normal folder"
+        raise FileWriteError(f"{target}: cannot write ({reason})") from None
     tmp = Path(tmp_name)
     try:
         # mkstemp makes the file 0600; a user's file gets what a plain open() would give it (the
