@@ -21,6 +21,7 @@ from .errors import RequestValidationError
 from .events import CancelToken, EngineEvent, EventCallback, ignore_events
 from .inpaint import InpaintResult, inpaint
 from .request import MAX_SEED, InpaintRequest
+from .seam import rank_by_seam
 
 #: axis name -> (request field, label maker)
 AXES: dict[str, tuple[str, Callable[[Any], str]]] = {
@@ -86,6 +87,56 @@ class SweepPlan:
         if seconds_per_step:
             text += f", about {format_duration(self.estimate_seconds(seconds_per_step))}"
         return text
+
+
+#: how a Compare grid can order its cells: key -> what the sort control says
+GRID_ORDERS: dict[str, str] = {
+    "scheduler": "by scheduler",
+    "seed": "by seed",
+    "seam": "by seam score",
+}
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where a Compare grid shows each cell (``positions[cell index] = (row, col)``) and the
+    labels of its rows and columns (empty when every cell carries its own label)."""
+
+    positions: dict[int, tuple[int, int]]
+    n_rows: int
+    n_cols: int
+    row_labels: list[str]
+    col_labels: list[str]
+
+    def reading_order(self) -> list[int]:
+        """The cell indices row by row, left to right."""
+        return sorted(self.positions, key=lambda i: self.positions[i])
+
+    def at(self, row: int, col: int) -> int | None:
+        """The cell shown at (row, col), or None where the grid has a hole."""
+        return next((i for i, p in self.positions.items() if p == (row, col)), None)
+
+
+def grid_layout(
+    plan: SweepPlan, order: str, seam_scores: dict[int, float | None] | None = None
+) -> GridLayout:
+    """The one place a Compare grid's order is decided. ``"scheduler"``: the plan's grid (a
+    row per scheduler and other row values, a column per seed); ``"seed"``: the same cells
+    transposed (a row per seed); ``"seam"``: best blend first (lowest seam score, reading
+    order, as wide as the plan), cells without a score yet last in plan order, each cell with
+    its own label (rows and columns no longer share a value)."""
+    if order == "scheduler":
+        positions = {c.index: (c.row, c.col) for c in plan.cells}
+        return GridLayout(positions, plan.n_rows, plan.n_cols, plan.row_labels, plan.col_labels)
+    if order == "seed":
+        positions = {c.index: (c.col, c.row) for c in plan.cells}
+        return GridLayout(positions, plan.n_cols, plan.n_rows, plan.col_labels, plan.row_labels)
+    if order == "seam":
+        scores = seam_scores or {}
+        ranked = rank_by_seam(plan.cells, key=lambda c: scores.get(c.index))
+        positions = {c.index: divmod(k, plan.n_cols) for k, c in enumerate(ranked)}
+        return GridLayout(positions, plan.n_rows, plan.n_cols, [], [])
+    raise ValueError(f"unknown grid order {order!r} (one of {', '.join(GRID_ORDERS)})")
 
 
 #: seconds per denoising step (with CFG) of one 512² image, before anything was measured on this

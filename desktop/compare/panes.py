@@ -195,6 +195,8 @@ class CellPane(ImagePane):
         self.status = "waiting…"
         #: "seam 0.43" once the result is in (lower blends better), painted in the corner
         self.seam_text = ""
+        #: the cell's own label, painted at its top when the grid's rows/columns do not name it
+        self.caption = ""
         self.setMinimumSize(96, 96)
         self.setToolTip("wheel: zoom all · drag: pan all · click: large A/B view")
 
@@ -217,6 +219,10 @@ class CellPane(ImagePane):
         self.status = text
         self.update()
 
+    def set_caption(self, text: str) -> None:
+        self.caption = text
+        self.update()
+
     def paint_overlay(self, p: QPainter) -> None:
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
         if self.pixmap is None:
@@ -224,6 +230,16 @@ class CellPane(ImagePane):
             p.drawRect(r.adjusted(4, 4, -4, -4))
             p.setPen(QColor(160, 160, 165))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.status)
+        if self.caption:
+            fm = QFontMetrics(self.font())
+            p.setFont(self.font())
+            text = fm.elidedText(self.caption, Qt.TextElideMode.ElideRight, int(r.width()) - 80)
+            badge = QRectF(
+                r.left() + 6, r.top() + 6, fm.horizontalAdvance(text) + 12, fm.height() + 6
+            )
+            p.fillRect(badge, QColor(20, 20, 24, 190))
+            p.setPen(QColor(235, 235, 240))
+            p.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
         if self.kept:
             f = QFont(self.font())
             f.setBold(True)

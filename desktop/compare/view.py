@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -33,7 +34,14 @@ from PySide6.QtWidgets import (
 
 from desktop.compare.panes import CellPane, SharedView, WipePane
 from inpaint_core.contact_sheet import save_cell_png, save_contact_sheet
-from inpaint_core.sweep import CellResult, SweepPlan, format_duration, run_sweep
+from inpaint_core.sweep import (
+    GRID_ORDERS,
+    CellResult,
+    SweepPlan,
+    format_duration,
+    grid_layout,
+    run_sweep,
+)
 
 
 def _bold(widget: QWidget, size_delta: float = 0.0) -> None:
@@ -120,6 +128,15 @@ class CompareView(QWidget):
             "Cancel", "stop the sweep; finished cells stay", self.cancel
         )
         self.cancel_button.setEnabled(False)
+        self.sort_combo = QComboBox(objectName="compareSortCombo")
+        for key, text in GRID_ORDERS.items():
+            self.sort_combo.addItem(text, key)
+        self.sort_combo.setToolTip(
+            "Order of the cells: by scheduler (the grid as planned), by seed, or by seam score "
+            "(best blend first)"
+        )
+        self.sort_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the grid
+        self.sort_combo.currentIndexChanged.connect(lambda _i: self._place_cells())
 
         header = QHBoxLayout()
         header.addWidget(self.summary_label)
@@ -135,38 +152,26 @@ class CompareView(QWidget):
         ):
             header.addWidget(b)
 
-        # grid page: column labels (seeds) on top, row labels (scheduler/steps/...) on the left
+        # grid page: column labels on top, row labels on the left, placed by _place_cells in the
+        # order the sort control asks for
         grid_widget = QWidget()
-        grid = QGridLayout(grid_widget)
-        grid.setSpacing(6)
+        self.grid = QGridLayout(grid_widget)
+        self.grid.setSpacing(6)
         self.col_labels: list[QLabel] = []
         self.row_labels: list[QLabel] = []
-        for c, text in enumerate(plan.col_labels):
-            lab = QLabel(text)
-            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            _bold(lab, 1.0)
-            grid.addWidget(lab, 0, c + 1)
-            grid.setColumnStretch(c + 1, 1)
-            self.col_labels.append(lab)
-        for r, text in enumerate(plan.row_labels):
-            lab = QLabel(text.replace(", ", "\n"))
-            lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            _bold(lab, 1.0)
-            grid.addWidget(lab, r + 1, 0)
-            grid.setRowStretch(r + 1, 1)
-            self.row_labels.append(lab)
         self.cells: list[CellPane] = []
         for cell in plan.cells:
             pane = CellPane(self.view, cell.index)
             pane.setToolTip(f"{cell.label}\nwheel: zoom all · drag: pan all · click: large A/B")
             pane.clicked.connect(lambda i=cell.index: self.open_large(i))
-            grid.addWidget(pane, cell.row + 1, cell.col + 1)
             self.cells.append(pane)
+        self.layout_now = grid_layout(plan, "scheduler")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(grid_widget)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows step cells, not scroll bars
         self.grid_page = scroll
+        self._place_cells()
 
         # large page: A/B wipe against the original
         large = QWidget()
@@ -189,10 +194,66 @@ class CompareView(QWidget):
         self.stack.addWidget(self.large_page)
         outer = QVBoxLayout(self)
         outer.addLayout(header)
-        outer.addWidget(self.subtitle)
+        under = QHBoxLayout()  # the shared parameters, and the cells' order
+        under.addWidget(self.subtitle, 1)
+        under.addWidget(QLabel("Sort:"))
+        under.addWidget(self.sort_combo)
+        outer.addLayout(under)
         outer.addWidget(self.stack, 1)
         outer.addWidget(self.hint)
         self._update_buttons()
+
+    # -- order ------------------------------------------------------------------------------
+    @property
+    def sort_order(self) -> str:
+        return self.sort_combo.currentData()
+
+    def sort_by(self, order: str) -> None:
+        """Order the cells ``"scheduler"``, ``"seed"`` or ``"seam"`` (the sort control's keys)."""
+        self.sort_combo.setCurrentIndex(self.sort_combo.findData(order))
+
+    def _place_cells(self) -> None:
+        """Lay the cells out as :func:`inpaint_core.sweep.grid_layout` orders them (the one place
+        the order is decided); the selection stays on its cell."""
+        scores = {c.index: self.seam_score(c.index) for c in self.plan.cells}
+        old = self.layout_now
+        layout = grid_layout(self.plan, self.sort_order or "scheduler", scores)
+        self.layout_now = layout
+        grid = self.grid
+        for lab in self.col_labels + self.row_labels:
+            grid.removeWidget(lab)
+            lab.deleteLater()
+        self.col_labels, self.row_labels = [], []
+        for pane in self.cells:
+            grid.removeWidget(pane)
+        for r in range(old.n_rows + 1):
+            grid.setRowStretch(r, 0)
+        for c in range(old.n_cols + 1):
+            grid.setColumnStretch(c, 0)
+        for c, text in enumerate(layout.col_labels):
+            lab = QLabel(text)
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            _bold(lab, 1.0)
+            grid.addWidget(lab, 0, c + 1)
+            self.col_labels.append(lab)
+        for r, text in enumerate(layout.row_labels):
+            lab = QLabel(text.replace(", ", "\n"))
+            lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            _bold(lab, 1.0)
+            grid.addWidget(lab, r + 1, 0)
+            self.row_labels.append(lab)
+        own_labels = not layout.row_labels  # each cell names itself (seam order)
+        for cell in self.plan.cells:
+            row, col = layout.positions[cell.index]
+            pane = self.cells[cell.index]
+            pane.set_caption(cell.label if own_labels else "")
+            grid.addWidget(pane, row + 1, col + 1)
+        for r in range(layout.n_rows):
+            grid.setRowStretch(r + 1, 1)
+        for c in range(layout.n_cols):
+            grid.setColumnStretch(c + 1, 1)
+        if self.cells:
+            self.grid_page.ensureWidgetVisible(self.cells[self.current])
 
     def _describe_fixed(self) -> str:
         """The parameters every cell shares (the axes are in the row/column labels)."""
@@ -222,6 +283,8 @@ class CompareView(QWidget):
                 continue
             self.results[i] = cr
             self._show_cell(i)
+        if self.sort_order == "seam":
+            self._place_cells()  # new scores: the order changes
         if self.job_id is not None:
             self._mark_running_row()
         if self.is_large and self.current in {c.cell.index for c in cells}:
@@ -297,10 +360,20 @@ class CompareView(QWidget):
         self._update_buttons()
 
     def step(self, d_row: int, d_col: int) -> None:
-        cell = self.plan.cells[self.current]
-        row = max(0, min(self.plan.n_rows - 1, cell.row + d_row))
-        col = max(0, min(self.plan.n_cols - 1, cell.col + d_col))
-        self.select(row * self.plan.n_cols + col)
+        """Move the selection in the grid as it is shown (in its present order)."""
+        layout = self.layout_now
+        row, col = layout.positions[self.current]
+        row = max(0, min(layout.n_rows - 1, row + d_row))
+        col = max(0, min(layout.n_cols - 1, col + d_col))
+        target = layout.at(row, col)
+        if target is not None:
+            self.select(target)
+
+    def step_reading(self, delta: int) -> None:
+        """The previous/next cell in reading order of the grid as shown (the large view's ← →)."""
+        order = self.layout_now.reading_order()
+        pos = max(0, min(len(order) - 1, order.index(self.current) + delta))
+        self.select(order[pos])
 
     def open_large(self, index: int | None = None) -> None:
         if index is not None:
@@ -524,7 +597,7 @@ class CompareView(QWidget):
         if key in moves:
             if self.is_large and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
                 # in the large view, left/right walk every cell in reading order
-                self.select(self.current + (1 if key == Qt.Key.Key_Right else -1))
+                self.step_reading(1 if key == Qt.Key.Key_Right else -1)
             else:
                 self.step(*moves[key])
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
