@@ -40,6 +40,8 @@ class LivePreview(QObject):
 
     #: (LiveResult) the newest stroke's preview, on the GUI thread
     shown = Signal(object)
+    #: (bool) a live render started / ended (delivered, failed or stopped): Esc can stop it
+    rendering_changed = Signal(bool)
     _delivered = Signal(object)
     _failed = Signal(int, str)
 
@@ -69,6 +71,8 @@ class LivePreview(QObject):
         self.submitted = 0
         self._for: tuple[Document, tuple[int, int]] | None = None  # the picture it was made for
         self.last: LiveResult | None = None
+        #: a render of the newest stroke is waiting or running
+        self.rendering = False
         self.action = QAction("&Live preview", window, objectName="livePreviewAction")
         self.action.setCheckable(True)
         self.action.setShortcut(QKeySequence(SHORTCUT))
@@ -107,7 +111,20 @@ class LivePreview(QObject):
             return None
         self.submitted = runner.submit(request, doc.flatten(), doc.mask)
         self._for = (doc, doc.size)
+        self._set_rendering(True)
         return self.submitted
+
+    def stop_render(self) -> None:
+        """Stop the waiting or running render (Esc, Cancel): within a step for a diffusion
+        model; Live stays on, the preview already shown stays."""
+        if self.runner is not None:
+            self.runner.cancel()
+        self._set_rendering(False)
+
+    def _set_rendering(self, on: bool) -> None:
+        if on != self.rendering:
+            self.rendering = on
+            self.rendering_changed.emit(on)
 
     def _runner_for(self, request: InpaintRequest) -> LiveRunner:
         engine = self.engine_for(request)
@@ -125,6 +142,8 @@ class LivePreview(QObject):
 
     # -- results (GUI thread) ----------------------------------------------------------------------
     def _on_delivered(self, live: LiveResult) -> None:
+        if live.generation == self.submitted:
+            self._set_rendering(False)
         if not self.enabled or live.generation != self.submitted or not live.results:
             return  # switched off meanwhile, or a newer stroke is on its way
         doc = self.document()
@@ -137,6 +156,7 @@ class LivePreview(QObject):
 
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self.submitted:
+            self._set_rendering(False)
             self.tell(f"Live preview failed: {message}")
 
     # -- switching -----------------------------------------------------------------------------------
@@ -144,8 +164,7 @@ class LivePreview(QObject):
         if on:
             self.stroke_ended()
             return
-        if self.runner is not None:
-            self.runner.cancel()
+        self.stop_render()
         self.last = None
         self.show(None, None)
 

@@ -53,6 +53,7 @@ def install_creative(w: MainWindow) -> CreativeTools:
     w.generate_menu.addAction(live.action)
     w.toolbar.addAction(live.action)
     w.canvas.stroke_finished.connect(live.stroke_ended)
+    _cancel_stops_live(w, live)
     smart = SmartMaskTool(
         w, lambda: w.doc, w.push_edit, w.canvas.set_click_mode, w.settings, w.show_error
     )
@@ -65,3 +66,21 @@ def install_creative(w: MainWindow) -> CreativeTools:
     w.actions.tools.addAction(smart.action)
     smart.action.toggled.connect(lambda on: on or w.select_paint_tool())
     return CreativeTools(image_menu, extender, live, smart)
+
+
+def _cancel_stops_live(w: MainWindow, live: LivePreview) -> None:
+    """Esc (Generate ▸ Cancel) and the panel's Cancel stop a running live render too, and are
+    enabled while one runs, not only while a generation does."""
+    cancel, panel, model = w.generation.actions.cancel, w.generation.panel, w.generation.model
+
+    def update(*_: object) -> None:
+        running = model.busy or live.rendering
+        cancel.setEnabled(running)
+        panel.cancel_button.setEnabled(running)
+
+    live.rendering_changed.connect(update)
+    model.events.busy_changed.connect(update)  # after the generation feature's own handlers
+    cancel.triggered.connect(live.stop_render)
+    panel.cancel_clicked.connect(live.stop_render)
+    cancel.setToolTip("Stop the running generation or live render; drop queued generations (Esc)")
+    panel.cancel_button.setToolTip(cancel.toolTip())
