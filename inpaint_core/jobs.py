@@ -30,18 +30,25 @@ EngineFactory = Callable[[InpaintRequest], Engine]
 
 
 class EngineCache:
-    """Engines by (engine, model, device, dtype): a model stays loaded between jobs."""
+    """Engines by (engine, model, device, dtype, memory): a model stays loaded between jobs.
 
-    def __init__(self, device: str | None = None, dtype: str | None = None) -> None:
+    ``memory``: the memory-ladder rung a diffusion model loads with (:mod:`.models.memory`;
+    None = chosen from the VRAM), as the CLI's ``--memory``; a change loads the model again."""
+
+    def __init__(
+        self, device: str | None = None, dtype: str | None = None, memory: str | None = None
+    ) -> None:
         self.device = device
         self.dtype = dtype
+        self.memory = memory
         self._engines: dict[tuple[Any, ...], Engine] = {}
         #: plain (4-channel) models the user chose to run as masked img2img (lower quality)
         self.allow_non_inpainting: set[str] = set()
 
     def __call__(self, request: InpaintRequest) -> Engine:
         allow = bool(request.model) and request.model in self.allow_non_inpainting
-        key = (request.engine, request.model, self.device, self.dtype, allow)
+        memory = self.memory if request.engine == "diffusion" else None
+        key = (request.engine, request.model, self.device, self.dtype, allow, memory)
         engine = self._engines.get(key)
         if engine is None:
             if request.engine == "diffusion":
@@ -58,6 +65,7 @@ class EngineCache:
                     device=self.device,
                     dtype=self.dtype,
                     allow_non_inpainting=allow,
+                    memory=memory,
                 )
             elif request.engine == "erase":
                 engine = get_engine("erase", model=request.model, device=self.device)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu
 from desktop.engine_bridge import EngineBridge
 from desktop.generation.controller import GenerationController
 from desktop.generation.host import DocumentHost
+from desktop.generation.memory_menu import MemoryMenu
 
 
 def install(
@@ -33,6 +34,11 @@ def install(
         menu = window.menuBar().addMenu("&Generate")
         menu.setObjectName("generateMenu")
     ctl.actions.fill_menu(menu)
+    memory = MemoryMenu(ctl.engine_cache, ctl.settings, window)
+    menu.addSeparator()
+    menu.addMenu(memory.menu)
+    memory.attach_to(ctl.model_label)
+    ctl.memory = memory  # type: ignore[attr-defined]
     window.addActions([ctl.actions.generate, ctl.actions.cancel, ctl.actions.save])
     window.statusBar().addPermanentWidget(ctl.model_label)
     window.statusBar().addPermanentWidget(ctl.device_label)
