@@ -166,7 +166,13 @@ def render(
 
 
 # -- worker processes of the local executor (top level: a process pool pickles them by name) --------
+class WorkerStartError(Exception):
+    """A worker process could not make its engine. Raised with the worker's first job, so the
+    driver can say why: a pool whose initializer raised only reports itself broken."""
+
+
 _worker_engine: Engine | None = None
+_worker_start_error: str = ""
 _worker_kwargs: dict[str, Any] = {}
 
 
@@ -185,12 +191,18 @@ def _exit_with_parent(poll_s: float = 0.5) -> None:
 
 def init_worker(engine_spec: dict[str, Any], render_kwargs: dict[str, Any]) -> None:
     """Process-pool initializer: one engine per worker process, made once."""
-    global _worker_engine, _worker_kwargs
+    global _worker_engine, _worker_kwargs, _worker_start_error
     _exit_with_parent()
-    _worker_engine = make_engine(engine_spec)
     _worker_kwargs = dict(render_kwargs)
+    try:
+        _worker_engine = make_engine(engine_spec)
+    except Exception as exc:  # noqa: BLE001 - reported with the first job (WorkerStartError)
+        _worker_start_error = (
+            str(exc) if isinstance(exc, InpaintError) else f"{type(exc).__name__}: {exc}"
+        )
 
 
 def render_in_worker(request: InpaintRequest, image_bytes: bytes, mask_bytes: bytes) -> Outcome:
-    assert _worker_engine is not None, "init_worker was not run in this process"
+    if _worker_engine is None:
+        raise WorkerStartError(_worker_start_error or "init_worker was not run in this process")
     return render(_worker_engine, request, image_bytes, mask_bytes, **_worker_kwargs)
