@@ -424,8 +424,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        help="parallel workers: local, processes for the classical engine (default one per "
-        "CPU; diffusion runs in one process); Ray, actors (default one per CPU, or per GPU)",
+        help="parallel workers. Local: processes, default one per CPU (at most 16) for the "
+        "classical engine; diffusion runs in one process, or one per GPU on a machine with "
+        "several. Ray: actors (default one per CPU, or per GPU)",
     )
     p.add_argument(
         "--threads",

@@ -64,13 +64,30 @@ CRASH_REASON = (
 )
 
 
+def cuda_gpus(settings: BatchSettings) -> int:
+    """CUDA GPUs a diffusion batch spreads over: every one when ``--device`` is ``auto`` or
+    ``cuda`` (``cuda:N``, ``cpu`` or ``mps`` name one device); 0 for the classical engine."""
+    if settings.request.engine != "diffusion":
+        return 0
+    if (settings.device or "auto").strip().lower() not in ("auto", "cuda"):
+        return 0
+    try:
+        import torch  # only a diffusion batch asks; it imports torch anyway to load its model
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def local_workers(settings: BatchSettings, items: int | None = None) -> int:
     """Processes the local executor uses: one per CPU for the classical engine (up to
-    :data:`DEFAULT_MAX_WORKERS` unless ``--workers`` says more; never more than ``items``); one
-    for diffusion (torch already uses every core, and the model loads once)."""
+    :data:`DEFAULT_MAX_WORKERS` unless ``--workers`` says more); for diffusion one per GPU when
+    there are several (one model on each), else one (torch already uses every core, and the model
+    loads once). Never more than ``items``."""
     if settings.request.engine != "classical":
-        return 1
-    workers = settings.workers or min(available_cpus(), DEFAULT_MAX_WORKERS)
+        gpus = cuda_gpus(settings)
+        workers = (settings.workers or gpus) if gpus > 1 else 1
+    else:
+        workers = settings.workers or min(available_cpus(), DEFAULT_MAX_WORKERS)
     if sys.platform == "win32":
         workers = min(workers, WINDOWS_MAX_WORKERS)
     if items is not None:
@@ -110,7 +127,8 @@ def run_local(
     first = next(jobs, None)
     if first is None:
         return  # everything was done already: no pool to start
-    _WorkerPool(workers, settings.engine_spec(), kwargs).run(
+    gpus = cuda_gpus(settings) if settings.request.engine == "diffusion" else 0
+    _WorkerPool(workers, settings.engine_spec(), kwargs, gpus=gpus).run(
         itertools.chain([first], jobs), on_outcome
     )
 
@@ -124,18 +142,31 @@ class _InFlight:
 class _WorkerPool:
     """A process pool that is started again when one of its workers dies (module docstring)."""
 
-    def __init__(self, workers: int, engine_spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        workers: int,
+        engine_spec: dict[str, Any],
+        kwargs: dict[str, Any],
+        *,
+        gpus: int = 0,
+    ) -> None:
         self.workers = workers
-        self._initargs = (engine_spec, kwargs)
+        self._spec, self._kwargs, self._gpus = engine_spec, kwargs, gpus
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
         # spawn: the driver may hold threads (tqdm's monitor), which fork does not carry safely
+        context = multiprocessing.get_context("spawn")
+        devices = None
+        if self._gpus > 1:  # each worker of this pool takes one index: GPUs round-robin
+            devices = context.Queue()
+            for i in range(self.workers):
+                devices.put(i % self._gpus)
         return ProcessPoolExecutor(
             self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=init_worker,
-            initargs=self._initargs,
+            initargs=(self._spec, self._kwargs, devices),
         )
 
     def _restart(self) -> None:

@@ -424,7 +424,39 @@ def test_local_workers_default_to_the_cpus_capped_by_the_items(monkeypatch):
     monkeypatch.setattr(batch_local, "available_cpus", lambda: 2)
     assert batch_local.local_workers(classical, items=200) == 2
     diffusion = replace(classical, request=InpaintRequest(engine="diffusion", model="m"))
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 0)
+    assert batch_local.local_workers(diffusion, items=200) == 1  # torch uses the cores
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 1)
     assert batch_local.local_workers(diffusion, items=200) == 1
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 4)
+    assert batch_local.local_workers(diffusion, items=200) == 4  # one model per GPU
+    assert batch_local.local_workers(diffusion, items=3) == 3
+
+
+def test_cuda_gpus_only_for_diffusion_on_auto_or_cuda():
+    from inpaint_core import batch_local
+    from inpaint_core.request import InpaintRequest
+
+    diffusion = batch.BatchSettings(
+        request=InpaintRequest(engine="diffusion", model="m"), out=Path("o")
+    )
+    assert batch_local.cuda_gpus(batch.BatchSettings(request=InpaintRequest(), out=Path("o"))) == 0
+    for device in ("cpu", "mps", "cuda:1"):  # one device named: no spreading
+        assert batch_local.cuda_gpus(replace(diffusion, device=device)) == 0
+
+
+def test_each_gpu_worker_gets_its_own_device():
+    import queue
+
+    from inpaint_core.batch_render import worker_spec
+
+    devices = queue.Queue()
+    for i in (0, 1):
+        devices.put(i)
+    spec = {"name": "diffusion", "model": "m", "device": None}
+    assert worker_spec(spec, devices)["device"] == "cuda:0"
+    assert worker_spec(spec, devices)["device"] == "cuda:1"
+    assert worker_spec(spec, None) is spec and spec["device"] is None
 
 
 def test_ctrl_c_stops_a_parallel_batch_cleanly_and_a_rerun_finishes_it(tmp_path):
