@@ -2,8 +2,8 @@
 
 Why it is shaped like this:
 
-* **The driver owns every file.** Executors (the local loop here, Ray workers in
-  :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back the
+* **The driver owns every file.** Executors (local worker processes in :mod:`.batch_local`, Ray
+  workers in :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back the
   output PNG's bytes (:func:`inpaint_core.imaging.encode_png`, the encoder of ``save_png``). The
   driver hashes the inputs, writes each output atomically (:func:`inpaint_core.files.atomic_write_bytes`)
   and then journals it (:mod:`.batch_journal`). So a Ray cluster needs no shared file system, the
