@@ -59,8 +59,8 @@ WINDOWS_MAX_WORKERS = 61
 IN_FLIGHT_PER_WORKER = 2
 
 CRASH_REASON = (
-    "the worker process restoring it died (out of memory, or a crash in a decoder or the "
-    "engine); the other items went on"
+    "the worker process restoring this image died (out of memory, or a crash in a decoder or "
+    "the engine)"
 )
 
 
