@@ -2,8 +2,8 @@
 
 Why it is shaped like this:
 
-* **The driver owns every file.** Executors (the local loop here, Ray workers in
-  :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back the
+* **The driver owns every file.** Executors (local worker processes in :mod:`.batch_local`, Ray
+  workers in :mod:`.batch_ray`) only compute: they get the input *bytes* and a request and hand back the
   output PNG's bytes (:func:`inpaint_core.imaging.encode_png`, the encoder of ``save_png``). The
   driver hashes the inputs, writes each output atomically (:func:`inpaint_core.files.atomic_write_bytes`)
   and then journals it (:mod:`.batch_journal`). So a Ray cluster needs no shared file system, the
@@ -23,16 +23,12 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
-import itertools
 import json
-import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,18 +39,9 @@ except ImportError:  # Windows: no advisory locks; one batch per folder is then 
     fcntl = None  # type: ignore[assignment]
 
 from .batch_journal import Journal, JournalEntry, params_key, sha256_bytes
+from .batch_local import run_local
 from .batch_ray import import_ray, run_on_ray
-from .batch_render import (
-    BatchItem,
-    BatchSettings,
-    Job,
-    Outcome,
-    available_cpus,
-    init_worker,
-    make_engine,
-    render,
-    render_in_worker,
-)
+from .batch_render import BatchItem, BatchSettings, Job, Outcome
 from .engines.base import Engine
 from .errors import InpaintError
 from .files import atomic_write_bytes, clean_stale_temp_files
@@ -317,68 +304,6 @@ def plan_jobs(
         yield Job(item, request, image_bytes, mask_bytes, image_sha, mask_sha, params)
 
 
-def local_workers(settings: BatchSettings) -> int:
-    """Processes the local executor uses: one per CPU for the classical engine (pure numpy, one
-    core each); one for diffusion (torch already uses every core, and the model loads once)."""
-    if settings.request.engine != "classical":
-        return 1
-    return settings.workers or available_cpus()
-
-
-def run_local(
-    jobs: Iterator[Job],
-    settings: BatchSettings,
-    on_outcome: Callable[[Job, Outcome], None],
-    engine: Engine | None = None,
-) -> None:
-    """The local executor: in this process with one engine (diffusion, or an ``engine`` given),
-    or a pool of worker processes with one classical engine each. Same :func:`render`, same bytes.
-    """
-    workers = 1 if engine is not None else local_workers(settings)
-    render_kwargs = {
-        "mask_from": settings.mask_from,
-        "resize_mask": settings.resize_mask,
-        "max_pixels": settings.max_pixels,
-    }
-    if workers == 1:
-        for job in jobs:
-            engine = engine or make_engine(settings.engine_spec())  # not made if all are done
-            on_outcome(job, render(engine, job.request, job.image_bytes, job.mask_bytes,
-                                   **render_kwargs))  # fmt: skip
-        return
-    first = next(jobs, None)
-    if first is None:
-        return  # everything was done already: no pool to start
-    jobs = itertools.chain([first], jobs)
-    # spawn: the driver may hold threads (tqdm's monitor), which fork does not carry safely
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=init_worker,
-        initargs=(settings.engine_spec(), render_kwargs),
-    ) as pool:  # fmt: skip
-        pending: dict[Future, Job] = {}
-        source = iter(jobs)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < 2 * workers:  # bounded: bytes in memory
-                job = next(source, None)
-                if job is None:
-                    exhausted = True
-                    break
-                future = pool.submit(render_in_worker, job.request, job.image_bytes, job.mask_bytes)
-                pending[future] = job
-            if not pending:
-                break
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for future in finished:
-                job = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool as exc:  # a worker died (out of memory?): stop cleanly
-                    raise InpaintError(f"a batch worker process died ({exc})") from None
-                on_outcome(job, outcome)
-
-
 def run_batch(
     items: list[BatchItem],
     settings: BatchSettings,
@@ -473,7 +398,7 @@ def run_batch(
             if settings.executor == "ray":
                 run_on_ray(counted_jobs(), settings, on_outcome)
             else:
-                run_local(counted_jobs(), settings, on_outcome, engine)
+                run_local(counted_jobs(), settings, on_outcome, engine, items=len(items))
         finally:
             bar.close()
     summary.seconds = time.perf_counter() - t0
@@ -499,8 +424,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        help="parallel workers: local, processes for the classical engine (default one per "
-        "CPU; diffusion runs in one process); Ray, actors (default one per CPU, or per GPU)",
+        help="parallel workers. Local: processes, default one per CPU (at most 16) for the "
+        "classical engine; diffusion runs in one process, or one per GPU on a machine with "
+        "several. Ray: actors (default one per CPU, or per GPU)",
     )
     p.add_argument(
         "--threads",

@@ -8,6 +8,7 @@ Ray outputs the local outputs, byte for byte, and lets a cluster run without a s
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -166,7 +167,13 @@ def render(
 
 
 # -- worker processes of the local executor (top level: a process pool pickles them by name) --------
+class WorkerStartError(Exception):
+    """A worker process could not make its engine. Raised with the worker's first job, so the
+    driver can say why: a pool whose initializer raised only reports itself broken."""
+
+
 _worker_engine: Engine | None = None
+_worker_start_error: str = ""
 _worker_kwargs: dict[str, Any] = {}
 
 
@@ -183,14 +190,35 @@ def _exit_with_parent(poll_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def init_worker(engine_spec: dict[str, Any], render_kwargs: dict[str, Any]) -> None:
-    """Process-pool initializer: one engine per worker process, made once."""
-    global _worker_engine, _worker_kwargs
+def worker_spec(engine_spec: dict[str, Any], devices: Any = None) -> dict[str, Any]:
+    """The engine spec of one worker: with ``devices`` (a queue holding one GPU index per worker
+    of the pool), its own ``cuda:N``, so a several-GPU machine loads one model per GPU."""
+    if devices is None:
+        return engine_spec
+    try:
+        index = devices.get(timeout=60)
+    except queue.Empty:  # more workers than indices: cannot happen, the pool makes one each
+        return engine_spec
+    return {**engine_spec, "device": f"cuda:{int(index)}"}
+
+
+def init_worker(
+    engine_spec: dict[str, Any], render_kwargs: dict[str, Any], devices: Any = None
+) -> None:
+    """Process-pool initializer: one engine per worker process, made once (on the GPU the
+    ``devices`` queue hands it, when there is one)."""
+    global _worker_engine, _worker_kwargs, _worker_start_error
     _exit_with_parent()
-    _worker_engine = make_engine(engine_spec)
     _worker_kwargs = dict(render_kwargs)
+    try:
+        _worker_engine = make_engine(worker_spec(engine_spec, devices))
+    except Exception as exc:  # noqa: BLE001 - reported with the first job (WorkerStartError)
+        _worker_start_error = (
+            str(exc) if isinstance(exc, InpaintError) else f"{type(exc).__name__}: {exc}"
+        )
 
 
 def render_in_worker(request: InpaintRequest, image_bytes: bytes, mask_bytes: bytes) -> Outcome:
-    assert _worker_engine is not None, "init_worker was not run in this process"
+    if _worker_engine is None:
+        raise WorkerStartError(_worker_start_error or "init_worker was not run in this process")
     return render(_worker_engine, request, image_bytes, mask_bytes, **_worker_kwargs)

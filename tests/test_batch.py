@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from skimage import data
 
 from inpaint_core import batch, cli, imaging
 from inpaint_core.batch_journal import JOURNAL_NAME, Journal
+from inpaint_core.errors import InpaintError
 from inpaint_core.files import TEMP_MARK
 from inpaint_core.synthetic_damage import damage, scratches
 
@@ -313,3 +315,189 @@ def test_with_a_seed_batch_files_are_run_files_byte_for_byte(tmp_path, capsys):
                      str(masks / "chelsea.png"), "--out", str(single), "--seed", "9",
                      "--quiet"]) == 0  # fmt: skip
     assert (out / "chelsea.png").read_bytes() == single.read_bytes()
+
+
+# -- the local executor's worker processes ------------------------------------------------------
+def test_parallel_batch_is_byte_identical_to_sequential_and_to_single_runs(tmp_path, capsys):
+    names = ["coffee", "astronaut", "chelsea"]
+    scans, masks = make_folder(tmp_path, names=names)
+    folders = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        code, report = run_batch_cli("--images", str(scans), "--masks", str(masks),
+                                     "--out", str(out), "--workers", workers,
+                                     capsys=capsys)  # fmt: skip
+        assert code == 0 and report["done"] == len(names), report
+        folders[workers] = {p.name: p.read_bytes() for p in sorted(out.glob("*.png"))}
+    assert len(folders["2"]) == len(names) and folders["2"] == folders["1"]
+    entries = Journal(tmp_path / "w2").load()
+    for name in names:
+        seed = entries[name].params["request"]["seed"]
+        single = tmp_path / f"single-{name}.png"
+        assert cli.main(["run", "--image", str(scans / f"{name}.png"), "--mask",
+                         str(masks / f"{name}.png"), "--out", str(single), "--seed", str(seed),
+                         "--quiet"]) == 0  # fmt: skip
+        assert folders["2"][f"{name}.png"] == single.read_bytes(), name
+
+
+#: imported by every Python process started with its folder on PYTHONPATH (the batch's spawned
+#: workers too): a worker that meets the marked image dies at once, as the kernel's OOM killer
+#: or a segfault in a decoder would end it
+CRASH_HOOK = """
+import os, signal
+from inpaint_core import batch_render
+
+_render = batch_render.render
+
+def render(engine, request, image_bytes, mask_bytes, **kwargs):
+    if b"KILL-THIS-WORKER" in image_bytes:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _render(engine, request, image_bytes, mask_bytes, **kwargs)
+
+batch_render.render = render
+"""
+
+
+def test_a_worker_that_dies_fails_only_its_item_and_the_batch_goes_on(tmp_path):
+    from PIL import PngImagePlugin
+
+    names = ["coffee", "astronaut", "chelsea", "p3", "p4"]
+    PHOTOS_BEFORE = dict(PHOTOS)
+    PHOTOS.update(p3=data.coffee, p4=data.astronaut)
+    try:
+        scans, masks = make_folder(tmp_path, names=names)
+    finally:
+        PHOTOS.clear()
+        PHOTOS.update(PHOTOS_BEFORE)
+    killer = Image.open(scans / "chelsea.png").convert("RGB")
+    note = PngImagePlugin.PngInfo()
+    note.add_text("note", "KILL-THIS-WORKER")
+    killer.save(scans / "killer.png", pnginfo=note)
+    Image.open(masks / "chelsea.png").save(masks / "killer.png")
+    (scans / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not the rest of a PNG")
+    Image.open(masks / "chelsea.png").save(masks / "broken.png")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CRASH_HOOK)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "inpaint_core.cli", "batch", "--images", str(scans),
+           "--masks", str(masks), "--out", str(out), "--json", "--workers", "2"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), str(REPO)]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    failed = {Path(f["image"]).name: f["reason"] for f in report["failed"]}
+    assert set(failed) == {"killer.png", "broken.png"}
+    assert "worker process" in failed["killer.png"] and "died" in failed["killer.png"]
+    assert report["done"] == len(names)
+    assert sorted(p.stem for p in out.glob("*.png")) == sorted(names)
+    entries = Journal(out).load()
+    assert entries["killer"].status == "failed" and "died" in entries["killer"].error
+    assert all(entries[n].status == "done" for n in names)
+    assert not [p for p in out.iterdir() if TEMP_MARK in p.name]
+
+
+def test_an_engine_that_cannot_start_in_the_workers_stops_the_batch_with_the_reason(tmp_path):
+    from inpaint_core.batch_local import _WorkerPool
+    from inpaint_core.batch_render import Job
+    from inpaint_core.request import InpaintRequest
+
+    scans, masks = make_folder(tmp_path, names=["coffee"])
+    image, mask = (scans / "coffee.png").read_bytes(), (masks / "coffee.png").read_bytes()
+    item = batch.BatchItem(key="coffee", image=scans / "coffee.png", mask=masks / "coffee.png")
+    job = Job(item, InpaintRequest(), image, mask, "", "", {})
+    seen = []
+    with pytest.raises(InpaintError, match="could not start in a batch worker: .*no-such-engine"):
+        _WorkerPool(2, {"name": "no-such-engine"}, {}).run(iter([job, job]), seen.append)
+    assert seen == []
+
+
+def test_local_workers_default_to_the_cpus_capped_by_the_items(monkeypatch):
+    from inpaint_core import batch_local
+    from inpaint_core.request import InpaintRequest
+
+    monkeypatch.setattr(batch_local, "available_cpus", lambda: 64)
+    classical = batch.BatchSettings(request=InpaintRequest(), out=Path("o"))
+    assert batch_local.local_workers(classical) == batch_local.DEFAULT_MAX_WORKERS
+    assert batch_local.local_workers(classical, items=3) == 3
+    assert batch_local.local_workers(replace(classical, workers=40)) == 40  # asked for
+    monkeypatch.setattr(batch_local, "available_cpus", lambda: 2)
+    assert batch_local.local_workers(classical, items=200) == 2
+    diffusion = replace(classical, request=InpaintRequest(engine="diffusion", model="m"))
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 0)
+    assert batch_local.local_workers(diffusion, items=200) == 1  # torch uses the cores
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 1)
+    assert batch_local.local_workers(diffusion, items=200) == 1
+    monkeypatch.setattr(batch_local, "cuda_gpus", lambda settings: 4)
+    assert batch_local.local_workers(diffusion, items=200) == 4  # one model per GPU
+    assert batch_local.local_workers(diffusion, items=3) == 3
+
+
+def test_cuda_gpus_only_for_diffusion_on_auto_or_cuda():
+    from inpaint_core import batch_local
+    from inpaint_core.request import InpaintRequest
+
+    diffusion = batch.BatchSettings(
+        request=InpaintRequest(engine="diffusion", model="m"), out=Path("o")
+    )
+    assert batch_local.cuda_gpus(batch.BatchSettings(request=InpaintRequest(), out=Path("o"))) == 0
+    for device in ("cpu", "mps", "cuda:1"):  # one device named: no spreading
+        assert batch_local.cuda_gpus(replace(diffusion, device=device)) == 0
+
+
+def test_each_gpu_worker_gets_its_own_device():
+    import queue
+
+    from inpaint_core.batch_render import worker_spec
+
+    devices = queue.Queue()
+    for i in (0, 1):
+        devices.put(i)
+    spec = {"name": "diffusion", "model": "m", "device": None}
+    assert worker_spec(spec, devices)["device"] == "cuda:0"
+    assert worker_spec(spec, devices)["device"] == "cuda:1"
+    assert worker_spec(spec, None) is spec and spec["device"] is None
+
+
+def test_ctrl_c_stops_a_parallel_batch_cleanly_and_a_rerun_finishes_it(tmp_path):
+    """Ctrl-C in a terminal sends SIGINT to the driver and its workers (the process group)."""
+    names = {f"p{i}": fn for i, fn in enumerate(list(PHOTOS.values()) * 3)}
+    PHOTOS_BEFORE = dict(PHOTOS)
+    PHOTOS.update(names)
+    try:
+        scans, masks = make_folder(tmp_path, size=(512, 384), names=list(names))
+    finally:
+        PHOTOS.clear()
+        PHOTOS.update(PHOTOS_BEFORE)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "inpaint_core.cli", "batch", "--images", str(scans),
+           "--masks", str(masks), "--out", str(out), "--workers", "2"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)  # fmt: skip
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 120
+    try:
+        while not (journal.exists() and journal.read_text().count("\n") >= 1):
+            assert proc.poll() is None, "the batch ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no item finished within 120 s"
+            time.sleep(0.01)
+        workers = children(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)  # the defect this bounds: a pool that never ends
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 3, err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    done = [k for k, e in Journal(out).load().items() if e.status == "done"]
+    assert 1 <= len(done) < len(names)
+    assert not [p for p in out.iterdir() if TEMP_MARK in p.name]
+    deadline = time.monotonic() + 10
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(workers)
+    rerun = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["skipped"] == len(done)
