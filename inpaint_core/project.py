@@ -21,8 +21,11 @@ How a :class:`~inpaint_core.document.Document` maps onto it:
   history (kept or not) with its full request, seed, box and flags.
 
 Pixels are stored as 8-bit PNG, which is what the document holds (every photo is brought to 8-bit
-sRGB when it is loaded, see :mod:`inpaint_core.imaging`), so a save -> open round trip is exact,
-bit for bit, for every array the document has.
+sRGB when it is loaded, see :mod:`inpaint_core.imaging`), except the photo of a 16-bit photo: its
+layer (and ``mergedimage.png``) is a 16-bit PNG of its 16-bit pixels
+(:mod:`inpaint_core.imaging.highbits`: the untouched pixels' own 16 bits, edited ones scaled from 8).
+So a save -> open round trip is exact, bit for bit, for every array the document has, 16-bit
+samples included. (Readers that bring PNGs to 8 bits, like Pillow, see the photo's high bytes.)
 
 An .ora made by another program opens with the layers it has: the first layer named "mask"
 (any case) becomes the mask (its alpha when it has transparency, else its brightness), the bottom
@@ -65,7 +68,9 @@ from .document.layers import composite_into
 from .errors import ImageLoadError, ImageTooLargeError, InpaintError
 from .files import atomic_open
 from .imaging import LoadedImage
-from .imaging.decode import decode
+from .imaging.decode import Decoded, decode
+from .imaging.highbits import HighBits
+from .imaging.png import encode_png16
 from .imaging.sources import max_pixels_from_env
 from .inpaint import InpaintResult
 from .masks import BBox
@@ -117,6 +122,8 @@ class LayerData:
     info: dict[str, Any] = field(default_factory=dict)
     cache_key: Any = None
     still_valid: Callable[[], bool] | None = None
+    #: the photo's 16-bit samples (a 16-bit photo): the layer is written as a 16-bit PNG
+    high_bits: HighBits | None = None
 
 
 @dataclass
@@ -216,6 +223,7 @@ def snapshot(
             alpha=doc.photo.alpha,
             cache_key=photo_key,
             still_valid=photo_guard,
+            high_bits=doc.photo.high_bits,
         )
     ]
     for layer in doc.result_layers:
@@ -279,6 +287,18 @@ def encode_png(
     buf = io.BytesIO()
     im.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
+
+
+def _layer_png(
+    rgb: np.ndarray | None,
+    alpha: np.ndarray | None,
+    compress_level: int,
+    high_bits: HighBits | None,
+) -> bytes:
+    """:func:`encode_png`, or with ``high_bits`` a 16-bit PNG of ``high_bits.lift(rgb)``."""
+    if high_bits is not None and rgb is not None:
+        return encode_png16(rgb, high_bits, alpha=alpha, compress_level=compress_level)
+    return encode_png(rgb, alpha, compress_level)
 
 
 def _mask_png(mask: np.ndarray, colour: tuple[int, int, int], compress_level: int) -> bytes:
@@ -401,7 +421,7 @@ def write_snapshot(
             assert ld.alpha is not None
             data = _mask_png(ld.alpha, snap.mask_colour, compress_level)
         else:
-            data = encode_png(ld.rgb, ld.alpha, compress_level)
+            data = _layer_png(ld.rgb, ld.alpha, compress_level, ld.high_bits)
         if ld.still_valid is not None and not ld.still_valid():
             raise SnapshotChanged(f"the {ld.kind} changed while it was being saved")
         if png_cache is not None and ld.cache_key:
@@ -419,7 +439,8 @@ def write_snapshot(
             rgb, alpha = snap.layers[0].rgb, snap.layers[0].alpha
             assert rgb is not None
         thumb = _thumbnail(rgb, alpha)
-        merged = encode_png(rgb, alpha, compress_level) if covered else None
+        deep = snap.layers[0].high_bits
+        merged = _layer_png(rgb, alpha, compress_level, deep) if covered else None
         if any(ld.still_valid is not None and not ld.still_valid() for ld in snap.layers):
             raise SnapshotChanged("the photo changed while it was being saved")
         if png_cache is not None and mkey:
@@ -681,7 +702,7 @@ def _read_candidates(z: _Zip, doc: Document, notes: list[str]) -> tuple[list[Can
             if not patch_name.startswith(f"{NAMESPACE}/candidates/") or ".." in patch_name:
                 raise ValueError(f"patch {patch_name!r} is outside {NAMESPACE}/candidates/")
             x0, y0, x1, y1 = (int(v) for v in rec["box"])
-            rgb, _alpha, _f, _t, _n = decode(z.read(patch_name), patch_name, max_pixels_from_env())
+            rgb = decode(z.read(patch_name), patch_name, max_pixels_from_env()).rgb
             box = BBox(x0, y0, x1, y1)
             if rgb.shape[:2] != (box.height, box.width):
                 raise ValueError("its patch does not match its box")
@@ -754,13 +775,16 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
     mask_meta: dict = meta.get("mask", {}) if ours else {}
 
     def pixels(sl: _StackLayer) -> tuple[np.ndarray, np.ndarray | None]:
+        d = decoded(sl)
+        return d.rgb, d.alpha
+
+    def decoded(sl: _StackLayer) -> Decoded:
         try:
-            rgb, alpha, _fmt, _text, _notes = decode(z.read(sl.src), f"{label}:{sl.src}", limit)
+            return decode(z.read(sl.src), f"{label}:{sl.src}", limit)
         except ImageTooLargeError:
             raise
         except ImageLoadError as exc:
             raise ProjectError(str(exc)) from None
-        return rgb, alpha
 
     # which layer is the mask, which the photo
     if ours:
@@ -777,7 +801,10 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         raise ProjectError(f"{label}: the project has no picture layer")
 
     ps = stack[photo_i]
-    rgb, alpha = pixels(ps)
+    photo_d = decoded(ps)
+    rgb, alpha = photo_d.rgb, photo_d.alpha
+    deep = HighBits.of(photo_d.rgb16)
+    del photo_d
     if (ps.x, ps.y) == (0, 0) and rgb.shape[:2] == (h, w):
         photo_rgb, photo_alpha = rgb, alpha
     else:  # a foreign photo layer off the canvas origin or of another size: place it
@@ -791,6 +818,8 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         notes.append(f"placed the picture layer {ps.name!r} on the {w}x{h} canvas")
         if int(photo_alpha.min()) == 255:
             photo_alpha = None
+        if deep is not None:  # the samples where the layer is; the rest of the canvas is 8-bit
+            deep = deep.moved(ps.x, ps.y)
     if not ps.visible or ps.opacity < 1.0 or ps.composite_op != "svg:src-over":
         notes.append(f"the picture layer {ps.name!r} is always shown opaque here")
 
@@ -801,6 +830,7 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         source=str(meta.get("source", label)) if ours else label,
         text={str(k): str(v) for k, v in (meta.get("text") or {}).items()} if ours else {},
     )
+    doc.photo.high_bits = deep
     doc.photo.name = ps.name
 
     if mask_i is not None:
@@ -900,11 +930,14 @@ def project_picture(
     """An .ora as the input of a run: its flattened picture (the visible layers, without the mask
     overlay; the photo's transparency kept) and its mask (None when no mask is painted)."""
     doc = open_project(path, max_pixels=max_pixels)
+    rgb = doc.flatten()
+    deep = doc.photo.high_bits
     picture = LoadedImage(
-        rgb=doc.flatten(),
+        rgb=rgb,
         alpha=doc.photo.alpha,
         source=str(path),
         format="ORA",
         text=dict(doc.text),
+        rgb16=None if deep is None else deep.lift(rgb),
     )
     return picture, (doc.mask if doc.mask.any() else None)

@@ -28,6 +28,7 @@ from .candidates import Candidate, CandidateHistory
 from .document import Document, export_picture, picture_format
 from .errors import RequestValidationError
 from .imaging import LoadedImage
+from .imaging.highbits import HighBits
 from .inpaint import InpaintResult
 from .project import (
     Project,
@@ -130,6 +131,7 @@ def prepare_save(
         seed=params.seed,
         model_name=params.model_name,
         seam_score=params.seam_score,
+        high_bits=document.photo.high_bits,  # never written in place: safe on another thread
     )
 
 
@@ -204,10 +206,13 @@ def save_result_picture(
     *,
     text: dict[str, str] | None = None,
     pasted: bool = True,
+    high_bits: HighBits | None = None,
 ) -> Path:
     """One output as a picture with its parameters (and seam score): what the CLI, the predictions
     service, batch runs and Compare cells write, so the same result gives the same file everywhere.
-    ``pasted=False`` writes the working-grid image instead of the photo with the fill pasted in."""
+    ``pasted=False`` writes the working-grid image instead of the photo with the fill pasted in.
+    ``high_bits``: the 16-bit samples of ``photo_rgb`` (a 16-bit photo): a pasted PNG is then
+    16-bit, the pixels outside the fill exactly the photo's."""
     image = result.composite(photo_rgb) if pasted else result.grid_image
     return export_picture(
         path,
@@ -218,4 +223,5 @@ def save_result_picture(
         model_name=model_name,
         seam_score=result.info.get("seam_score"),
         text=text,
+        high_bits=high_bits if pasted else None,
     )

@@ -198,8 +198,9 @@ def test_a_plain_opaque_mask_layer_is_read_by_brightness(tmp_path: Path) -> None
 
 
 def test_sixteen_bit_sources_keep_what_the_document_holds(tmp_path: Path) -> None:
-    """The document is 8-bit: a 16-bit photo is scaled once on load (65535 -> 255) and from then on
-    every save/open is exact; a 16-bit layer in a foreign .ora is scaled the same way."""
+    """A 16-bit photo's working copy is scaled once on load (65535 -> 255) and its 16-bit samples
+    are kept (tests/test_sixteen_bit.py): every save/open is exact for both; a 16-bit picture layer
+    in a foreign .ora is read the same way."""
     rng = np.random.default_rng(3)
     deep = rng.integers(0, 65536, (40, 30, 3), dtype=np.uint16)
     src = tmp_path / "deep.png"
@@ -209,12 +210,15 @@ def test_sixteen_bit_sources_keep_what_the_document_holds(tmp_path: Path) -> Non
     assert np.array_equal(doc.photo.rgb[..., 0], expected)
     back = open_project(save_project(doc, tmp_path / "deep.ora"))
     assert np.array_equal(back.photo.rgb, doc.photo.rgb)
+    assert np.array_equal(back.photo.rgb16()[..., 2], deep[..., 0])
 
     foreign = tmp_path / "foreign16.ora"
     buf = io.BytesIO()
     Image.fromarray(deep[..., 0]).save(buf, format="PNG")
     _write_ora(foreign, 30, 40, [("photo", "data/p.png", buf.getvalue())])
-    assert np.array_equal(open_project(foreign).photo.rgb[..., 0], expected)
+    theirs = open_project(foreign)
+    assert np.array_equal(theirs.photo.rgb[..., 0], expected)
+    assert np.array_equal(theirs.photo.rgb16()[..., 0], deep[..., 0])
 
 
 @pytest.mark.slow
