@@ -41,6 +41,7 @@ from .png import encode_png, save_png
 from .sources import (
     DEFAULT_MAX_PIXELS,
     MAX_BYTES,
+    MAX_FILE_BYTES,
     MAX_PIXELS_ENV,
     max_pixels_from_env,
     read_source,
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "HighBits",
     "MAX_BYTES",
+    "MAX_FILE_BYTES",
     "MAX_PIXELS_ENV",
     "LoadedImage",
     "load_image",
@@ -95,7 +97,7 @@ class LoadedImage:
 def load_image(
     source: str | PathLike[str] | bytes,
     *,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int | None = None,
     max_pixels: int | None = None,
     timeout: float = 15.0,
     cancel: CancelToken | None = None,
@@ -104,7 +106,8 @@ def load_image(
 ) -> LoadedImage:
     """Load a photo from a path, bytes or an http(s) URL as upright 8-bit sRGB RGB (+ alpha).
 
-    ``max_bytes`` caps the file or download (default 50 MiB); ``max_pixels`` caps width*height,
+    ``max_bytes`` caps the file or download (default: 512 MiB for a file on disk, where big 16-bit
+    scans live; 50 MiB for bytes or a download); ``max_pixels`` caps width*height,
     checked from the header before decoding (default ``$INPAINT_MAX_PIXELS`` or 150 MP);
     ``timeout`` (seconds) bounds a whole download. Raises :class:`ImageTooLargeError` over a limit
     and :class:`ImageLoadError` for anything that is not a readable image.

@@ -304,7 +304,8 @@ def _deep_kind(data: bytes, im: Image.Image) -> str | None:
 def _deep_samples(
     data: bytes, im: Image.Image, kind: str
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """(HxWx3 uint16 RGB, HxW uint16 alpha or None) as stored (not yet upright), or None."""
+    """(HxWx3 uint16 RGB, HxW uint16 alpha or None) as stored (not yet upright), or None.
+    For "colour", ``im`` may be closed already: only its size is read."""
     if kind == "grey":
         grey = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
         return np.repeat(grey[..., None], 3, axis=2), None
@@ -317,15 +318,16 @@ def _deep_samples(
     if pixels.ndim == 2:
         return np.repeat(pixels[..., None], 3, axis=2), None
     if pixels.shape[2] == 4:
-        return cv2.cvtColor(pixels[..., :3], cv2.COLOR_BGR2RGB), pixels[..., 3]
+        rgb = np.ascontiguousarray(pixels[..., 2::-1])
+        return rgb, np.ascontiguousarray(pixels[..., 3])
     if pixels.shape[2] == 3:
-        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB), None
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels), None  # in place
     return None
 
 
-def decode(data: bytes, label: str, max_pixels: int) -> Decoded:
+def decode(data: bytes, label: str, max_pixels: int, *, keep_16: bool = True) -> Decoded:
     """``data`` -> :class:`Decoded` (rgb, alpha, format, text, notes, rgb16); see the package
-    docstring."""
+    docstring. ``keep_16=False``: 8 bits only (``rgb16`` None)."""
     im = open_header(data, label, max_pixels)
     notes: list[str] = []
     try:
@@ -335,9 +337,10 @@ def decode(data: bytes, label: str, max_pixels: int) -> Decoded:
         pass
     decode_pixels(im, label)
     try:
-        deep_kind = _deep_kind(data, im)
+        deep_kind = _deep_kind(data, im) if keep_16 else None
     except Exception:  # a damaged animation or tag: read it as 8-bit
         deep_kind = None
+    fmt = im.format or ""
     orientation = _orientation(im)
     text = _text_chunks(im)
     try:
@@ -350,9 +353,14 @@ def decode(data: bytes, label: str, max_pixels: int) -> Decoded:
         if any(n.startswith("converted from ICC") for n in notes):
             notes.append("kept 8 bits per channel: the colour profile was converted in 8 bits")
         else:
+            if deep_kind == "colour":  # OpenCV decodes it: free Pillow's 8-bit copy first
+                rgb_im = base = None
+                im.close()
             deep = _deep_samples(data, im, deep_kind)
-            if deep is None:
-                notes.append("read 8 bits per channel: the 16-bit samples could not be decoded")
+            if deep is None:  # OpenCV refused what Pillow read: read it again, in 8 bits
+                again = decode(data, label, max_pixels, keep_16=False)
+                again.notes.append("read 8 bits per channel: OpenCV could not decode the file")
+                return again
             else:
                 rgb16 = np.ascontiguousarray(_orient(deep[0], orientation))
                 rgb_im = None  # the 8-bit picture is the 16-bit one's reduction (below)
@@ -376,4 +384,4 @@ def decode(data: bytes, label: str, max_pixels: int) -> Decoded:
         alpha = np.ascontiguousarray(alpha, dtype=np.uint8)
         if int(alpha.min()) == 255:
             alpha = None
-    return Decoded(rgb, alpha, im.format or "", text, notes, rgb16)
+    return Decoded(rgb, alpha, fmt, text, notes, rgb16)
