@@ -306,10 +306,8 @@ def test_metadata_chunks_are_pillows_own(tmp_path: Path) -> None:
 
 
 def test_a_16_bit_file_opencv_cannot_decode_still_opens_in_8_bits(monkeypatch) -> None:
-    import inpaint_core.imaging.decode as decode_module
-
     deep = deep_photo()
-    monkeypatch.setattr(decode_module.cv2, "imdecode", lambda *a: None)
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: None)
     img = load_image(png16(deep))
     assert img.rgb16 is None and img.rgb.shape == (512, 512, 3)
     assert np.abs(img.rgb.astype(int) - reduce16(deep)).max() <= 1  # Pillow's high bytes
