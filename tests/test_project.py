@@ -241,14 +241,14 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path: Path, layered, mo
     path = save_project(doc, tmp_path / "work.ora", history)
     before = path.read_bytes()
     doc.add_result_layer(np.zeros((8, 8, 3), np.uint8), (0, 0, 8, 8), "new")
-    real = zipfile.ZipFile.writestr
+    real = zipfile.ZipFile.open
 
-    def full_disk(self, name, data, *a, **k):
-        if str(getattr(name, "filename", name)) == "mergedimage.png":
+    def full_disk(self, name, mode="r", *a, **k):  # the disk fills up at mergedimage.png
+        if str(getattr(name, "filename", name)) == "mergedimage.png" and mode == "w":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, name, data, *a, **k)
+        return real(self, name, mode, *a, **k)
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    monkeypatch.setattr(zipfile.ZipFile, "open", full_disk)
     with pytest.raises(FileWriteError, match="disk is full") as exc:
         save_project(doc, path, history)
     assert str(path) in str(exc.value)

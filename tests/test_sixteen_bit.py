@@ -21,7 +21,7 @@ from inpaint_core.document import Document
 from inpaint_core.imaging import load_image
 from inpaint_core.imaging.decode import _ORIENTATION, _orient
 from inpaint_core.imaging.highbits import HighBits, reduce16
-from inpaint_core.imaging.png import metadata_chunks, splice_chunks, srgb_profile
+from inpaint_core.imaging.png import metadata_chunks, srgb_profile
 from inpaint_core.metadata import request_from_png_text
 from inpaint_core.project import load_project, open_project, save_project
 from inpaint_core.saving import save_document
@@ -40,6 +40,11 @@ def deep_grey(seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     low = rng.integers(-128, 129, (512, 512))
     return np.clip(data.camera().astype(np.int64) * 257 + low, 0, 65535).astype(np.uint16)
+
+
+def splice_chunks(png: bytes, chunks: bytes) -> bytes:
+    """``png`` with whole ``chunks`` after its IHDR (signature 8 bytes + IHDR 25)."""
+    return png[:33] + chunks + png[33:]
 
 
 def png16(rgb16: np.ndarray, alpha16: np.ndarray | None = None, chunks: bytes = b"") -> bytes:

@@ -1,10 +1,9 @@
 """Write a PNG with generation metadata: A1111 ``parameters`` + our request JSON (``inpaint_studio``).
 
 A picture made from a 16-bit photo is written as a 16-bit PNG (``high_bits``, see
-:mod:`inpaint_core.imaging.highbits`). Pillow cannot write 16-bit RGB PNGs, OpenCV can (and
-releases the GIL while it compresses) but writes no text or ICC chunks: so OpenCV encodes the
-pixels and Pillow's own encoding of the same metadata (on a 1x1 picture) gives the chunks, spliced
-in after the header (:func:`encode_png16`).
+:mod:`inpaint_core.imaging.highbits`) by :mod:`inpaint_core.imaging.png_bands` (Pillow cannot
+write 16-bit RGB); its text and ICC chunks are the ones Pillow writes for the same metadata
+(:func:`metadata_chunks`), so 8-bit and 16-bit exports carry the same bytes of metadata.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
 from ..files import atomic_write
 from .highbits import HighBits
+from .png_bands import SIGNATURE, encode_picture
 
 if TYPE_CHECKING:
     from ..request import InpaintRequest
@@ -105,53 +104,24 @@ def _encode16(
     info: PngImagePlugin.PngInfo,
     compress_level: int,
 ) -> bytes:
-    return encode_png16(
+    """A 16-bit PNG of ``high_bits.lift(rgb)`` (+ alpha) with the metadata of ``info`` and the
+    sRGB profile."""
+    return encode_picture(
         rgb,
-        high_bits,
-        alpha=alpha,
+        alpha,
+        high_bits=high_bits,
         compress_level=compress_level,
         chunks=metadata_chunks(info, srgb_profile()),
     )
 
 
-def encode_png16(
-    rgb: np.ndarray,
-    high_bits: HighBits,
-    *,
-    alpha: np.ndarray | None = None,
-    compress_level: int = 6,
-    chunks: bytes = b"",
-) -> bytes:
-    """A 16-bit RGB (RGBA with ``alpha``, scaled x257) PNG of ``high_bits.lift(rgb)``, with
-    ``chunks`` (whole PNG chunks, e.g. :func:`metadata_chunks`) after the header.
-
-    Built in one buffer in OpenCV's channel order (no RGB copy besides it): an 8K picture costs
-    its 16-bit size once (~200 MB), and the encoder runs without the GIL.
-    """
-    h, w = rgb.shape[:2]
-    buf = np.empty((h, w, 3 if alpha is None else 4), np.uint16)
-    high_bits.lift(rgb, out=buf[..., 2::-1])  # BGR: OpenCV's order
-    if alpha is not None:
-        if alpha.shape != (h, w) or alpha.dtype != np.uint8:
-            raise ValueError(f"alpha must be {w}x{h} uint8, got {alpha.dtype} {alpha.shape}")
-        np.multiply(alpha, 257, out=buf[..., 3], dtype=np.uint16)
-    level = min(max(int(compress_level), 0), 9)
-    ok, encoded = cv2.imencode(".png", buf, [cv2.IMWRITE_PNG_COMPRESSION, level])
-    del buf
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {w}x{h} 16-bit PNG")
-    return splice_chunks(encoded.tobytes(), chunks)
-
-
-_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_IHDR_END = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
 _CRITICAL = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
 
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     """(type, whole chunk bytes) of every chunk of ``png``."""
     out = []
-    pos = len(_SIGNATURE)
+    pos = len(SIGNATURE)
     while pos + 8 <= len(png):
         (length,) = struct.unpack(">I", png[pos : pos + 4])
         kind = png[pos + 4 : pos + 8]
@@ -168,13 +138,6 @@ def metadata_chunks(info: PngImagePlugin.PngInfo | None, icc_profile: bytes | No
     buffer = io.BytesIO()
     Image.new("RGB", (1, 1)).save(buffer, format="PNG", pnginfo=info, icc_profile=icc_profile)
     return b"".join(c for kind, c in _chunks(buffer.getvalue()) if kind not in _CRITICAL)
-
-
-def splice_chunks(png: bytes, chunks: bytes) -> bytes:
-    """``png`` with ``chunks`` inserted right after its IHDR (where iCCP must come, before IDAT)."""
-    if png[:8] != _SIGNATURE or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG starting with its IHDR chunk")
-    return png[:_IHDR_END] + chunks + png[_IHDR_END:] if chunks else png
 
 
 def _write_png(im: Image.Image, info: PngImagePlugin.PngInfo, f: Any, compress_level: int) -> None:
