@@ -36,6 +36,15 @@ PROJECT_FILTER = "Inpaint Studio project (*.ora)"
 MAX_RETRIES = 3
 
 
+def document_title(doc: Document | None, project_path: Path | None) -> str:
+    """The document's name as the user sees it: the project file's name once it was saved as one
+    (``p.ora``), else the photo's (``Sample photo``, ``scan.png``). The window title, the "Save the
+    changes to …?" question and the autosave (listed by the Recover dialog) all use this."""
+    if project_path is not None:
+        return project_path.name
+    return doc.photo.name if doc is not None else "the picture"
+
+
 @dataclass
 class SaveOutcome:
     """What a save gave: ``path`` written, or ``error`` (a message); ``doc`` it was for."""
