@@ -317,3 +317,22 @@ def test_a_16_bit_file_opencv_cannot_decode_still_opens_in_8_bits(monkeypatch) -
     assert img.rgb16 is None and img.rgb.shape == (512, 512, 3)
     assert np.abs(img.rgb.astype(int) - reduce16(deep)).max() <= 1  # Pillow's high bytes
     assert any("OpenCV could not decode" in n for n in img.notes)
+
+
+def test_batch_keeps_a_16_bit_scan_16_bit(tmp_path: Path, capsys) -> None:
+    deep = deep_photo()
+    scans, masks = tmp_path / "scans", tmp_path / "masks"
+    scans.mkdir()
+    masks.mkdir()
+    (scans / "scan.png").write_bytes(png16(deep))
+    mask = np.zeros((512, 512), np.uint8)
+    mask[300:340, 100:180] = 255
+    Image.fromarray(mask).save(masks / "scan.png")
+    out = tmp_path / "out"
+    args = ["batch", "--images", str(scans), "--masks", str(masks), "--out", str(out), "--json"]
+    assert cli.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["done"] == 1
+    result = read16(Path(report["outputs"][0]))
+    assert result.dtype == np.uint16
+    assert np.array_equal(result[mask == 0], deep[mask == 0])
