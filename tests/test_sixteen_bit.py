@@ -336,3 +336,14 @@ def test_batch_keeps_a_16_bit_scan_16_bit(tmp_path: Path, capsys) -> None:
     result = read16(Path(report["outputs"][0]))
     assert result.dtype == np.uint16
     assert np.array_equal(result[mask == 0], deep[mask == 0])
+
+
+def test_exporting_the_photo_layer_of_a_16_bit_photo_keeps_its_bits(tmp_path: Path) -> None:
+    from inpaint_core.document import export_layers
+
+    deep = deep_photo()
+    doc = Document(reduce16(deep), rgb16=deep)
+    doc.add_result_layer(np.zeros((8, 8, 3), np.uint8), (0, 0, 8, 8), "dot")
+    photo, layer, _mask = export_layers(doc, tmp_path)
+    assert np.array_equal(read16(photo), deep)
+    assert read16(layer).dtype == np.uint8  # result layers are 8-bit pictures
