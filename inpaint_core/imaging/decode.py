@@ -361,11 +361,10 @@ def decode(data: bytes, label: str, max_pixels: int, *, keep_16: bool = True) ->
                 again = decode(data, label, max_pixels, keep_16=False)
                 again.notes.append("read 8 bits per channel: OpenCV could not decode the file")
                 return again
-            else:
-                rgb16 = np.ascontiguousarray(_orient(deep[0], orientation))
-                rgb_im = None  # the 8-bit picture is the 16-bit one's reduction (below)
-                if deep[1] is not None:
-                    alpha = reduce16(deep[1])
+            rgb16 = np.ascontiguousarray(_orient(deep[0], orientation))
+            rgb_im = None  # the 8-bit picture is the 16-bit one's reduction (below)
+            if deep[1] is not None:
+                alpha = reduce16(deep[1])
     transpose = _ORIENTATION.get(orientation)
     if transpose is not None:
         if rgb_im is not None:
