@@ -199,6 +199,18 @@ def test_edits_keep_the_16_bits_they_do_not_touch_and_never_copy_them(tmp_path: 
     assert np.array_equal(grown[30:, 40:], deep) and (grown[:30] == 77 * 257).all()
     doc.apply_edit(grow, undo=True)
     assert doc.size == (w, h) and np.array_equal(doc.photo.rgb16(), deep)
+    # Layer ▸ Flatten bakes a half-transparent layer in: blended pixels 8-bit scaled, others kept
+    doc.add_result_layer(np.full((30, 30, 3), 10, np.uint8), (100, 100, 130, 130), "half")
+    doc.set_layer_opacity(len(doc.layers) - 2, 0.5)  # over it and the "fill" layer (merge undone)
+    flat = doc.flatten_layers()
+    baked = open_project(save_project(doc, path)).photo.rgb16()
+    outside = np.ones((h, w), bool)
+    outside[100:130, 100:130] = outside[20:60, 10:60] = False
+    assert np.array_equal(baked[outside], deep[outside])
+    box8 = doc.photo.rgb[100:130, 100:130]
+    assert np.array_equal(reduce16(baked[100:130, 100:130]), box8)
+    doc.apply_edit(flat, undo=True)
+    assert np.array_equal(doc.photo.rgb16(), deep)
     assert doc.photo.high_bits.samples is samples  # no edit copied the 16-bit photo
 
 
