@@ -359,3 +359,18 @@ def test_exporting_the_photo_layer_of_a_16_bit_photo_keeps_its_bits(tmp_path: Pa
     photo, layer, _mask = export_layers(doc, tmp_path)
     assert np.array_equal(read16(photo), deep)
     assert read16(layer).dtype == np.uint8  # result layers are 8-bit pictures
+
+
+def test_an_autosave_of_a_16_bit_photo_recovers_its_bits(tmp_path: Path) -> None:
+    from inpaint_core.autosave import Autosaver, list_recoverable
+
+    deep = deep_photo()
+    doc = Document(reduce16(deep), name="scan", rgb16=deep)
+    doc.mask[10:50, 10:50] = 255
+    crashed = Autosaver(tmp_path / "autosave", interval_s=60)
+    crashed.watch(doc, dirty=True)
+    assert crashed.save_now(doc).result(60) is not None
+    crashed.close(clean=False)  # as a crash leaves it
+    (item,) = list_recoverable(tmp_path / "autosave")
+    back = item.load().document
+    assert np.array_equal(back.photo.rgb16(), deep) and np.array_equal(back.mask, doc.mask)
