@@ -610,6 +610,7 @@ def _prior_step_seconds(base: InpaintRequest, mask: Any, engine: Any) -> float |
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .contact_sheet import save_cell_png, save_contact_sheet
+    from .imaging.highbits import HighBits
     from .sweep import plan_sweep, run_sweep
 
     seeds_text = args.seeds.strip()
@@ -654,7 +655,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         bar(event)
         if event.kind == "partial":
             for cr in event.images:
-                path = save_cell_png(out, cr, photo.rgb, photo.alpha, model_name)
+                path = save_cell_png(
+                    out, cr, photo.rgb, photo.alpha, model_name, HighBits.of(photo.rgb16)
+                )
                 written.append(
                     {
                         "path": str(path),

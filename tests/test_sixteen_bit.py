@@ -374,3 +374,20 @@ def test_an_autosave_of_a_16_bit_photo_recovers_its_bits(tmp_path: Path) -> None
     (item,) = list_recoverable(tmp_path / "autosave")
     back = item.load().document
     assert np.array_equal(back.photo.rgb16(), deep) and np.array_equal(back.mask, doc.mask)
+
+
+def test_compare_cells_of_a_16_bit_photo_are_16_bit(tmp_path: Path, capsys) -> None:
+    deep = deep_photo()
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(png16(deep))
+    mask = np.zeros((512, 512), np.uint8)
+    mask[200:240, 300:360] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    out = tmp_path / "cells"
+    args = ["compare", "--image", str(photo), "--mask", str(tmp_path / "m.png"), "--out", str(out)]
+    assert cli.main([*args, "--seeds", "1,2", "--json", "--method", "telea"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for cell in report["cells"]:
+        result = read16(Path(cell["path"]))
+        assert result.dtype == np.uint16
+        assert np.array_equal(result[mask == 0], deep[mask == 0])
