@@ -10,9 +10,11 @@ import zipfile
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pyora
 import pytest
+import replicate
 from PIL import Image, PngImagePlugin
 from skimage import data
 
@@ -25,6 +27,7 @@ from inpaint_core.imaging.png import metadata_chunks, srgb_profile
 from inpaint_core.metadata import request_from_png_text
 from inpaint_core.project import load_project, open_project, save_project
 from inpaint_core.saving import save_document
+from tests.service_helpers import start_server
 from tests.test_imaging import ADOBE_D50, icc_profile
 
 
@@ -391,3 +394,24 @@ def test_compare_cells_of_a_16_bit_photo_are_16_bit(tmp_path: Path, capsys) -> N
         result = read16(Path(cell["path"]))
         assert result.dtype == np.uint16
         assert np.array_equal(result[mask == 0], deep[mask == 0])
+
+
+def test_the_predictions_api_answers_a_16_bit_upload_with_a_16_bit_output(tmp_path: Path) -> None:
+    deep = deep_photo()[:96, :96].copy()
+    photo, mask_path = tmp_path / "scan.png", tmp_path / "m.png"
+    photo.write_bytes(png16(deep))
+    mask = np.zeros((96, 96), np.uint8)
+    mask[30:50, 30:60] = 255
+    Image.fromarray(mask).save(mask_path)
+    server = start_server()
+    try:
+        client = replicate.Client(api_token="unused", base_url=server.url)
+        client.poll_interval = 0.05
+        with photo.open("rb") as p, mask_path.open("rb") as m:
+            output = client.run("inpaint-studio/classical", input={"image": p, "mask": m})
+        out = tmp_path / "out.png"
+        out.write_bytes(httpx.get(str(output[0]), timeout=30).content)
+    finally:
+        server.stop()
+    result = read16(out)
+    assert result.dtype == np.uint16 and np.array_equal(result[mask == 0], deep[mask == 0])
