@@ -5,6 +5,9 @@ import cv2
 import numpy as np
 
 from inpaint_core.imaging.highbits import reduce16
+from inpaint_core.inpaint import InpaintResult
+from inpaint_core.masks import BBox
+from inpaint_core.request import InpaintRequest
 from inpaint_core.saving import open_document
 from tests.desktop.conftest import drag, open_and_wait
 from tests.test_sixteen_bit import deep_photo, png16, read16
@@ -35,3 +38,21 @@ def test_save_as_ora_and_reopen_keeps_a_16_bit_photo(window, qtbot, tmp_path):
     exported = read16(out)
     assert exported.dtype == np.uint16 and np.array_equal(exported, deep)
     assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_a_saved_candidate_of_a_16_bit_photo_is_16_bit(window, qtbot, tmp_path):
+    deep = deep_photo()
+    scan = tmp_path / "scan16.png"
+    scan.write_bytes(png16(deep))
+    assert open_and_wait(qtbot, window, scan)
+    patch = np.full((30, 40, 3), 77, np.uint8)
+    result = InpaintResult(
+        patch=patch, box=BBox(10, 20, 50, 50), request=InpaintRequest(engine="classical"), seed=5
+    )
+    (cand,) = window.generation.model.candidates.add_results([result], "job", None, window.doc)
+    out = window.generation.files.save_candidate(cand, str(tmp_path / "candidate.png"))
+    saved = read16(out)
+    expected = deep.copy()
+    box = expected[20:50, 10:50]
+    box[reduce16(box) != 77] = 77 * 257
+    assert saved.dtype == np.uint16 and np.array_equal(saved, expected)
