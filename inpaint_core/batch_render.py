@@ -138,7 +138,8 @@ def render(
     t0 = time.perf_counter()
     try:
         limits = {"max_pixels": max_pixels} if max_pixels else {}
-        photo = imaging.load_image(image_bytes, **limits)
+        # the bytes of a file on disk (read by the driver): a file's limit, as `run` has
+        photo = imaging.load_image(image_bytes, max_bytes=imaging.MAX_FILE_BYTES, **limits)
         try:
             mask = imaging.load_mask(mask_bytes, photo.size, resize=resize_mask, channel=mask_from)
         except InpaintError as exc:
@@ -150,6 +151,7 @@ def render(
                 imaging.encode_png(
                     r.composite(photo.rgb),
                     alpha=photo.alpha,
+                    high_bits=imaging.HighBits.of(photo.rgb16),  # a 16-bit scan: a 16-bit PNG
                     request=r.request,
                     seed=r.seed,
                     model_name=model_name,

@@ -406,6 +406,7 @@ def _out_folder(out: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .document import picture_format
+    from .imaging.highbits import HighBits
     from .inpaint import inpaint
     from .project import is_project_path
     from .saving import save_result_picture, save_results_project
@@ -418,6 +419,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     photo, mask = _load_inputs(args)
     engine = _engine_for(request, args)
     canvas_rgb, canvas_alpha = photo.rgb, photo.alpha
+    high_bits = HighBits.of(photo.rgb16)  # a 16-bit photo: PNG outputs are 16-bit
     outpaint_text: dict[str, str] = {}
     extension = _extension_of(args, photo.size)
     if extension is None and mask is None:
@@ -442,6 +444,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 mask=mask,
             )
             canvas_rgb, canvas_alpha = canvas.image, canvas.alpha
+            if high_bits is not None:
+                high_bits = high_bits.moved(canvas.photo_box.x0, canvas.photo_box.y0)
             outpaint_text = {OUTPAINT_CHUNK: canvas.describe(args.prefill)}
         else:
             results = inpaint(request, photo, mask, engine, bar)
@@ -463,7 +467,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for result, path in zip(results, paths, strict=True):
         if not is_project_path(path):
             save_result_picture(
-                path, result, canvas_rgb, canvas_alpha, model_name, text=outpaint_text
+                path,
+                result,
+                canvas_rgb,
+                canvas_alpha,
+                model_name,
+                text=outpaint_text,
+                high_bits=high_bits,
             )
         outputs.append(
             {
@@ -600,6 +610,7 @@ def _prior_step_seconds(base: InpaintRequest, mask: Any, engine: Any) -> float |
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .contact_sheet import save_cell_png, save_contact_sheet
+    from .imaging.highbits import HighBits
     from .sweep import plan_sweep, run_sweep
 
     seeds_text = args.seeds.strip()
@@ -644,7 +655,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         bar(event)
         if event.kind == "partial":
             for cr in event.images:
-                path = save_cell_png(out, cr, photo.rgb, photo.alpha, model_name)
+                path = save_cell_png(
+                    out, cr, photo.rgb, photo.alpha, model_name, HighBits.of(photo.rgb16)
+                )
                 written.append(
                     {
                         "path": str(path),

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .document import export_picture
+from .imaging.highbits import HighBits
 from .saving import save_result_picture
 from .sweep import CellResult, SweepPlan
 
@@ -115,12 +116,19 @@ def save_cell_png(
     photo_rgb: np.ndarray,
     alpha: np.ndarray | None = None,
     model_name: str | None = None,
+    high_bits: HighBits | None = None,
 ) -> Path:
-    """The cell composited into the full photo, saved with its request as PNG metadata.
+    """The cell composited into the full photo, saved with its request as PNG metadata
+    (16-bit with ``high_bits``, the samples of a 16-bit photo, as ``run`` writes it).
 
     Loading it back (``imaging.load_image(path).text`` → ``metadata.request_from_png_text``) gives
     the exact request (concrete seed included) that re-runs this cell.
     """
     return save_result_picture(
-        Path(folder) / cell_filename(cell), cell.result, photo_rgb, alpha, model_name
+        Path(folder) / cell_filename(cell),
+        cell.result,
+        photo_rgb,
+        alpha,
+        model_name,
+        high_bits=high_bits,
     )

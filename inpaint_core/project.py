@@ -21,8 +21,11 @@ How a :class:`~inpaint_core.document.Document` maps onto it:
   history (kept or not) with its full request, seed, box and flags.
 
 Pixels are stored as 8-bit PNG, which is what the document holds (every photo is brought to 8-bit
-sRGB when it is loaded, see :mod:`inpaint_core.imaging`), so a save -> open round trip is exact,
-bit for bit, for every array the document has.
+sRGB when it is loaded, see :mod:`inpaint_core.imaging`), except the photo of a 16-bit photo: its
+layer (and ``mergedimage.png``) is a 16-bit PNG of its 16-bit pixels
+(:mod:`inpaint_core.imaging.highbits`: the untouched pixels' own 16 bits, edited ones scaled from 8).
+So a save -> open round trip is exact, bit for bit, for every array the document has, 16-bit
+samples included. (Readers that bring PNGs to 8 bits, like Pillow, see the photo's high bytes.)
 
 An .ora made by another program opens with the layers it has: the first layer named "mask"
 (any case) becomes the mask (its alpha when it has transparency, else its brightness), the bottom
@@ -43,6 +46,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +70,9 @@ from .document.layers import composite_into
 from .errors import ImageLoadError, ImageTooLargeError, InpaintError
 from .files import atomic_open
 from .imaging import LoadedImage
-from .imaging.decode import decode
+from .imaging.decode import Decoded, decode
+from .imaging.highbits import HighBits
+from .imaging.png_bands import RowsCallback, encode_grey, encode_picture
 from .imaging.sources import max_pixels_from_env
 from .inpaint import InpaintResult
 from .masks import BBox
@@ -117,6 +124,8 @@ class LayerData:
     info: dict[str, Any] = field(default_factory=dict)
     cache_key: Any = None
     still_valid: Callable[[], bool] | None = None
+    #: the photo's 16-bit samples (a 16-bit photo): the layer is written as a 16-bit PNG
+    high_bits: HighBits | None = None
 
 
 @dataclass
@@ -216,6 +225,7 @@ def snapshot(
             alpha=doc.photo.alpha,
             cache_key=photo_key,
             still_valid=photo_guard,
+            high_bits=doc.photo.high_bits,
         )
     ]
     for layer in doc.result_layers:
@@ -266,30 +276,40 @@ def snapshot(
 
 
 def encode_png(
-    rgb: np.ndarray | None, alpha: np.ndarray | None, compress_level: int = DEFAULT_COMPRESS_LEVEL
+    rgb: np.ndarray | None,
+    alpha: np.ndarray | None,
+    compress_level: int = DEFAULT_COMPRESS_LEVEL,
+    *,
+    high_bits: HighBits | None = None,
+    on_rows: RowsCallback | None = None,
 ) -> bytes:
-    """RGB, RGBA or L (``rgb`` None: grey from ``alpha``) as PNG bytes."""
+    """RGB, RGBA or L (``rgb`` None: grey from ``alpha``) as PNG bytes, encoded in bands
+    (:mod:`inpaint_core.imaging.png_bands`: ``on_rows`` says how far it is); with
+    ``high_bits`` a 16-bit RGB(A) PNG of ``high_bits.lift(rgb)``."""
     if rgb is None:
         assert alpha is not None
-        im = Image.fromarray(np.ascontiguousarray(alpha, dtype=np.uint8), "L")
-    elif alpha is None:
-        im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
-    else:
-        im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
-    buf = io.BytesIO()
-    im.save(buf, format="PNG", compress_level=compress_level)
-    return buf.getvalue()
+        return encode_grey(alpha, compress_level=compress_level, on_rows=on_rows)
+    return encode_picture(
+        rgb, alpha, high_bits=high_bits, compress_level=compress_level, on_rows=on_rows
+    )
 
 
-def _mask_png(mask: np.ndarray, colour: tuple[int, int, int], compress_level: int) -> bytes:
+def _mask_png(
+    mask: np.ndarray,
+    colour: tuple[int, int, int],
+    compress_level: int,
+    on_rows: RowsCallback | None = None,
+) -> bytes:
     """The mask as a palette PNG: index = mask value, every palette entry the overlay colour, and
     a tRNS chunk making index i i/255 opaque. Readers see RGBA (colour, alpha = mask); we encode
     one byte per pixel instead of four (an 8K mask: 48 MB of work, not 192 MB)."""
-    im = Image.fromarray(np.ascontiguousarray(mask, dtype=np.uint8), "L")
-    im.putpalette(list(colour) * 256)  # L -> P, same bytes
-    buf = io.BytesIO()
-    im.save(buf, format="PNG", compress_level=compress_level, transparency=bytes(range(256)))
-    return buf.getvalue()
+    return encode_grey(
+        np.ascontiguousarray(mask, dtype=np.uint8),
+        palette=bytes(colour) * 256,
+        transparency=bytes(range(256)),
+        compress_level=compress_level,
+        on_rows=on_rows,
+    )
 
 
 def _flatten(snap: ProjectSnapshot) -> tuple[np.ndarray, np.ndarray | None]:
@@ -363,6 +383,84 @@ def _stack_xml(snap: ProjectSnapshot, srcs: list[str]) -> bytes:
     return ET.tostring(image, encoding="utf-8", xml_declaration=True)
 
 
+ProgressCallback = Callable[[float], None]
+"""``on_progress(fraction)``: how much of a save is done, 0..1 (1.0: the file is in place)."""
+
+ENCODE_SHARE = 0.9
+"""Of a save's progress, encoding the layers counts this much (by bytes of pixels encoded), writing
+the zip the rest (by bytes written); the last step, 1.0, is the file renamed into place."""
+
+WRITE_PIECE = 4 * 1024**2
+"""Zip entries are written in pieces of this size (progress moves while a big layer is written)."""
+
+
+class _Progress:
+    """A save's progress, fed from the encoder threads and the writer: reported only when it
+    grew by at least 1 % (or reached 1.0), in order (the callback is called under a lock), and
+    never backwards. ``rows()`` also stops an encode mid-layer when ``should_stop()`` says so."""
+
+    def __init__(
+        self, callback: ProgressCallback | None, should_stop: Callable[[], bool] | None
+    ) -> None:
+        self.callback, self.should_stop = callback, should_stop
+        self.lock = threading.Lock()
+        self.to_encode = self.encoded = self.to_write = self.written = 0
+        self.last = 0.0
+
+    def rows(self, total_bytes: int, height: int) -> RowsCallback:
+        """``on_rows`` for the encode of ``height`` rows planned as ``total_bytes`` of work."""
+        per_row = total_bytes / max(1, height)
+
+        def on_rows(n: int) -> None:
+            if self.should_stop is not None and self.should_stop():
+                raise SnapshotChanged("the save was stopped")
+            if self.callback is not None:
+                with self.lock:
+                    self.encoded += round(n * per_row)
+                    self._report(ENCODE_SHARE * self.encoded / max(1, self.to_encode))
+
+        return on_rows
+
+    def wrote(self, n: int) -> None:
+        if self.callback is not None:
+            with self.lock:
+                self.written += n
+                share = (1.0 - ENCODE_SHARE) * self.written / max(1, self.to_write)
+                self._report(ENCODE_SHARE + min(share, 0.99 - ENCODE_SHARE))
+
+    def done(self) -> None:
+        if self.callback is not None:
+            with self.lock:
+                self._report(1.0)
+
+    def _report(self, fraction: float) -> None:
+        fraction = min(1.0, fraction)
+        if fraction >= self.last + 0.01 or (fraction == 1.0 and self.last < 1.0):
+            self.last = fraction
+            assert self.callback is not None
+            self.callback(fraction)
+
+
+def _raw_bytes(rgb: np.ndarray | None, alpha: np.ndarray | None, deep: bool) -> int:
+    """The bytes of pixels an encode reads (the work it plans for)."""
+    n = 0 if rgb is None else rgb.nbytes * (2 if deep else 1)
+    return n + (0 if alpha is None else alpha.nbytes * (2 if deep and rgb is not None else 1))
+
+
+def _write_entry(zf: zipfile.ZipFile, name: str, data: bytes, progress: _Progress) -> None:
+    """One stored (not deflated: PNG is compressed already) entry, in pieces, with progress."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o600 << 16  # as ZipFile.writestr does
+    info.file_size = len(data)
+    view = memoryview(data)
+    with zf.open(info, "w") as entry:
+        for i in range(0, len(data), WRITE_PIECE):
+            piece = view[i : i + WRITE_PIECE]
+            entry.write(piece)
+            progress.wrote(len(piece))
+
+
 def write_snapshot(
     snap: ProjectSnapshot,
     path: str | PathLike[str],
@@ -371,16 +469,20 @@ def write_snapshot(
     png_cache: dict[Any, bytes] | None = None,
     workers: int = 1,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Write ``snap`` as an OpenRaster file at ``path`` (atomically; see the module docstring).
 
     ``png_cache`` maps a layer's ``cache_key`` to its encoded PNG: unchanged layers are not encoded
     again (autosave of an 8K photo: the photo is encoded once, not every minute). ``workers`` > 1
-    encodes layers in parallel (Pillow releases the GIL while it compresses). Raises
+    encodes layers in parallel (the band encoder runs without the GIL). Raises
     :class:`SnapshotChanged` when a layer's ``still_valid`` says its pixels moved under the encoder
-    (the previous file is then left as it was), or when ``should_stop()`` turns True between two
-    layers (an app closing does not wait for a whole 8K autosave).
+    (the previous file is then left as it was), or when ``should_stop()`` turns True (checked
+    between bands of rows: an app closing does not wait for a whole 8K autosave).
+    ``on_progress(fraction)`` is called from the encoding threads as the save goes (see
+    :class:`_Progress`), last with 1.0 once the file is in place.
     """
+    progress = _Progress(on_progress, should_stop)
     srcs: list[str] = []
     for i, ld in enumerate(snap.layers):
         if ld.kind == "photo":
@@ -390,18 +492,38 @@ def write_snapshot(
         else:
             srcs.append(f"data/layer-{i:04d}.png")
     covered = any(ld.kind == "result" and ld.visible and ld.opacity > 0 for ld in snap.layers[1:])
+    deep = snap.layers[0].high_bits
+    mkey = merged_key(snap)
+
+    def cached(key: Any) -> bytes | None:
+        return png_cache.get(key) if png_cache is not None and key else None
+
+    # the work ahead, for the progress: every layer, flattened picture and patch to encode
+    for ld in snap.layers:
+        if cached(ld.cache_key) is None:
+            progress.to_encode += _raw_bytes(ld.rgb, ld.alpha, ld.high_bits is not None)
+    merged_cached = png_cache is not None and mkey and ("thumb", mkey) in png_cache
+    if covered and not merged_cached:
+        photo = snap.layers[0]
+        progress.to_encode += _raw_bytes(photo.rgb, photo.alpha, deep is not None)
+    progress.to_encode += sum(p.nbytes for p in snap.candidate_patches)
 
     def layer_png(ld: LayerData) -> bytes:
         if should_stop is not None and should_stop():
             raise SnapshotChanged("the save was stopped")
-        cached = png_cache.get(ld.cache_key) if png_cache is not None and ld.cache_key else None
-        if cached is not None:
-            return cached
+        hit = cached(ld.cache_key)
+        if hit is not None:
+            return hit
+        pixels = ld.alpha if ld.rgb is None else ld.rgb
+        assert pixels is not None
+        rows = progress.rows(_raw_bytes(ld.rgb, ld.alpha, ld.high_bits is not None), len(pixels))
         if ld.kind == "mask":
             assert ld.alpha is not None
-            data = _mask_png(ld.alpha, snap.mask_colour, compress_level)
+            data = _mask_png(ld.alpha, snap.mask_colour, compress_level, rows)
         else:
-            data = encode_png(ld.rgb, ld.alpha, compress_level)
+            data = encode_png(
+                ld.rgb, ld.alpha, compress_level, high_bits=ld.high_bits, on_rows=rows
+            )
         if ld.still_valid is not None and not ld.still_valid():
             raise SnapshotChanged(f"the {ld.kind} changed while it was being saved")
         if png_cache is not None and ld.cache_key:
@@ -410,8 +532,8 @@ def write_snapshot(
 
     def merged_png() -> tuple[bytes | None, bytes]:
         """(the flattened picture's PNG, or None when it is the photo's own; the thumbnail)."""
-        mkey = merged_key(snap)
-        if png_cache is not None and mkey and ("thumb", mkey) in png_cache:
+        if merged_cached:
+            assert png_cache is not None
             return png_cache.get(mkey), png_cache[("thumb", mkey)]
         if covered:
             rgb, alpha = _flatten(snap)
@@ -419,7 +541,10 @@ def write_snapshot(
             rgb, alpha = snap.layers[0].rgb, snap.layers[0].alpha
             assert rgb is not None
         thumb = _thumbnail(rgb, alpha)
-        merged = encode_png(rgb, alpha, compress_level) if covered else None
+        merged = None
+        if covered:
+            rows = progress.rows(_raw_bytes(rgb, alpha, deep is not None), len(rgb))
+            merged = encode_png(rgb, alpha, compress_level, high_bits=deep, on_rows=rows)
         if any(ld.still_valid is not None and not ld.still_valid() for ld in snap.layers):
             raise SnapshotChanged("the photo changed while it was being saved")
         if png_cache is not None and mkey:
@@ -463,15 +588,21 @@ def write_snapshot(
     for i, (rec, patch) in enumerate(zip(snap.candidates, snap.candidate_patches, strict=True)):
         name = f"{NAMESPACE}/candidates/{i:04d}.png"
         cands.append({**rec, "patch": name})
-        patches.append((name, encode_png(patch, None, compress_level)))
+        rows = progress.rows(patch.nbytes, len(patch))
+        patches.append((name, encode_png(patch, None, compress_level, on_rows=rows)))
 
+    stored = [
+        *zip(srcs, blobs, strict=True),
+        ("Thumbnails/thumbnail.png", thumb),
+        ("mergedimage.png", merged),
+    ]
+    stored += patches
+    progress.to_write = sum(len(data) for _name, data in stored)
     with atomic_open(path, "wb") as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
         zf.writestr("stack.xml", _stack_xml(snap, srcs), compress_type=zipfile.ZIP_DEFLATED)
-        for src, data in zip(srcs, blobs, strict=True):
-            zf.writestr(src, data, compress_type=zipfile.ZIP_STORED)  # PNG is compressed already
-        zf.writestr("Thumbnails/thumbnail.png", thumb, compress_type=zipfile.ZIP_STORED)
-        zf.writestr("mergedimage.png", merged, compress_type=zipfile.ZIP_STORED)
+        for name, data in stored[: len(srcs) + 2]:  # the layers, thumbnail, mergedimage.png
+            _write_entry(zf, name, data, progress)
         zf.writestr(
             DOCUMENT_JSON, json.dumps(doc_json, indent=1), compress_type=zipfile.ZIP_DEFLATED
         )
@@ -481,7 +612,8 @@ def write_snapshot(
             compress_type=zipfile.ZIP_DEFLATED,
         )
         for name, data in patches:
-            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+            _write_entry(zf, name, data, progress)
+    progress.done()
     return Path(path)
 
 
@@ -493,18 +625,21 @@ def save_project(
     extra: Mapping[str, Any] | None = None,
     compress_level: int = DEFAULT_COMPRESS_LEVEL,
     workers: int | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Save ``document`` (+ its ``candidates``, kept or not) as an OpenRaster project at ``path``.
 
     Written atomically: when it fails (disk full, read-only folder...) a
     :class:`~inpaint_core.files.FileWriteError` says why and the previous file is untouched.
     ``extra`` is any JSON-able dict kept in our namespace (read back as :attr:`Project.extra`).
+    ``on_progress(fraction)``: how far the save is (see :func:`write_snapshot`).
     """
     return write_snapshot(
         snapshot(document, candidates, extra=extra),
         path,
         compress_level=compress_level,
         workers=workers if workers is not None else default_workers(),
+        on_progress=on_progress,
     )
 
 
@@ -681,7 +816,7 @@ def _read_candidates(z: _Zip, doc: Document, notes: list[str]) -> tuple[list[Can
             if not patch_name.startswith(f"{NAMESPACE}/candidates/") or ".." in patch_name:
                 raise ValueError(f"patch {patch_name!r} is outside {NAMESPACE}/candidates/")
             x0, y0, x1, y1 = (int(v) for v in rec["box"])
-            rgb, _alpha, _f, _t, _n = decode(z.read(patch_name), patch_name, max_pixels_from_env())
+            rgb = decode(z.read(patch_name), patch_name, max_pixels_from_env()).rgb
             box = BBox(x0, y0, x1, y1)
             if rgb.shape[:2] != (box.height, box.width):
                 raise ValueError("its patch does not match its box")
@@ -754,13 +889,16 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
     mask_meta: dict = meta.get("mask", {}) if ours else {}
 
     def pixels(sl: _StackLayer) -> tuple[np.ndarray, np.ndarray | None]:
+        d = decoded(sl)
+        return d.rgb, d.alpha
+
+    def decoded(sl: _StackLayer) -> Decoded:
         try:
-            rgb, alpha, _fmt, _text, _notes = decode(z.read(sl.src), f"{label}:{sl.src}", limit)
+            return decode(z.read(sl.src), f"{label}:{sl.src}", limit)
         except ImageTooLargeError:
             raise
         except ImageLoadError as exc:
             raise ProjectError(str(exc)) from None
-        return rgb, alpha
 
     # which layer is the mask, which the photo
     if ours:
@@ -777,7 +915,10 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         raise ProjectError(f"{label}: the project has no picture layer")
 
     ps = stack[photo_i]
-    rgb, alpha = pixels(ps)
+    photo_d = decoded(ps)
+    rgb, alpha = photo_d.rgb, photo_d.alpha
+    deep = HighBits.of(photo_d.rgb16)
+    del photo_d
     if (ps.x, ps.y) == (0, 0) and rgb.shape[:2] == (h, w):
         photo_rgb, photo_alpha = rgb, alpha
     else:  # a foreign photo layer off the canvas origin or of another size: place it
@@ -791,6 +932,8 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         notes.append(f"placed the picture layer {ps.name!r} on the {w}x{h} canvas")
         if int(photo_alpha.min()) == 255:
             photo_alpha = None
+        if deep is not None:  # the samples where the layer is; the rest of the canvas is 8-bit
+            deep = deep.moved(ps.x, ps.y)
     if not ps.visible or ps.opacity < 1.0 or ps.composite_op != "svg:src-over":
         notes.append(f"the picture layer {ps.name!r} is always shown opaque here")
 
@@ -801,6 +944,7 @@ def _load(z: _Zip, label: str, limit: int) -> Project:
         source=str(meta.get("source", label)) if ours else label,
         text={str(k): str(v) for k, v in (meta.get("text") or {}).items()} if ours else {},
     )
+    doc.photo.high_bits = deep
     doc.photo.name = ps.name
 
     if mask_i is not None:
@@ -900,11 +1044,14 @@ def project_picture(
     """An .ora as the input of a run: its flattened picture (the visible layers, without the mask
     overlay; the photo's transparency kept) and its mask (None when no mask is painted)."""
     doc = open_project(path, max_pixels=max_pixels)
+    rgb = doc.flatten()
+    deep = doc.photo.high_bits
     picture = LoadedImage(
-        rgb=doc.flatten(),
+        rgb=rgb,
         alpha=doc.photo.alpha,
         source=str(path),
         format="ORA",
         text=dict(doc.text),
+        rgb16=None if deep is None else deep.lift(rgb),
     )
     return picture, (doc.mask if doc.mask.any() else None)

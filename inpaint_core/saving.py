@@ -28,8 +28,10 @@ from .candidates import Candidate, CandidateHistory
 from .document import Document, export_picture, picture_format
 from .errors import RequestValidationError
 from .imaging import LoadedImage
+from .imaging.highbits import HighBits
 from .inpaint import InpaintResult
 from .project import (
+    ProgressCallback,
     Project,
     default_workers,
     is_project_path,
@@ -100,13 +102,16 @@ def prepare_save(
     candidates: Iterable[Candidate] = (),
     *,
     quality: int = 92,
+    on_progress: ProgressCallback | None = None,
 ) -> Callable[[], Path]:
     """Take what a save needs from ``document`` now (on the thread that edits it: cheap, the mask
     is copied, nothing is encoded) and return the function that writes it, to run on any thread,
     so a large save never freezes a window. The photo is read while it is written: if an edit
     changes the photo meanwhile (a merge into the photo), the write raises
     :class:`~inpaint_core.project.SnapshotChanged` and leaves the old file (save again).
-    For a picture (.png/.jpg/.webp) the flattened picture is copied now (~30 ms at 8K)."""
+    For a picture (.png/.jpg/.webp) the flattened picture is copied now (~30 ms at 8K).
+    ``on_progress(fraction)`` is called from the writing threads as a project is written (see
+    :func:`~inpaint_core.project.write_snapshot`); a picture reports 1.0 when it is written."""
     target = Path(path)
     if is_project_path(target):
         rev = document.photo_revision
@@ -116,21 +121,32 @@ def prepare_save(
             mask=document.mask.copy(),
             photo_guard=lambda: document.photo_revision == rev and rev % 2 == 0,
         )
-        return lambda: write_snapshot(snap, target, workers=default_workers())
+        return lambda: write_snapshot(
+            snap, target, workers=default_workers(), on_progress=on_progress
+        )
     picture_format(target)  # a clear error for an unknown suffix, before any work
     params = picture_parameters(document)
     rgb, alpha = document.flatten(), document.photo.alpha
-    return lambda: export_picture(
-        target,
-        rgb,
-        alpha=alpha,
-        quality=quality,
-        text=params.text,
-        request=params.request,
-        seed=params.seed,
-        model_name=params.model_name,
-        seam_score=params.seam_score,
-    )
+    high_bits = document.photo.high_bits  # never written in place: safe on another thread
+
+    def write_picture() -> Path:
+        out = export_picture(
+            target,
+            rgb,
+            alpha=alpha,
+            quality=quality,
+            text=params.text,
+            request=params.request,
+            seed=params.seed,
+            model_name=params.model_name,
+            seam_score=params.seam_score,
+            high_bits=high_bits,
+        )
+        if on_progress is not None:
+            on_progress(1.0)
+        return out
+
+    return write_picture
 
 
 def save_document(
@@ -139,15 +155,17 @@ def save_document(
     candidates: Iterable[Candidate] = (),
     *,
     quality: int = 92,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Save ``document`` at ``path`` now: a project (.ora, with ``candidates``) or the flattened
     picture (.png/.jpg/.jpeg/.webp, with parameters). Raises
     :class:`~inpaint_core.errors.UnsupportedFormatError` for another suffix and
     :class:`~inpaint_core.files.FileWriteError` when the file cannot be written (the old one stays).
+    ``on_progress(fraction)``: see :func:`prepare_save`.
     """
     if is_project_path(path):
-        return save_project(document, path, candidates)
-    return prepare_save(document, path, candidates, quality=quality)()
+        return save_project(document, path, candidates, on_progress=on_progress)
+    return prepare_save(document, path, candidates, quality=quality, on_progress=on_progress)()
 
 
 def open_document(source: str | PathLike[str], **load_kwargs: Any) -> Project:
@@ -204,10 +222,13 @@ def save_result_picture(
     *,
     text: dict[str, str] | None = None,
     pasted: bool = True,
+    high_bits: HighBits | None = None,
 ) -> Path:
     """One output as a picture with its parameters (and seam score): what the CLI, the predictions
     service, batch runs and Compare cells write, so the same result gives the same file everywhere.
-    ``pasted=False`` writes the working-grid image instead of the photo with the fill pasted in."""
+    ``pasted=False`` writes the working-grid image instead of the photo with the fill pasted in.
+    ``high_bits``: the 16-bit samples of ``photo_rgb`` (a 16-bit photo): a pasted PNG is then
+    16-bit, the pixels outside the fill exactly the photo's."""
     image = result.composite(photo_rgb) if pasted else result.grid_image
     return export_picture(
         path,
@@ -218,4 +239,5 @@ def save_result_picture(
         model_name=model_name,
         seam_score=result.info.get("seam_score"),
         text=text,
+        high_bits=high_bits if pasted else None,
     )

@@ -145,8 +145,8 @@ def test_a_photo_written_during_the_encode_is_not_saved_torn(saver, doc, monkeyp
     real = project.encode_png
     calls = []
 
-    def encode_while_merging(rgb, alpha, level=6):
-        out = real(rgb, alpha, level)
+    def encode_while_merging(rgb, alpha, level=6, **kwargs):
+        out = real(rgb, alpha, level, **kwargs)
         if not calls:  # the GUI merges into the photo while the writer encodes it
             calls.append(1)
             doc.add_result_layer(np.zeros((4, 4, 3), np.uint8), (0, 0, 4, 4), "x")
@@ -325,10 +325,10 @@ def test_a_clean_close_does_not_wait_for_a_whole_autosave(tmp_path: Path, monkey
     started, release = threading.Event(), threading.Event()
     real = project.encode_png
 
-    def slow_encode(rgb, alpha, level=1):
+    def slow_encode(rgb, alpha, level=1, **kwargs):
         started.set()
         release.wait(30)  # an 8K layer being encoded
-        return real(rgb, alpha, level)
+        return real(rgb, alpha, level, **kwargs)
 
     monkeypatch.setattr(project, "encode_png", slow_encode)
     doc = Document(data.astronaut())

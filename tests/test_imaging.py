@@ -446,7 +446,8 @@ def test_does_not_depend_on_pillows_global_bomb_limit(monkeypatch, astronaut):
 
 def test_defaults_fit_big_photos_and_scans():
     sig = inspect.signature(load_image).parameters
-    assert sig["max_bytes"].default == 50 * 1024 * 1024
+    assert sig["max_bytes"].default is None  # 512 MiB for a file, 50 MiB for bytes or a URL
+    assert imaging.MAX_FILE_BYTES == 512 * 1024 * 1024 and imaging.MAX_BYTES == 50 * 1024 * 1024
     assert 8000 * 6000 <= imaging.DEFAULT_MAX_PIXELS <= 200_000_000
     assert imaging.max_pixels_from_env() == imaging.DEFAULT_MAX_PIXELS
 
@@ -480,6 +481,20 @@ def test_byte_limit_for_bytes_and_paths(tmp_path, astronaut):
 def test_default_byte_limit_is_50_mib():
     with pytest.raises(ImageTooLargeError, match="50.0 MiB limit"):
         load_image(bytes(50 * 1024 * 1024 + 1))
+
+
+def test_a_file_over_50_mib_opens_with_the_defaults(tmp_path, astronaut):
+    """A big 16-bit scan on disk is a user's own file: files get 512 MiB (bytes and URLs 50)."""
+    raw = encode(astronaut, "PNG")
+    padding = b"x" * (60 * 1024 * 1024)  # a private ancillary chunk readers skip
+    crc = struct.pack(">I", zlib.crc32(b"prVt" + padding))
+    chunk = struct.pack(">I", len(padding)) + b"prVt" + padding + crc
+    big = raw[:33] + chunk + raw[33:]
+    p = tmp_path / "big.png"
+    p.write_bytes(big)
+    assert load_image(p).size == (512, 512)
+    with pytest.raises(ImageTooLargeError, match="50.0 MiB limit"):
+        load_image(big)
 
 
 def test_text_file_named_png(tmp_path):

@@ -198,8 +198,9 @@ def test_a_plain_opaque_mask_layer_is_read_by_brightness(tmp_path: Path) -> None
 
 
 def test_sixteen_bit_sources_keep_what_the_document_holds(tmp_path: Path) -> None:
-    """The document is 8-bit: a 16-bit photo is scaled once on load (65535 -> 255) and from then on
-    every save/open is exact; a 16-bit layer in a foreign .ora is scaled the same way."""
+    """A 16-bit photo's working copy is scaled once on load (65535 -> 255) and its 16-bit samples
+    are kept (tests/test_sixteen_bit.py): every save/open is exact for both; a 16-bit picture layer
+    in a foreign .ora is read the same way."""
     rng = np.random.default_rng(3)
     deep = rng.integers(0, 65536, (40, 30, 3), dtype=np.uint16)
     src = tmp_path / "deep.png"
@@ -209,12 +210,15 @@ def test_sixteen_bit_sources_keep_what_the_document_holds(tmp_path: Path) -> Non
     assert np.array_equal(doc.photo.rgb[..., 0], expected)
     back = open_project(save_project(doc, tmp_path / "deep.ora"))
     assert np.array_equal(back.photo.rgb, doc.photo.rgb)
+    assert np.array_equal(back.photo.rgb16()[..., 2], deep[..., 0])
 
     foreign = tmp_path / "foreign16.ora"
     buf = io.BytesIO()
     Image.fromarray(deep[..., 0]).save(buf, format="PNG")
     _write_ora(foreign, 30, 40, [("photo", "data/p.png", buf.getvalue())])
-    assert np.array_equal(open_project(foreign).photo.rgb[..., 0], expected)
+    theirs = open_project(foreign)
+    assert np.array_equal(theirs.photo.rgb[..., 0], expected)
+    assert np.array_equal(theirs.photo.rgb16()[..., 0], deep[..., 0])
 
 
 @pytest.mark.slow
@@ -237,14 +241,14 @@ def test_a_save_that_fails_midway_keeps_the_old_file(tmp_path: Path, layered, mo
     path = save_project(doc, tmp_path / "work.ora", history)
     before = path.read_bytes()
     doc.add_result_layer(np.zeros((8, 8, 3), np.uint8), (0, 0, 8, 8), "new")
-    real = zipfile.ZipFile.writestr
+    real = zipfile.ZipFile.open
 
-    def full_disk(self, name, data, *a, **k):
-        if str(getattr(name, "filename", name)) == "mergedimage.png":
+    def full_disk(self, name, mode="r", *a, **k):  # the disk fills up at mergedimage.png
+        if str(getattr(name, "filename", name)) == "mergedimage.png" and mode == "w":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, name, data, *a, **k)
+        return real(self, name, mode, *a, **k)
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    monkeypatch.setattr(zipfile.ZipFile, "open", full_disk)
     with pytest.raises(FileWriteError, match="disk is full") as exc:
         save_project(doc, path, history)
     assert str(path) in str(exc.value)

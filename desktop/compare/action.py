@@ -29,6 +29,7 @@ from desktop.engine_bridge import EngineBridge
 from inpaint_core.document import Document
 from inpaint_core.errors import InpaintError
 from inpaint_core.generation_model import GenerationModel
+from inpaint_core.imaging.highbits import HighBits
 from inpaint_core.inpaint import plan_for
 from inpaint_core.request import InpaintRequest
 from inpaint_core.sweep import CellResult, prior_seconds_per_step
@@ -143,7 +144,7 @@ class CompareLauncher(QObject):
             Path(str(base.model)).name if base.model else None
         )
         view = CompareView(
-            _Picture(picture, alpha),
+            _Picture(picture, alpha, getattr(photo_layer, "high_bits", None)),
             plan,
             seconds_per_step=seconds_per_step,
             model_name=model_name,
@@ -176,7 +177,10 @@ def _grid(base: InpaintRequest, mask: np.ndarray) -> tuple[int, int] | None:
 
 
 class _Picture:
-    """The picture a sweep works on (the flattened document) with the photo's alpha, if any."""
+    """The picture a sweep works on (the flattened document) with the photo's alpha, if any, and
+    a 16-bit photo's samples (its saved cells are 16-bit)."""
 
-    def __init__(self, rgb: np.ndarray, alpha: np.ndarray | None) -> None:
-        self.rgb, self.alpha = rgb, alpha
+    def __init__(
+        self, rgb: np.ndarray, alpha: np.ndarray | None, high_bits: HighBits | None = None
+    ) -> None:
+        self.rgb, self.alpha, self.high_bits = rgb, alpha, high_bits

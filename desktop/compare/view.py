@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from desktop.compare.panes import CellPane, SharedView, WipePane
 from inpaint_core.contact_sheet import save_cell_png, save_contact_sheet
+from inpaint_core.imaging.highbits import HighBits
 from inpaint_core.sweep import (
     GRID_ORDERS,
     CellResult,
@@ -73,6 +74,7 @@ class CompareView(QWidget):
         super().__init__(parent)
         self.photo_rgb: np.ndarray = getattr(photo, "rgb", photo)
         self.photo_alpha: np.ndarray | None = getattr(photo, "alpha", None)
+        self.high_bits: HighBits | None = getattr(photo, "high_bits", None)  # a 16-bit photo
         self.plan = plan
         self.model_name = model_name
         self.source_name = source_name
@@ -425,7 +427,9 @@ class CompareView(QWidget):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         return [
-            save_cell_png(folder, cr, self.photo_rgb, self.photo_alpha, self.model_name)
+            save_cell_png(
+                folder, cr, self.photo_rgb, self.photo_alpha, self.model_name, self.high_bits
+            )
             for cr in self.finished_cells()
         ]
 

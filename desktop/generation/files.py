@@ -49,9 +49,10 @@ class ParameterFiles:
             return None
         doc = self.host.document
         alpha = doc.photo.alpha if doc is not None else None
+        deep = doc.photo.high_bits if doc is not None else None  # a 16-bit photo: 16-bit PNG
         try:  # the core's one writer of a result picture (CLI, service and Compare cells too)
             out = save_result_picture(
-                path, cand.result, picture, alpha, cand.model_name, pasted=True
+                path, cand.result, picture, alpha, cand.model_name, pasted=True, high_bits=deep
             )
         except (OSError, ValueError, InpaintError) as exc:
             self.panel.show_message(f"Could not save {path}: {exc}")

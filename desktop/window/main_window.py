@@ -50,7 +50,7 @@ from desktop.window.edits import EditCommands
 from desktop.window.help import ShortcutsDialog
 from desktop.window.io import IMAGE_FILTER, LOAD_ERRORS, Exporter, Opener
 from desktop.window.loader import PhotoLoader
-from desktop.window.projects import PROJECT_FILTER, ProjectSaver
+from desktop.window.projects import PROJECT_FILTER, ProjectSaver, document_title
 from desktop.window.recovery import RecoverDialog
 from desktop.window.status import StatusBar
 from desktop.window.unsaved import UnsavedWork
@@ -363,13 +363,13 @@ class MainWindow(QMainWindow):
             cand.document = doc
             history.append(cand)
         self.project_path = Path(saved_path) if saved_path else None
-        title = self.project_path.name if self.project_path else doc.photo.name
+        title = document_title(doc, self.project_path)
         self.setWindowTitle(f"{title}[*] — {APP_NAME}")  # [*]: "*" while there are changes
         if unsaved:
             self.history.stack.resetClean()
         self.setWindowModified(unsaved)
-        self.autosave.autosaver.watch(
-            doc, history, name=doc.photo.name, saved_path=saved_path, dirty=unsaved
+        self.autosave.autosaver.watch(  # its name: what the Recover dialog lists
+            doc, history, name=title, saved_path=saved_path, dirty=unsaved
         )
 
     # -- the mask overlay (a view setting of the window, not an edit) ---------------------------------
@@ -471,7 +471,9 @@ class MainWindow(QMainWindow):
         if not self.saver.save(target, wait=wait):
             return False
         self.project_path = Path(target)
-        self.setWindowTitle(f"{self.project_path.name}[*] — {APP_NAME}")
+        title = document_title(self.doc, self.project_path)
+        self.setWindowTitle(f"{title}[*] — {APP_NAME}")
+        self.autosave.autosaver.rename(self.doc, title)
         return True
 
     def save_project_as(self) -> bool:
@@ -488,14 +490,14 @@ class MainWindow(QMainWindow):
         except LOAD_ERRORS as exc:
             self.show_error(f"Could not restore {item.name}: {exc}")
             return False
-        doc = project.document
-        name = str(project.extra.get("name") or item.name)
-        doc.photo.name = name
+        doc = project.document  # its photo keeps its name; the title comes from the saved path
         self.set_document(
             doc, candidates=project.candidates, saved_path=item.saved_path, unsaved=True
         )
         self.autosave.autosaver.save_now(doc).add_done_callback(lambda _f: item.discard())
-        self.status.showMessage(f"Restored {name} (unsaved)", 8000)
+        self.status.showMessage(
+            f"Restored {document_title(doc, self.project_path)} (unsaved)", 8000
+        )
         return True
 
     def offer_recovery(self, ask: Callable[[RecoverDialog], object] | None = None) -> int:

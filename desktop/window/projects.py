@@ -3,7 +3,8 @@ thread.
 
 ``prepare_save`` (core) takes what the save needs on the GUI thread (cheap: references and a mask
 copy), the returned job encodes and writes on a short-lived worker thread (an 8K project takes
-~20 s), and the outcome comes back as a queued signal. Meanwhile the status bar shows "Saving…"
+~20 s), and the outcome comes back as a queued signal. Meanwhile the status bar shows
+"Saving p.ora… 42 %" with its bar filling (the core's ``on_progress``, queued to the GUI thread)
 and the window keeps working. The document is marked clean (the undo stack's clean index, and the
 autosaver told) only when the file was really written and nothing changed since the snapshot; a
 failed write (disk full, permission) says why and leaves the old file and the unsaved state as
@@ -35,6 +36,15 @@ PROJECT_FILTER = "Inpaint Studio project (*.ora)"
 MAX_RETRIES = 3
 
 
+def document_title(doc: Document | None, project_path: Path | None) -> str:
+    """The document's name as the user sees it: the project file's name once it was saved as one
+    (``p.ora``), else the photo's (``Sample photo``, ``scan.png``). The window title, the "Save the
+    changes to …?" question and the autosave (listed by the Recover dialog) all use this."""
+    if project_path is not None:
+        return project_path.name
+    return doc.photo.name if doc is not None else "the picture"
+
+
 @dataclass
 class SaveOutcome:
     """What a save gave: ``path`` written, or ``error`` (a message); ``doc`` it was for."""
@@ -56,6 +66,7 @@ class ProjectSaver(QObject):
 
     save_finished = Signal(object)  # SaveOutcome, on the GUI thread
     _done = Signal(object)  # from the worker thread
+    _progress = Signal(float)  # from the encoder threads: the fraction written
 
     def __init__(
         self,
@@ -74,6 +85,7 @@ class ProjectSaver(QObject):
         status.addWidget(self.busy, 1)
         self.warn: Callable[[str, str], None] = self._warn
         self._done.connect(self._finished, Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self.busy.set_fraction, Qt.ConnectionType.QueuedConnection)
         self._running: threading.Thread | None = None
         self._index = 0
         self._retries = 0
@@ -91,7 +103,7 @@ class ProjectSaver(QObject):
             return False
         path = Path(path)
         try:
-            job = prepare_save(doc, path, list(self._candidates()))
+            job = prepare_save(doc, path, list(self._candidates()), on_progress=self._progress.emit)
         except (InpaintError, ValueError, OSError) as exc:
             self.warn("Could not save", f"Could not save {path.name}: {exc}")
             return False
@@ -111,6 +123,7 @@ class ProjectSaver(QObject):
 
         self._running = threading.Thread(target=run, name="save-project", daemon=True)
         self.busy.start(f"Saving {path.name}…")
+        self.busy.set_fraction(0.0)
         self._running.start()
         return self.wait_idle() if wait else True
 

@@ -1,5 +1,6 @@
 """The status bar: cursor position in photo pixels, photo size, zoom, brush, undo memory, and a busy
-indicator (with Cancel) while a photo opens in the background."""
+indicator (with Cancel) while a photo opens in the background, or with a percentage while a
+project is saved."""
 
 from __future__ import annotations
 
@@ -128,6 +129,16 @@ class BusyIndicator(QWidget):
             self.bar.setValue(min(1000, done * 1000 // total))
         else:
             self.bar.setRange(0, 0)
+
+    def set_fraction(self, fraction: float) -> None:
+        """Show how far the work is (a save): the bar fills to ``fraction`` (0..1) and the text
+        says the percentage; ignored when idle."""
+        if not self.text:
+            return
+        pct = min(100, max(0, int(fraction * 100)))
+        self.label.set_full_text(f"{self.text} {pct} %")
+        self.bar.setRange(0, 100)
+        self.bar.setValue(pct)
 
     def stop(self) -> None:
         self.text = ""

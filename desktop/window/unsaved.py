@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.canvas.canvas import Canvas
 from desktop.window.loader import PhotoLoader
-from desktop.window.projects import ProjectSaver
+from desktop.window.projects import ProjectSaver, document_title
 from inpaint_core.document import Document
 
 Button = QMessageBox.StandardButton
@@ -86,8 +86,7 @@ class UnsavedWork:
 
     def ask(self, action: str) -> QMessageBox.StandardButton:
         """Ask "Save / Discard / Cancel" before ``action`` (e.g. "closing"); tests replace this."""
-        doc = self._document()
-        name = doc.photo.name if doc is not None else "the picture"
+        name = document_title(self._document(), self._project_path())  # as the title says
         box = QMessageBox(self._parent)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Unsaved changes")

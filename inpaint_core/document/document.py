@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..imaging.highbits import HighBits
 from ..masks import BBox
 from ..metadata import FoundParameters, parameters_or_none
 from .brush import StrokeBuffer
@@ -67,7 +68,11 @@ class Document(MaskOpsMixin):
         name: str = "Photo",
         source: str = "",
         text: dict[str, str] | None = None,
+        rgb16: np.ndarray | None = None,
     ) -> None:
+        """``rgb16``: the 16-bit samples of a 16-bit photo (HxWx3 uint16; ``rgb`` is their
+        reduction, see :mod:`inpaint_core.imaging.highbits`): kept, never copied, and written by
+        every save, so untouched pixels keep their 16 bits."""
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"a document needs an HxWx3 uint8 photo, got {rgb.dtype} {rgb.shape}")
@@ -76,7 +81,12 @@ class Document(MaskOpsMixin):
         h, w = rgb.shape[:2]
         if alpha is not None and (alpha.shape != (h, w) or alpha.dtype != np.uint8):
             raise ValueError(f"alpha must be {w}x{h} uint8, got {alpha.dtype} {alpha.shape}")
-        self.photo = PhotoLayer(name=name, rgb=np.ascontiguousarray(rgb), alpha=alpha)
+        high_bits = HighBits.of(rgb16)
+        if high_bits is not None and high_bits.samples.shape[:2] != (h, w):
+            raise ValueError(f"the 16-bit samples must be {w}x{h}, got {high_bits.samples.shape}")
+        self.photo = PhotoLayer(
+            name=name, rgb=np.ascontiguousarray(rgb), alpha=alpha, high_bits=high_bits
+        )
         self.mask = np.zeros((h, w), np.uint8)
         self.mask_layer = MaskLayer(name="Mask")
         self.layers: EventedList[Layer] = EventedList([self.photo, self.mask_layer])
@@ -99,7 +109,14 @@ class Document(MaskOpsMixin):
         from pathlib import Path
 
         label = name or (Path(image.source).name if image.source else "Photo") or "Photo"
-        doc = cls(image.rgb, image.alpha, name=label, source=image.source, text=image.text)
+        doc = cls(
+            image.rgb,
+            image.alpha,
+            name=label,
+            source=image.source,
+            text=image.text,
+            rgb16=image.rgb16,
+        )
         doc.parameters = parameters_or_none(image.text)
         return doc
 
@@ -230,7 +247,9 @@ class Document(MaskOpsMixin):
         label: str = "Extend canvas",
     ) -> ResizeCanvas:
         """Replace the photo by ``rgb`` (a grown canvas, the old picture at ``offset`` = (x, y))
-        and the mask by ``mask``, in one undoable edit; result layers move with the picture."""
+        and the mask by ``mask``, in one undoable edit; result layers move with the picture, and
+        so do a 16-bit photo's samples (not copied: where ``rgb`` keeps the old photo's pixels
+        they keep their 16 bits, the new area is 8-bit scaled)."""
         h, w = rgb.shape[:2]
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"the canvas needs HxWx3 uint8 pixels, got {rgb.dtype} {rgb.shape}")
@@ -245,9 +264,15 @@ class Document(MaskOpsMixin):
                 raise ValueError(f"layer {layer.name!r} would fall outside the {w}x{h} canvas")
         if self._stroke.active:
             self.cancel_stroke()
+        deep = self.photo.high_bits
         edit = ResizeCanvas(
-            CanvasState(self.photo.rgb, self.photo.alpha, self.mask),
-            CanvasState(np.ascontiguousarray(rgb), alpha, np.ascontiguousarray(mask)),
+            CanvasState(self.photo.rgb, self.photo.alpha, self.mask, deep),
+            CanvasState(
+                np.ascontiguousarray(rgb),
+                alpha,
+                np.ascontiguousarray(mask),
+                None if deep is None else deep.moved(dx, dy),
+            ),
             (dx, dy),
             label,
         )
@@ -259,6 +284,7 @@ class Document(MaskOpsMixin):
             self.cancel_stroke()
         self.photo_revision += 1  # odd while the photo is being replaced (see photo_revision)
         self.photo.rgb, self.photo.alpha = state.rgb, state.alpha
+        self.photo.high_bits = state.high_bits
         self.mask = state.mask
         self._stroke = StrokeBuffer(self.mask)
         for layer in self.result_layers:

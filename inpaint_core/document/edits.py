@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..imaging.highbits import HighBits
 from ..masks import BBox
 from .layers import Layer, union
 
@@ -164,11 +165,13 @@ class ReplaceLayer(Edit):
 
 @dataclass
 class CanvasState:
-    """The photo's pixels and the mask at one canvas size (see :class:`ResizeCanvas`)."""
+    """The photo's pixels and the mask at one canvas size (see :class:`ResizeCanvas`).
+    ``high_bits``: the photo's 16-bit samples placed on this canvas (shared, not copied)."""
 
     rgb: np.ndarray
     alpha: np.ndarray | None
     mask: np.ndarray
+    high_bits: HighBits | None = None
 
     @property
     def nbytes(self) -> int:

@@ -10,6 +10,9 @@ they all follow the same rules:
   other ``text`` goes into PNG text chunks;
 - **colour profile**: the document's pixels are sRGB (the loader converts everything), and every
   file says so with an embedded sRGB ICC profile;
+- **bit depth**: a picture made from a 16-bit photo (``high_bits``) is a 16-bit PNG whose untouched
+  pixels are the photo's own 16-bit values (:mod:`inpaint_core.imaging.highbits`); JPEG and WebP
+  are 8-bit;
 - **atomic**: written through :mod:`inpaint_core.files`, so a failed save keeps the old file.
 """
 
@@ -28,6 +31,7 @@ from ..files import atomic_write
 from ..imaging.png import save_png, srgb_profile
 
 if TYPE_CHECKING:
+    from ..imaging.highbits import HighBits
     from ..request import InpaintRequest
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -59,10 +63,12 @@ def export_picture(
     seed: int | None = None,
     model_name: str | None = None,
     seam_score: float | None = None,
+    high_bits: HighBits | None = None,
 ) -> Path:
     """Save ``rgb`` (HxWx3 uint8, + optional HxW ``alpha``) in the format its suffix names, with
     the rules of the module docstring. ``request``/``seed``/``model_name``: the generation that
-    made the picture (``seed`` the one used)."""
+    made the picture (``seed`` the one used). ``high_bits``: the 16-bit samples of the photo
+    ``rgb`` was made from (a PNG is then 16-bit)."""
     path = Path(path)
     fmt = picture_format(path)
     if fmt == "PNG":
@@ -75,6 +81,7 @@ def export_picture(
             model_name=model_name,
             extra_text=text,
             seam_score=seam_score,
+            high_bits=high_bits,
         )
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

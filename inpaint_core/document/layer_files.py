@@ -2,7 +2,7 @@
 
 An exported layer is a canvas-sized RGBA PNG (transparent outside the layer), so importing it back
 puts it exactly where it was; the mask is exported as a greyscale PNG (255 = fill), as
-:func:`export_mask` does. Layer opacity and visibility are layer properties, not pixels: they are
+:func:`export_mask` does; the photo of a 16-bit photo as a 16-bit PNG. Layer opacity and visibility are layer properties, not pixels: they are
 not baked in. Writes go through :mod:`inpaint_core.files` (atomic).
 """
 
@@ -63,8 +63,8 @@ def export_layer(document: Document, index: int, path: str | PathLike[str]) -> P
         raise ValueError(f"layers are exported as PNG, not {path.suffix or 'no extension'}")
     if isinstance(layer, MaskLayer):
         return export_mask(path, document.mask)
-    if isinstance(layer, PhotoLayer):
-        return save_png(path, layer.rgb, alpha=layer.alpha)
+    if isinstance(layer, PhotoLayer):  # a 16-bit photo: a 16-bit PNG
+        return save_png(path, layer.rgb, alpha=layer.alpha, high_bits=layer.high_bits)
     assert isinstance(layer, ResultLayer)
     rgb = np.zeros((document.height, document.width, 3), np.uint8)
     alpha = np.zeros((document.height, document.width), np.uint8)

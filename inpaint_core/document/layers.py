@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..imaging.highbits import HighBits
 from ..masks import BBox
 
 _ids = itertools.count(1)
@@ -37,16 +38,30 @@ class Layer:
 
 @dataclass(eq=False, kw_only=True)
 class PhotoLayer(Layer):
-    """The photo: always the bottom layer, always visible and opaque (the base of the flattened picture)."""
+    """The photo: always the bottom layer, always visible and opaque (the base of the flattened picture).
+
+    ``high_bits``: the 16-bit samples of a 16-bit photo, never edited; the photo's 16-bit pixels
+    are ``high_bits.lift(rgb)`` (see :mod:`inpaint_core.imaging.highbits`), so edits, undo and
+    merges work on ``rgb`` alone and a save still keeps every untouched pixel's 16 bits.
+    """
 
     kind: ClassVar[str] = "photo"
     editable: ClassVar[frozenset[str]] = frozenset({"name"})
     rgb: np.ndarray
     alpha: np.ndarray | None = None
+    high_bits: HighBits | None = None
 
     @property
     def nbytes(self) -> int:
-        return self.rgb.nbytes + (self.alpha.nbytes if self.alpha is not None else 0)
+        return (
+            self.rgb.nbytes
+            + (self.alpha.nbytes if self.alpha is not None else 0)
+            + (self.high_bits.nbytes if self.high_bits is not None else 0)
+        )
+
+    def rgb16(self) -> np.ndarray | None:
+        """The photo's 16-bit pixels now (a new HxWx3 uint16 array), or None for an 8-bit photo."""
+        return None if self.high_bits is None else self.high_bits.lift(self.rgb)
 
 
 @dataclass(eq=False, kw_only=True)

@@ -10,8 +10,9 @@ Choices worth knowing:
 
 - ``alpha`` is ``None`` when the file has no alpha channel *or* its alpha is fully opaque: one check
   (``alpha is None``) then means "opaque", and an 8K opaque RGBA photo does not carry 48 MB of 255s.
-- 16-bit samples are scaled to 8 bits (65535 -> 255, 32768 -> 128), never clipped. Pillow itself
-  reduces 16-bit RGB(A) PNG/TIFF to 8 bits by keeping the high byte, which is the same scaling.
+- 16-bit samples are scaled to 8 bits (65535 -> 255, 32768 -> 128, rounded), never clipped, and
+  the 16-bit RGB samples are kept as well (``LoadedImage.rgb16``, for 16-bit grey/RGB(A) PNG and
+  TIFF): a 16-bit photo is saved and exported with its 16 bits (:mod:`.highbits`).
   A 32-bit integer ("I") image is taken to hold 16-bit values (what Pillow makes of 16-bit files);
   a float ("F") image is taken as 0..1 when all its values lie there, else as 0..255.
 - An embedded ICC profile is converted to sRGB with LittleCMS; a profile that says it is sRGB is
@@ -35,10 +36,12 @@ import numpy as np
 
 from ..errors import MaskError
 from .decode import decode
+from .highbits import HighBits, reduce16
 from .png import encode_png, save_png
 from .sources import (
     DEFAULT_MAX_PIXELS,
     MAX_BYTES,
+    MAX_FILE_BYTES,
     MAX_PIXELS_ENV,
     max_pixels_from_env,
     read_source,
@@ -49,12 +52,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "HighBits",
     "MAX_BYTES",
+    "MAX_FILE_BYTES",
     "MAX_PIXELS_ENV",
     "LoadedImage",
     "load_image",
     "load_mask",
     "max_pixels_from_env",
+    "reduce16",
     "encode_png",
     "save_png",
 ]
@@ -72,6 +78,8 @@ class LoadedImage:
         default_factory=dict
     )  # PNG text chunks (A1111 EXIF comment as "parameters")
     notes: tuple[str, ...] = ()  # what the loader did or ignored (ICC profile, orientation, frames)
+    #: HxWx3 uint16 RGB of a 16-bit photo (``rgb`` is its rounded reduction); None for 8 bits
+    rgb16: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -89,7 +97,7 @@ class LoadedImage:
 def load_image(
     source: str | PathLike[str] | bytes,
     *,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int | None = None,
     max_pixels: int | None = None,
     timeout: float = 15.0,
     cancel: CancelToken | None = None,
@@ -98,7 +106,8 @@ def load_image(
 ) -> LoadedImage:
     """Load a photo from a path, bytes or an http(s) URL as upright 8-bit sRGB RGB (+ alpha).
 
-    ``max_bytes`` caps the file or download (default 50 MiB); ``max_pixels`` caps width*height,
+    ``max_bytes`` caps the file or download (default: 512 MiB for a file on disk, where big 16-bit
+    scans live; 50 MiB for bytes or a download); ``max_pixels`` caps width*height,
     checked from the header before decoding (default ``$INPAINT_MAX_PIXELS`` or 150 MP);
     ``timeout`` (seconds) bounds a whole download. Raises :class:`ImageTooLargeError` over a limit
     and :class:`ImageLoadError` for anything that is not a readable image.
@@ -124,9 +133,15 @@ def load_image(
     )
     if cancel is not None:
         cancel.raise_if_cancelled()  # cancelled after the last byte: skip the decode
-    rgb, alpha, fmt, text, notes = decode(data, label, limit)
+    d = decode(data, label, limit)
     return LoadedImage(
-        rgb=rgb, alpha=alpha, source=label, format=fmt, text=text, notes=tuple(notes)
+        rgb=d.rgb,
+        alpha=d.alpha,
+        source=label,
+        format=d.format,
+        text=d.text,
+        notes=tuple(d.notes),
+        rgb16=d.rgb16,
     )
 
 

@@ -1,15 +1,25 @@
-"""Decode image bytes into upright 8-bit sRGB RGB + alpha: Pillow modes, ICC profiles, EXIF orientation."""
+"""Decode image bytes into upright 8-bit sRGB RGB + alpha: Pillow modes, ICC profiles, EXIF orientation.
+
+A 16-bit photo also keeps its 16-bit RGB samples (:attr:`Decoded.rgb16`, see
+:mod:`inpaint_core.imaging.highbits`), and its 8-bit picture is their rounded reduction. Pillow
+reads 16-bit grey itself; 16-bit RGB(A) PNG and TIFF, which Pillow brings to 8 bits, are decoded
+again by OpenCV. The 16-bit samples are dropped (with a note) when the photo's ICC profile needs a
+conversion to sRGB: LittleCMS converts our 8-bit picture, and the 16-bit one would then disagree.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import struct
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
 from ..errors import ImageLoadError, ImageTooLargeError
+from .highbits import reduce16
 from .sources import MAX_PIXELS_ENV
 
 # Formats we decode. Restricting the list keeps Pillow's exotic plugins (EPS runs Ghostscript) out.
@@ -92,18 +102,12 @@ def decode_pixels(im: Image.Image, label: str) -> None:
         raise ImageTooLargeError(f"{label}: not enough memory to decode the image") from None
 
 
-def _scale16(a: np.ndarray) -> np.ndarray:
-    """0..65535 -> 0..255, rounded (65535 -> 255, 32768 -> 128, 257*k -> k)."""
-    a = np.clip(a, 0, 65535).astype(np.uint32)
-    return ((a * 255 + 32767) // 65535).astype(np.uint8)
-
-
 def _split_modes(im: Image.Image) -> tuple[Image.Image, np.ndarray | None]:
     """Bring any Pillow mode to an 8-bit base image (L, RGB, CMYK or LAB) and a separate alpha."""
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
-        a = np.asarray(im)
-        return Image.fromarray(_scale16(a.astype(np.int64)), "L"), None
+        a = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+        return Image.fromarray(reduce16(a), "L"), None
     if mode == "F":
         a = np.nan_to_num(np.asarray(im, dtype=np.float32))
         a = a * 255.0 if a.size and 0.0 <= a.min() and a.max() <= 1.0 else a
@@ -244,10 +248,86 @@ def _exif_user_comment(im: Image.Image) -> str | None:
         return body.decode("latin-1").rstrip("\x00 ") or None
 
 
-def decode(
-    data: bytes, label: str, max_pixels: int
-) -> tuple[np.ndarray, np.ndarray | None, str, dict[str, str], list[str]]:
-    """``data`` -> (rgb, alpha or None, format, text chunks, notes); see the package docstring."""
+@dataclass
+class Decoded:
+    """What :func:`decode` makes of a file (see the package docstring)."""
+
+    rgb: np.ndarray  # HxWx3 uint8 sRGB, upright
+    alpha: np.ndarray | None  # HxW uint8, None when opaque
+    format: str
+    text: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: HxWx3 uint16 RGB of a 16-bit file (grey repeated), upright; ``rgb`` is its reduction
+    rgb16: np.ndarray | None = None
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """numpy's version of ``Image.transpose(_ORIENTATION[orientation])`` (rows, columns, ...)."""
+    if orientation == 2:
+        return a[:, ::-1]
+    if orientation == 3:
+        return a[::-1, ::-1]
+    if orientation == 4:
+        return a[::-1]
+    if orientation == 5:
+        return a.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(a, -1)
+    if orientation == 7:
+        return a[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(a, 1)
+    return a
+
+
+def _deep_kind(data: bytes, im: Image.Image) -> str | None:
+    """ "grey" for 16-bit grey (Pillow has it), "colour" for 16-bit RGB(A) PNG/TIFF (OpenCV
+    decodes it), None for anything else (8-bit, palettes, CMYK, animations...)."""
+    if getattr(im, "is_animated", False):
+        return None
+    if im.mode.startswith("I;16") or im.mode == "I":
+        return "grey"
+    if im.mode not in ("RGB", "RGBA", "LA"):
+        return None
+    if im.format == "PNG":
+        return "colour" if len(data) > 25 and data[24] == 16 and data[25] in (2, 4, 6) else None
+    if im.format == "TIFF":
+        try:
+            bits = im.tag_v2.get(258)  # type: ignore[attr-defined]
+        except Exception:
+            return None
+        bits = tuple(bits) if isinstance(bits, tuple | list) else (bits,)
+        return "colour" if bits and all(b == 16 for b in bits) else None
+    return None
+
+
+def _deep_samples(
+    data: bytes, im: Image.Image, kind: str
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(HxWx3 uint16 RGB, HxW uint16 alpha or None) as stored (not yet upright), or None.
+    For "colour", ``im`` may be closed already: only its size is read."""
+    if kind == "grey":
+        grey = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+        return np.repeat(grey[..., None], 3, axis=2), None
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
+    if pixels is None or pixels.dtype != np.uint16 or pixels.shape[:2] != im.size[::-1]:
+        return None
+    if pixels.ndim == 2:
+        return np.repeat(pixels[..., None], 3, axis=2), None
+    if pixels.shape[2] == 4:
+        rgb = np.ascontiguousarray(pixels[..., 2::-1])
+        return rgb, np.ascontiguousarray(pixels[..., 3])
+    if pixels.shape[2] == 3:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels), None  # in place
+    return None
+
+
+def decode(data: bytes, label: str, max_pixels: int, *, keep_16: bool = True) -> Decoded:
+    """``data`` -> :class:`Decoded` (rgb, alpha, format, text, notes, rgb16); see the package
+    docstring. ``keep_16=False``: 8 bits only (``rgb16`` None)."""
     im = open_header(data, label, max_pixels)
     notes: list[str] = []
     try:
@@ -256,24 +336,51 @@ def decode(
     except Exception:  # a damaged later frame: the first one may still decode
         pass
     decode_pixels(im, label)
+    try:
+        deep_kind = _deep_kind(data, im) if keep_16 else None
+    except Exception:  # a damaged animation or tag: read it as 8-bit
+        deep_kind = None
+    fmt = im.format or ""
     orientation = _orientation(im)
     text = _text_chunks(im)
     try:
         base, alpha = _split_modes(im)
-        rgb_im = _to_srgb(base, im.info.get("icc_profile"), notes)
+        rgb_im: Image.Image | None = _to_srgb(base, im.info.get("icc_profile"), notes)
     except (ValueError, OSError, ImageCms.PyCMSError) as exc:
         raise ImageLoadError(f"{label}: cannot convert {im.mode} pixels to RGB ({exc})") from None
+    rgb16 = None
+    if deep_kind is not None:
+        if any(n.startswith("converted from ICC") for n in notes):
+            notes.append("kept 8 bits per channel: the colour profile was converted in 8 bits")
+        else:
+            if deep_kind == "colour":  # OpenCV decodes it: free Pillow's 8-bit copy first
+                rgb_im = base = None
+                im.close()
+            deep = _deep_samples(data, im, deep_kind)
+            if deep is None:  # OpenCV refused what Pillow read: read it again, in 8 bits
+                again = decode(data, label, max_pixels, keep_16=False)
+                again.notes.append("read 8 bits per channel: OpenCV could not decode the file")
+                return again
+            rgb16 = np.ascontiguousarray(_orient(deep[0], orientation))
+            rgb_im = None  # the 8-bit picture is the 16-bit one's reduction (below)
+            if deep[1] is not None:
+                alpha = reduce16(deep[1])
     transpose = _ORIENTATION.get(orientation)
     if transpose is not None:
-        rgb_im = rgb_im.transpose(transpose)
+        if rgb_im is not None:
+            rgb_im = rgb_im.transpose(transpose)
         if alpha is not None:
             alpha = np.asarray(Image.fromarray(alpha).transpose(transpose))
         notes.append(f"applied EXIF orientation {orientation}")
-    rgb = np.asarray(rgb_im, dtype=np.uint8)
-    if not rgb.flags.writeable:
-        rgb = rgb.copy()
+    if rgb16 is not None:
+        rgb = reduce16(rgb16)
+    else:
+        assert rgb_im is not None
+        rgb = np.asarray(rgb_im, dtype=np.uint8)
+        if not rgb.flags.writeable:
+            rgb = rgb.copy()
     if alpha is not None:
         alpha = np.ascontiguousarray(alpha, dtype=np.uint8)
         if int(alpha.min()) == 255:
             alpha = None
-    return rgb, alpha, im.format or "", text, notes
+    return Decoded(rgb, alpha, fmt, text, notes, rgb16)

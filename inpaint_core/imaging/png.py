@@ -1,4 +1,10 @@
-"""Write a PNG with generation metadata: A1111 ``parameters`` + our request JSON (``inpaint_studio``)."""
+"""Write a PNG with generation metadata: A1111 ``parameters`` + our request JSON (``inpaint_studio``).
+
+A picture made from a 16-bit photo is written as a 16-bit PNG (``high_bits``, see
+:mod:`inpaint_core.imaging.highbits`) by :mod:`inpaint_core.imaging.png_bands` (Pillow cannot
+write 16-bit RGB); its text and ICC chunks are the ones Pillow writes for the same metadata
+(:func:`metadata_chunks`), so 8-bit and 16-bit exports carry the same bytes of metadata.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
 from ..files import atomic_write
+from .highbits import HighBits
+from .png_bands import SIGNATURE, encode_picture
 
 if TYPE_CHECKING:
     from ..request import InpaintRequest
@@ -44,10 +52,13 @@ def encode_png(
     extra_text: Mapping[str, str] | None = None,
     compress_level: int = 6,
     seam_score: float | None = None,
+    high_bits: HighBits | None = None,
 ) -> bytes:
     """The bytes :func:`save_png` writes for the same arguments (a batch worker encodes in
     parallel and its driver writes them)."""
     im, info = _png_image(rgb, alpha, request, seed, model_name, extra_text, seam_score)
+    if high_bits is not None:
+        return _encode16(rgb, high_bits, alpha, info, compress_level)
     buffer = io.BytesIO()
     _write_png(im, info, buffer, compress_level)
     return buffer.getvalue()
@@ -64,6 +75,7 @@ def save_png(
     extra_text: Mapping[str, str] | None = None,
     compress_level: int = 6,
     seam_score: float | None = None,
+    high_bits: HighBits | None = None,
 ) -> Path:
     """Write ``rgb`` (HxWx3 uint8, + optional HxW ``alpha``) as a PNG with generation metadata.
 
@@ -75,9 +87,57 @@ def save_png(
     Written atomically (:func:`inpaint_core.files.atomic_write`, encoded straight into the temp
     file): a failed save keeps the old file. A user's picture goes through
     :func:`inpaint_core.document.export_picture` (the one picture writer), which calls this.
+    ``high_bits``: the 16-bit samples of the photo ``rgb`` was made from: the file is then a
+    16-bit PNG of ``high_bits.lift(rgb)`` (untouched pixels keep their 16-bit values exactly).
     """
     im, info = _png_image(rgb, alpha, request, seed, model_name, extra_text, seam_score)
+    if high_bits is not None:
+        data = _encode16(rgb, high_bits, alpha, info, compress_level)
+        return atomic_write(path, lambda f: f.write(data))
     return atomic_write(path, lambda f: _write_png(im, info, f, compress_level))
+
+
+def _encode16(
+    rgb: np.ndarray,
+    high_bits: HighBits,
+    alpha: np.ndarray | None,
+    info: PngImagePlugin.PngInfo,
+    compress_level: int,
+) -> bytes:
+    """A 16-bit PNG of ``high_bits.lift(rgb)`` (+ alpha) with the metadata of ``info`` and the
+    sRGB profile."""
+    return encode_picture(
+        rgb,
+        alpha,
+        high_bits=high_bits,
+        compress_level=compress_level,
+        chunks=metadata_chunks(info, srgb_profile()),
+    )
+
+
+_CRITICAL = {b"IHDR", b"PLTE", b"IDAT", b"IEND"}
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, whole chunk bytes) of every chunk of ``png``."""
+    out = []
+    pos = len(SIGNATURE)
+    while pos + 8 <= len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        out.append((kind, png[pos:end]))
+        pos = end
+    return out
+
+
+def metadata_chunks(info: PngImagePlugin.PngInfo | None, icc_profile: bytes | None) -> bytes:
+    """The ancillary chunks (iCCP, tEXt, iTXt, zTXt ...) Pillow writes for ``info`` and
+    ``icc_profile``: taken from Pillow's encoding of a 1x1 picture, so the text and profile are
+    encoded by the same code as in every 8-bit PNG we write."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, format="PNG", pnginfo=info, icc_profile=icc_profile)
+    return b"".join(c for kind, c in _chunks(buffer.getvalue()) if kind not in _CRITICAL)
 
 
 def _write_png(im: Image.Image, info: PngImagePlugin.PngInfo, f: Any, compress_level: int) -> None:

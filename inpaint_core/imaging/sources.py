@@ -25,7 +25,12 @@ ProgressCallback = Callable[[int, "int | None"], None]
 """``on_progress(bytes_so_far, total)``: ``total`` from Content-Length, None when the server gave none."""
 
 MAX_BYTES = 50 * 1024 * 1024
-"""Default byte limit per file (path, bytes or URL download): 50 MiB."""
+"""Default byte limit per image handed over as bytes or downloaded from a URL: 50 MiB."""
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+"""Default byte limit per image file on disk: 512 MiB. A user's own 16-bit scans are big (a
+6000x4000 16-bit RGB PNG is ~100 MB, an uncompressed 8K 16-bit TIFF 199 MB); the pixel ceiling,
+checked from the header before decoding, is what stops a decompression bomb."""
 
 DEFAULT_MAX_PIXELS = 150_000_000
 """Default pixel ceiling: an 8000x6000 photo (48 MP) or a 12000x9000 scan (108 MP) load; a bomb does not."""
@@ -411,7 +416,7 @@ def _fetch_url(
 
 def read_source(
     source: str | PathLike[str] | bytes | bytearray | memoryview,
-    max_bytes: int,
+    max_bytes: int | None,
     timeout: float,
     *,
     cancel: CancelToken | None = None,
@@ -419,7 +424,11 @@ def read_source(
     allow_private: bool = True,
 ) -> tuple[bytes, str]:
     """The bytes of ``source`` and a label for messages. ``cancel``, ``on_progress`` and
-    ``allow_private`` apply to URL downloads only (a local file or bytes is read in one go)."""
+    ``allow_private`` apply to URL downloads only (a local file or bytes is read in one go).
+    ``max_bytes`` None: :data:`MAX_FILE_BYTES` for a file, :data:`MAX_BYTES` for bytes or a URL."""
+    if max_bytes is None:
+        local = isinstance(source, PathLike) or (isinstance(source, str) and not _is_url(source))
+        max_bytes = MAX_FILE_BYTES if local else MAX_BYTES
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
         raise ImageLoadError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
     check_timeout(timeout)

@@ -418,6 +418,7 @@ class PredictionService:
                     photo.alpha,
                     model_name,
                     pasted=pred.paste_back or result.grid_image is None,
+                    high_bits=imaging.HighBits.of(photo.rgb16),  # a 16-bit upload: 16-bit out
                 )
                 names.append(f"{k}.png")
                 if result.nsfw_flagged:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -426,3 +427,23 @@ def test_esc_from_the_grid_or_ctrl_w_closes_the_compare_window(view, qtbot, cell
     view.show()
     qtbot.keyClick(view, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert not view.isVisible()
+
+
+def test_cells_of_a_16_bit_photo_export_16_bit(qtbot, plan, inputs, tmp_path):
+    from desktop.compare.action import _Picture
+    from inpaint_core.imaging.highbits import HighBits
+
+    photo, mask = inputs
+    rng = np.random.default_rng(0)
+    deep = np.clip(photo.astype(np.int64) * 257 + rng.integers(-128, 129, photo.shape), 0, 65535)
+    deep = deep.astype(np.uint16)
+    picture = _Picture(imaging.reduce16(deep), None, HighBits(deep))
+    v = CompareView(picture, plan, seconds_per_step=0.5, source_name="coffee")
+    qtbot.addWidget(v)
+    v.add_cells(run_sweep(plan, picture.rgb, mask, SolidFillEngine(native_resolution=False)))
+    path = v.export_cells(tmp_path / "cells")[0]
+    saved = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    far = np.ones(mask.shape, bool)  # away from the mask, its grow and its feather
+    far[150 - 32 : 230 + 32, 200 - 32 : 300 + 32] = False
+    assert saved.dtype == np.uint16 and np.array_equal(saved[far], deep[far])
+    assert not np.array_equal(saved[mask > 0], deep[mask > 0])
