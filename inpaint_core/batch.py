@@ -45,6 +45,7 @@ from .batch_render import BatchItem, BatchSettings, Job, Outcome
 from .engines.base import Engine
 from .errors import InpaintError
 from .files import atomic_write_bytes, clean_stale_temp_files
+from .imaging.sources import bytes_from_mib
 from .request import MAX_SEED, InpaintRequest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -456,6 +457,7 @@ def main(args: argparse.Namespace, request: InpaintRequest) -> int:
         mask_from=args.mask_from,
         resize_mask=args.resize_mask,
         max_pixels=args.max_pixels,
+        max_bytes=bytes_from_mib(args.max_mb),
         device=args.device,
         dtype=args.dtype,
         force=args.force,

@@ -95,15 +95,6 @@ def local_workers(settings: BatchSettings, items: int | None = None) -> int:
     return max(1, workers)
 
 
-def render_kwargs(settings: BatchSettings) -> dict[str, Any]:
-    """How an item's inputs are read, the same in every worker (and on Ray)."""
-    return {
-        "mask_from": settings.mask_from,
-        "resize_mask": settings.resize_mask,
-        "max_pixels": settings.max_pixels,
-    }
-
-
 def run_local(
     jobs: Iterator[Job],
     settings: BatchSettings,
@@ -118,7 +109,7 @@ def run_local(
     ``items`` (how many jobs there may be) keeps a small batch from starting idle workers.
     """
     workers = 1 if engine is not None else local_workers(settings, items)
-    kwargs = render_kwargs(settings)
+    kwargs = settings.render_kwargs()
     if workers == 1:
         for job in jobs:
             engine = engine or make_engine(settings.engine_spec())  # not made if all are done

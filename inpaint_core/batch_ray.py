@@ -185,13 +185,8 @@ def run_on_ray(
         # item is reported failed, the next ones go on; an actor that stays dead fails each item
         # handed to it with the reason, so nothing is ever dropped silently
         actor_cls = ray.remote(Renderer).options(num_cpus=cpus, num_gpus=gpus, max_restarts=1)
-        render_kwargs = {
-            "mask_from": settings.mask_from,
-            "resize_mask": settings.resize_mask,
-            "max_pixels": settings.max_pixels,
-        }
         spec = settings.engine_spec()
-        actors = [actor_cls.remote(spec, render_kwargs) for _ in range(n_workers)]
+        actors = [actor_cls.remote(spec, settings.render_kwargs()) for _ in range(n_workers)]
         idle = [a for a in actors for _ in range(IN_FLIGHT_PER_WORKER)]
         pending: dict[Any, tuple[Job, Any]] = {}
         source = iter(jobs)

@@ -45,6 +45,7 @@ class BatchSettings:
     mask_from: str = "auto"
     resize_mask: bool = False
     max_pixels: int | None = None
+    max_bytes: int | None = None
     device: str | None = None
     dtype: str | None = None
     force: bool = False
@@ -67,6 +68,15 @@ class BatchSettings:
                 "threads": self.threads or available_cpus(),
             }
         return {"name": "classical"}
+
+    def render_kwargs(self) -> dict[str, Any]:
+        """How an item's inputs are read, the same in every worker (local and on Ray)."""
+        return {
+            "mask_from": self.mask_from,
+            "resize_mask": self.resize_mask,
+            "max_pixels": self.max_pixels,
+            "max_bytes": self.max_bytes,
+        }
 
 
 def available_cpus() -> int:
@@ -130,6 +140,7 @@ def render(
     mask_from: str = "auto",
     resize_mask: bool = False,
     max_pixels: int | None = None,
+    max_bytes: int | None = None,
 ) -> Outcome:
     """Decode, fill and composite one item; never raises for a bad item (the reason is returned).
 
@@ -139,7 +150,7 @@ def render(
     try:
         limits = {"max_pixels": max_pixels} if max_pixels else {}
         # the bytes of a file on disk (read by the driver): a file's limit, as `run` has
-        photo = imaging.load_image(image_bytes, max_bytes=imaging.MAX_FILE_BYTES, **limits)
+        photo = imaging.load_image(image_bytes, max_bytes=max_bytes, **limits)
         try:
             mask = imaging.load_mask(mask_bytes, photo.size, resize=resize_mask, channel=mask_from)
         except InpaintError as exc:

@@ -130,6 +130,13 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
         help="refuse photos above this many pixels (default 150 MP)",
     )
     p.add_argument(
+        "--max-mb",
+        type=float,
+        default=None,
+        help="refuse image and mask files above this many MiB (default $INPAINT_MAX_MB or 50; "
+        "raise it for big 16-bit scans)",
+    )
+    p.add_argument(
         "--timeout",
         type=float,
         default=15.0,
@@ -531,6 +538,9 @@ def _load_inputs(args: argparse.Namespace):
                 f"--max-pixels must be a positive number of pixels, got {args.max_pixels}"
             )
         limits["max_pixels"] = args.max_pixels
+    max_bytes = imaging.bytes_from_mib(args.max_mb)
+    if max_bytes is not None:
+        limits["max_bytes"] = max_bytes
     if is_project_path(args.image):  # its flattened picture, and its Mask layer unless --mask
         photo, mask = project_picture(args.image, max_pixels=args.max_pixels)
         if args.mask is None:

@@ -125,6 +125,31 @@ def test_max_pixels_applies_to_the_mask(tmp_path, capsys):
     assert "big-mask.png" in line and "megapixels" in line
 
 
+@pytest.mark.parametrize("bad", ["0", "-3", "nan"])
+def test_max_mb_that_is_not_a_size_is_an_error(tmp_path, capsys, bad):
+    code, _, err = run(capsys, *classical(str(tmp_path / "o.png"), "--max-mb", bad))
+    assert code == 2
+    assert "--max-mb" in one_line_error(err)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_max_mb_applies_to_photo_and_mask_and_the_message_says_how_to_raise_it(tmp_path, capsys):
+    photo_size = Path(PHOTO).stat().st_size
+    tight = f"{(photo_size - 1) / (1024 * 1024):.6f}"
+    code, _, err = run(capsys, *classical(str(tmp_path / "o.png"), "--max-mb", tight))
+    assert code == 2
+    line = one_line_error(err)
+    assert Path(PHOTO).name in line and "--max-mb" in line
+    roomy = f"{(photo_size + 1) / (1024 * 1024):.6f}"
+    big_mask = tmp_path / "noisy-mask.png"
+    Image.frombytes("L", (2000, 1500), os.urandom(3_000_000)).save(big_mask)  # ~3 MB
+    code, _, err = run(
+        capsys, "run", "--image", PHOTO, "--mask", str(big_mask), "--resize-mask", "--quiet",
+        "--out", str(tmp_path / "o.png"), "--max-mb", roomy,
+    )  # fmt: skip
+    assert code == 2 and "noisy-mask.png" in one_line_error(err)
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_a_fifo_as_mask_is_exit_2_not_a_hang(tmp_path):
     fifo = tmp_path / "mask.png"

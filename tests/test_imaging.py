@@ -446,8 +446,8 @@ def test_does_not_depend_on_pillows_global_bomb_limit(monkeypatch, astronaut):
 
 def test_defaults_fit_big_photos_and_scans():
     sig = inspect.signature(load_image).parameters
-    assert sig["max_bytes"].default is None  # 512 MiB for a file, 50 MiB for bytes or a URL
-    assert imaging.MAX_FILE_BYTES == 512 * 1024 * 1024 and imaging.MAX_BYTES == 50 * 1024 * 1024
+    assert sig["max_bytes"].default is None  # $INPAINT_MAX_MB or 50 MiB
+    assert imaging.MAX_BYTES == 50 * 1024 * 1024
     assert 8000 * 6000 <= imaging.DEFAULT_MAX_PIXELS <= 200_000_000
     assert imaging.max_pixels_from_env() == imaging.DEFAULT_MAX_PIXELS
 
@@ -483,8 +483,10 @@ def test_default_byte_limit_is_50_mib():
         load_image(bytes(50 * 1024 * 1024 + 1))
 
 
-def test_a_file_over_50_mib_opens_with_the_defaults(tmp_path, astronaut):
-    """A big 16-bit scan on disk is a user's own file: files get 512 MiB (bytes and URLs 50)."""
+def test_a_file_over_50_mib_is_refused_by_default_and_opens_with_a_raised_limit(
+    tmp_path, astronaut, monkeypatch
+):
+    """50 MB per file (the product's limit) unless the user raises it for a big 16-bit scan."""
     raw = encode(astronaut, "PNG")
     padding = b"x" * (60 * 1024 * 1024)  # a private ancillary chunk readers skip
     crc = struct.pack(">I", zlib.crc32(b"prVt" + padding))
@@ -492,9 +494,25 @@ def test_a_file_over_50_mib_opens_with_the_defaults(tmp_path, astronaut):
     big = raw[:33] + chunk + raw[33:]
     p = tmp_path / "big.png"
     p.write_bytes(big)
-    assert load_image(p).size == (512, 512)
+    with pytest.raises(ImageTooLargeError, match=r"50.0 MiB limit.*--max-mb or \$INPAINT_MAX_MB"):
+        load_image(p)
     with pytest.raises(ImageTooLargeError, match="50.0 MiB limit"):
         load_image(big)
+    assert load_image(p, max_bytes=imaging.bytes_from_mib(61)).size == (512, 512)
+    monkeypatch.setenv(imaging.MAX_MB_ENV, "61")
+    assert load_image(p).size == (512, 512)
+    assert load_image(big).size == (512, 512)
+    monkeypatch.setenv(imaging.MAX_MB_ENV, "lots")
+    with pytest.raises(ImageLoadError, match="INPAINT_MAX_MB must be a positive number"):
+        load_image(p)
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "x"])
+def test_bytes_from_mib_refuses_what_is_not_a_positive_size(bad):
+    with pytest.raises(ImageLoadError, match="--max-mb must be a positive number of MiB"):
+        imaging.bytes_from_mib(bad)
+    assert imaging.bytes_from_mib(None) is None
+    assert imaging.bytes_from_mib(1.5) == 1536 * 1024
 
 
 def test_text_file_named_png(tmp_path):

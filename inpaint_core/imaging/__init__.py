@@ -41,8 +41,9 @@ from .png import encode_png, save_png
 from .sources import (
     DEFAULT_MAX_PIXELS,
     MAX_BYTES,
-    MAX_FILE_BYTES,
+    MAX_MB_ENV,
     MAX_PIXELS_ENV,
+    bytes_from_mib,
     max_pixels_from_env,
     read_source,
 )
@@ -54,9 +55,10 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "HighBits",
     "MAX_BYTES",
-    "MAX_FILE_BYTES",
+    "MAX_MB_ENV",
     "MAX_PIXELS_ENV",
     "LoadedImage",
+    "bytes_from_mib",
     "load_image",
     "load_mask",
     "max_pixels_from_env",
@@ -106,8 +108,8 @@ def load_image(
 ) -> LoadedImage:
     """Load a photo from a path, bytes or an http(s) URL as upright 8-bit sRGB RGB (+ alpha).
 
-    ``max_bytes`` caps the file or download (default: 512 MiB for a file on disk, where big 16-bit
-    scans live; 50 MiB for bytes or a download); ``max_pixels`` caps width*height,
+    ``max_bytes`` caps the file or download (default ``$INPAINT_MAX_MB`` MiB or 50 MiB: raise it
+    for big 16-bit scans); ``max_pixels`` caps width*height,
     checked from the header before decoding (default ``$INPAINT_MAX_PIXELS`` or 150 MP);
     ``timeout`` (seconds) bounds a whole download. Raises :class:`ImageTooLargeError` over a limit
     and :class:`ImageLoadError` for anything that is not a readable image.
@@ -154,7 +156,7 @@ def load_mask(
     *,
     resize: bool = False,
     channel: str = "auto",
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int | None = None,
     max_pixels: int | None = None,
     timeout: float = 15.0,
     cancel: CancelToken | None = None,

@@ -25,12 +25,11 @@ ProgressCallback = Callable[[int, "int | None"], None]
 """``on_progress(bytes_so_far, total)``: ``total`` from Content-Length, None when the server gave none."""
 
 MAX_BYTES = 50 * 1024 * 1024
-"""Default byte limit per image handed over as bytes or downloaded from a URL: 50 MiB."""
+"""Default byte limit per image (a file, bytes or a download): 50 MiB. Big 16-bit scans can be
+larger (a 6000x4000 16-bit RGB PNG is ~100 MB): raise the limit with ``$INPAINT_MAX_MB`` or the
+CLI's ``--max-mb``. Layered projects (.ora) have their own caps and are not bound by it."""
 
-MAX_FILE_BYTES = 512 * 1024 * 1024
-"""Default byte limit per image file on disk: 512 MiB. A user's own 16-bit scans are big (a
-6000x4000 16-bit RGB PNG is ~100 MB, an uncompressed 8K 16-bit TIFF 199 MB); the pixel ceiling,
-checked from the header before decoding, is what stops a decompression bomb."""
+MAX_MB_ENV = "INPAINT_MAX_MB"
 
 DEFAULT_MAX_PIXELS = 150_000_000
 """Default pixel ceiling: an 8000x6000 photo (48 MP) or a 12000x9000 scan (108 MP) load; a bomb does not."""
@@ -60,6 +59,29 @@ def max_pixels_from_env() -> int:
     if value <= 0:
         raise ImageLoadError(f"{MAX_PIXELS_ENV} must be a positive whole number, got {raw!r}")
     return value
+
+
+def bytes_from_mib(value: float | str | None, name: str = "--max-mb") -> int | None:
+    """A limit given in MiB (a flag or ``$INPAINT_MAX_MB``) in bytes; None stays None (the
+    default); anything but a positive finite number is an error naming ``name``."""
+    if value is None:
+        return None
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = 0.0
+    if not (math.isfinite(mib) and mib > 0):
+        raise ImageLoadError(f"{name} must be a positive number of MiB, got {value!r}")
+    return max(1, int(mib * 1024 * 1024))
+
+
+def max_bytes_from_env() -> int:
+    """The byte limit per image: ``$INPAINT_MAX_MB`` (MiB) if set, else :data:`MAX_BYTES`."""
+    raw = os.environ.get(MAX_MB_ENV, "").strip()
+    return bytes_from_mib(raw, MAX_MB_ENV) if raw else MAX_BYTES
+
+
+_RAISE_HINT = f"(raise it with --max-mb or ${MAX_MB_ENV})"
 
 
 def mb(n: int) -> str:
@@ -126,7 +148,8 @@ def read_regular_file(path: Path, max_bytes: int, what: str = "image") -> bytes:
             raise ImageLoadError(f"{label}: is {_kind_of(st.st_mode)}, not an {what} file")
         if st.st_size > max_bytes:
             raise ImageTooLargeError(
-                f"{label}: file is {mb(st.st_size)}, over the {mb(max_bytes)} limit per {what}"
+                f"{label}: file is {mb(st.st_size)}, over the {mb(max_bytes)} limit per {what} "
+                f"{_RAISE_HINT}"
             )
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         flags |= getattr(os, "O_BINARY", 0)
@@ -139,7 +162,9 @@ def read_regular_file(path: Path, max_bytes: int, what: str = "image") -> bytes:
     except OSError as exc:
         raise ImageLoadError(f"{label}: {_os_reason(exc)}") from None
     if len(data) > max_bytes:
-        raise ImageTooLargeError(f"{label}: file is over the {mb(max_bytes)} limit per {what}")
+        raise ImageTooLargeError(
+            f"{label}: file is over the {mb(max_bytes)} limit per {what} {_RAISE_HINT}"
+        )
     return data
 
 
@@ -425,10 +450,9 @@ def read_source(
 ) -> tuple[bytes, str]:
     """The bytes of ``source`` and a label for messages. ``cancel``, ``on_progress`` and
     ``allow_private`` apply to URL downloads only (a local file or bytes is read in one go).
-    ``max_bytes`` None: :data:`MAX_FILE_BYTES` for a file, :data:`MAX_BYTES` for bytes or a URL."""
+    ``max_bytes`` None: :func:`max_bytes_from_env` (``$INPAINT_MAX_MB`` or 50 MiB)."""
     if max_bytes is None:
-        local = isinstance(source, PathLike) or (isinstance(source, str) and not _is_url(source))
-        max_bytes = MAX_FILE_BYTES if local else MAX_BYTES
+        max_bytes = max_bytes_from_env()
     if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
         raise ImageLoadError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
     check_timeout(timeout)
