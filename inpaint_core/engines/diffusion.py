@@ -54,7 +54,17 @@ from .registry import DIFFUSION
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BATCH = 4
+#: Seeds per pipeline call by default: one. The promise is "same seed + same inputs = same
+#: picture, alone or in a batch", and kernels round per batch size (measured on CPU: latents
+#: ~1e-5 apart, 1 level in a few pixels, from the UNet *and* the VAE decode; GPU kernels are
+#: chosen per shape too), so only a batch of one is the picture the seed gives alone. The prompt
+#: embedding and the image latents are cached, so a run of N seeds repeats only the per-seed
+#: work; a larger ``max_batch`` (engine argument or ``options.max_batch``) trades that exactness
+#: for speed (bench/batch_seeds.py), and each output then records the batch it was made in.
+DEFAULT_MAX_BATCH = 1
+#: what ``max_batch`` was before it became 1: a PNG recording ``batch_seeds`` without
+#: ``max_batch`` was made in chunks of this many
+_LEGACY_MAX_BATCH = 4
 _EMBED_CACHE_SIZE = 16
 _LATENT_CACHE_SIZE = 8
 
@@ -343,7 +353,10 @@ class DiffusionEngine:
         keep_seed = None
         batch_seeds = [int(s) for s in opts.batch_seeds or ()]
         if len(seeds) == 1 and seeds[0] in batch_seeds:
-            keep_seed, seeds = seeds[0], batch_seeds
+            # the chunk it was made in: its batch at the recorded max_batch (older files: 4)
+            size = max(1, int(opts.max_batch or _LEGACY_MAX_BATCH))
+            index = batch_seeds.index(seeds[0]) // size * size
+            keep_seed, seeds, max_batch = seeds[0], batch_seeds[index : index + size], size
 
         # [models] family-specific conditioning; a plain 4-channel UNet (masked img2img) blends
         # the photo's latents back outside the mask, so it always needs them
@@ -415,7 +428,11 @@ class DiffusionEngine:
         self, ctx: _RunContext, seeds: list[int], done: int
     ) -> list[EngineOutput]:
         try:
-            return self._run_chunk(ctx, seeds, done)
+            made = self._run_chunk(ctx, seeds, done)
+            if len(seeds) > 1:  # batched: rounds per batch size, so each output records its batch
+                for out in made:
+                    out.info["batch_seeds"] = [int(s) for s in seeds]
+            return made
         except (JobCancelled, InpaintError):
             raise
         except Exception as exc:
