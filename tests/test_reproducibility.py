@@ -101,6 +101,29 @@ def assert_replays(png: Path | bytes, inputs, engines, *, pasted: bool = True) -
     return req
 
 
+def assert_cli_replays(png: Path | bytes, inputs, run_cli, folder: Path) -> None:
+    """The CLI's own replay, ``run --params-from PNG`` with the same inputs and no other setting:
+    the same pixels and the same parameters, written again."""
+    if isinstance(png, bytes):
+        source = folder / "source.png"
+        source.write_bytes(png)
+    else:
+        source = png
+    again = folder / "again.png"
+    code, _ = run_cli(
+        [
+            "run",
+            *("--image", str(inputs[0]), "--mask", str(inputs[1])),
+            *("--params-from", str(source), "--out", str(again), "--quiet"),
+        ]
+    )
+    assert code == 0
+    made, original = loaded(again), loaded(source)
+    assert np.array_equal(made.rgb, original.rgb)
+    assert made.text[JSON_CHUNK] == original.text[JSON_CHUNK]
+    assert made.text[PARAMETERS_CHUNK] == original.text[PARAMETERS_CHUNK]
+
+
 # -- CLI run --------------------------------------------------------------------------------------
 DIFFUSION = ["--steps", "3", "--target-size", "64", "--prompt", "a brick wall"]
 
@@ -146,6 +169,7 @@ def test_cli_run_outputs_replay_from_their_png(
     assert len(paths) == (3 if "--seeds" in args else 1)
     for path in paths:
         req = assert_replays(path, inputs, engines)
+        assert_cli_replays(path, inputs, run_cli, tmp_path)
         if "--grow" in args:  # the explicit values, not the engine's defaults
             assert (req.mask_grow, req.mask_feather) == (
                 int(args[args.index("--grow") + 1]),
@@ -203,7 +227,7 @@ SERVICE_CASES = {
 
 
 @pytest.mark.parametrize("case", list(SERVICE_CASES))
-def test_service_outputs_replay_from_their_png(case, server, inputs, engines):
+def test_service_outputs_replay_from_their_png(case, server, inputs, engines, run_cli, tmp_path):
     params = SERVICE_CASES[case]
     client = replicate.Client(api_token="x", base_url=server.url)
     client.poll_interval = 0.05
@@ -215,7 +239,10 @@ def test_service_outputs_replay_from_their_png(case, server, inputs, engines):
 
     for url in urls:
         blob = httpx.get(str(url), timeout=30).content
-        req = assert_replays(blob, inputs, engines, pasted=params.get("paste_back", True))
+        pasted = params.get("paste_back", True)
+        req = assert_replays(blob, inputs, engines, pasted=pasted)
+        if pasted:  # the CLI writes pasted pictures
+            assert_cli_replays(blob, inputs, run_cli, tmp_path)
         if "mask_grow" in params:
             assert (req.mask_grow, req.mask_feather) == (
                 params["mask_grow"],
@@ -252,6 +279,7 @@ def test_batch_outputs_replay_from_their_png(
     assert len(outputs) == (3 if "--seeds" in flags else 1)
     for path in outputs:
         req = assert_replays(path, inputs, engines)
+        assert_cli_replays(path, inputs, run_cli, tmp_path)
         if "--grow" in flags:
             assert req.mask_grow == int(flags[flags.index("--grow") + 1])
             assert req.mask_feather == int(flags[flags.index("--feather") + 1])
@@ -327,3 +355,59 @@ def test_run_options_batch_seeds_survive_the_a1111_text():
         options=RunOptions(batch_seeds=(5, 6, 7)),
     )
     assert request_from_parameters(format_parameters(req)) == req
+
+
+# -- run --params-from: what the flags beside it change ------------------------------------------
+def test_params_from_takes_only_the_flags_given(tmp_path, tiny_model_dir, inputs, run_cli):
+    from inpaint_core.replay import explicit_dests
+
+    given = explicit_dests(
+        cli.build_parser(),
+        ["run", "--image", "a", "--mask", "b", "--out", "c", "--params-from", "p", "--seed", "3"],
+    )
+    assert given == {"command", "image", "mask", "out", "params_from", "seed"}
+    source = tmp_path / "source.png"
+    base = ["run", "--image", str(inputs[0]), "--mask", str(inputs[1])]
+    code, _ = run_cli(
+        [*base, "--model", str(tiny_model_dir), *DIFFUSION, "--grow", "0", "--feather", "0"]
+        + ["--strength", "0.7", "--seed", "4", "--out", str(source), "--quiet"]
+    )
+    assert code == 0
+    stored = read_parameters(source).request
+    # another seed: everything else as stored (no engine default for grow/feather, no preset)
+    code, _ = run_cli(
+        [*base, "--params-from", str(source), "--seed", "9", "--out", str(tmp_path / "9.png")]
+    )
+    assert code == 0
+    nine = read_parameters(tmp_path / "9.png").request
+    assert nine == replace(stored, seed=9)
+    assert not np.array_equal(loaded(tmp_path / "9.png").rgb, loaded(source).rgb)
+    # the classical engine instead: the stored 0/0 is kept (it is not diffusion's default)
+    code, _ = run_cli(
+        [
+            *base,
+            "--params-from",
+            str(source),
+            "--engine",
+            "classical",
+            "--out",
+            str(tmp_path / "c.png"),
+        ]
+    )
+    assert code == 0
+    classical = read_parameters(tmp_path / "c.png").request
+    assert classical.engine == "classical" and classical.model is None
+    assert (classical.mask_grow, classical.mask_feather, classical.mask_padding) == (0, 0, 32)
+
+
+def test_params_from_refusals_are_one_line(tmp_path, inputs, capsys):
+    plain = tmp_path / "plain.png"
+    plain.write_bytes(inputs[0].read_bytes())  # a picture without parameters
+    base = ["run", "--image", str(inputs[0]), "--mask", str(inputs[1]), "--quiet"]
+    assert cli.main([*base, "--params-from", str(plain), "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no generation parameters" in err[0]
+    # --out naming the picture the settings come from would replace it
+    assert cli.main([*base, "--params-from", str(plain), "--out", str(plain)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--params-from" in err[0]
