@@ -140,6 +140,8 @@ def inpaint(
             resolved.options,
             batch_seeds=batch or None,
             max_batch=len(batch) if batch else resolved.options.max_batch,
+            # the CPU thread count it was made with (a diffusion run on the CPU; else none)
+            cpu_threads=out.info.pop("cpu_threads", None),
         )
         filled = region.from_grid(reg, out.image)
         if resolved.color_match:

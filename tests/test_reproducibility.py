@@ -26,6 +26,7 @@ from inpaint_core.inpaint import inpaint
 from inpaint_core.metadata import JSON_CHUNK, PARAMETERS_CHUNK, read_parameters
 from inpaint_core.options import RunOptions
 from inpaint_core.request import InpaintRequest
+from inpaint_core.saving import save_result_picture
 from inpaint_core.schedulers import canonical_scheduler_name
 from tests.service_helpers import photo_and_mask, start_server
 
@@ -411,3 +412,41 @@ def test_params_from_refusals_are_one_line(tmp_path, inputs, capsys):
     assert cli.main([*base, "--params-from", str(plain), "--out", str(plain)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--params-from" in err[0]
+
+
+# -- the CPU thread count is part of the picture ----------------------------------------------------
+def test_an_output_made_on_other_cpu_threads_replays_on_them(
+    inputs, engines, tiny_model_dir, tmp_path, run_cli
+):
+    """The studio leaves a core to its window (cpu_count - 1 torch threads), the CLI and the
+    service use torch's default: kernels split their sums by thread, so the same request differs
+    by a level in a few pixels (seen here: seed 7, 1 thread against 2). Each output records its
+    thread count and a re-run uses it: a studio PNG re-made by ``run --params-from`` (or any
+    front door) is the same picture."""
+    import torch
+
+    before = torch.get_num_threads()
+    other = 1 if before > 1 else 2
+    req = InpaintRequest(
+        engine="diffusion",
+        model=str(tiny_model_dir),
+        prompt="a brick wall",
+        steps=3,
+        target_size=64,
+        seeds=(5, 6, 7),
+    )
+    photo = imaging.load_image(inputs[0])
+    mask = imaging.load_mask(inputs[1], photo.size)
+    try:
+        torch.set_num_threads(other)  # as the studio's worker runs
+        made = inpaint(req, photo, mask, engines(req))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.get_num_threads() == before
+    for result in made:
+        assert result.request.options.cpu_threads == other
+        path = tmp_path / f"studio-{result.seed}.png"
+        save_result_picture(path, result, photo.rgb, model_name=engines(req).model_name)
+        assert_replays(path, inputs, engines)  # in-process, on this process's own thread count
+        assert_cli_replays(path, inputs, run_cli, tmp_path)
+        assert torch.get_num_threads() == before  # the re-run put the count back

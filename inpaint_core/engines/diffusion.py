@@ -34,6 +34,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,11 +269,17 @@ class DiffusionEngine:
 
     # -- caches -----------------------------------------------------------------------------
     def _model_key(self, pipe: Any) -> tuple[Any, ...]:
+        """What cached embeddings and latents depend on besides their inputs; on the CPU the
+        thread count too (kernels round per thread count: a re-run on another count must not
+        reuse latents made on this one)."""
+        device = str(pipe.device)
+        threads = torch.get_num_threads() if device == "cpu" else None
         return (
             self.model_name,
             id(pipe),
-            str(pipe.device),
+            device,
             str(family_support.denoiser(pipe).dtype),
+            threads,
         )
 
     def encode_prompt(
@@ -336,6 +344,27 @@ class DiffusionEngine:
         mask, change = soft_inpaint.split_mask(mask)
         loaded = self.load(on_event)
         cancel.raise_if_cancelled()
+        # On the CPU the thread count is part of the picture (kernels split their sums by
+        # thread): a re-run takes the one its output recorded, and every output records its own.
+        on_cpu = torch.device(loaded.pipe._execution_device).type == "cpu"
+        wanted = request.options.cpu_threads if on_cpu else None
+        with _torch_threads(wanted) as threads:
+            outputs = self._run_loaded(loaded, request, image, mask, change, on_event, cancel)
+        if on_cpu:
+            for out in outputs:
+                out.info["cpu_threads"] = threads
+        return outputs
+
+    def _run_loaded(
+        self,
+        loaded: Any,
+        request: InpaintRequest,
+        image: np.ndarray,
+        mask: np.ndarray,
+        change: np.ndarray | None,
+        on_event: EventCallback,
+        cancel: CancelToken,
+    ) -> list[EngineOutput]:
         pipe = loaded.pipe
         req = request.resolved()
         seeds = list(req.seeds or ())
@@ -691,6 +720,20 @@ class _StepCallback:
         if self.soft is not None:  # soft inpainting: per-pixel reset of the feather band
             return {"latents": self.soft(pipe, i, kwargs["latents"])}
         return {}
+
+
+@contextmanager
+def _torch_threads(wanted: int | None) -> Iterator[int]:
+    """Run with ``wanted`` torch CPU threads (None: as they are), restored afterwards; yields the
+    count in use. OpenMP keeps the count per calling thread: this touches the caller's only."""
+    before = torch.get_num_threads()
+    if wanted and wanted != before:
+        torch.set_num_threads(int(wanted))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
