@@ -140,6 +140,11 @@ CLI_CASES = {
         *DIFFUSION,
         *("--masked-content", "latent_noise", "--no-soft-inpainting", "--seed", "3"),
     ],
+    "diffusion-explicit-size-color-match-fill": [
+        *DIFFUSION,
+        *("--width", "64", "--height", "48", "--color-match", "--padding", "5"),
+        *("--masked-content", "fill", "--scheduler", "DDIM", "--seed", "2"),
+    ],
     "classical-defaults": ["--engine", "classical"],
     "classical-grow7-feather3-pad13-ns": [
         *("--engine", "classical", "--grow", "7", "--feather", "3", "--padding", "13"),
