@@ -142,7 +142,7 @@ CLI_CASES = {
     ],
     "diffusion-explicit-size-color-match-fill": [
         *DIFFUSION,
-        *("--width", "64", "--height", "48", "--color-match", "--padding", "5"),
+        *("--width", "96", "--height", "64", "--color-match", "--padding", "5"),
         *("--masked-content", "fill", "--scheduler", "DDIM", "--seed", "2"),
     ],
     "classical-defaults": ["--engine", "classical"],
