@@ -160,3 +160,69 @@ def test_resolve_within_returns_ip_addresses_as_they_are(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     assert url_guard.resolve_within("127.0.0.1", 80, 1.0) == ["127.0.0.1"]
     assert url_guard.resolve_within("::1", 80, 1.0) == ["::1"]
+
+
+# -- https: connected to the address found, the certificate still checked against the name ---------
+def _certificate(folder, name: str):
+    """A self-signed certificate for ``name`` (and its key) as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("cert_name, ok", [(FAST_HOST, True), ("other.test", False)])
+def test_https_checks_the_certificate_against_the_name(
+    tmp_path, resolver, monkeypatch, cert_name, ok
+):
+    import ssl
+
+    cert, key = _certificate(tmp_path, cert_name)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))  # trust this certificate only
+    url = f"https://{FAST_HOST}:{server.server_address[1]}/photo.png"
+    try:
+        outcome, _ = _bounded(lambda: load_image(url, timeout=5.0))
+    finally:
+        server.shutdown()
+        server.server_close()
+    if ok:
+        assert not isinstance(outcome, BaseException), outcome
+        assert outcome.size == (16, 12)
+    else:  # connected to 127.0.0.1, but the certificate names another host: refused
+        assert isinstance(outcome, ImageLoadError), outcome
+        assert "certificate" in str(outcome).lower() or "ssl" in str(outcome).lower()
+    assert set(resolver) == {FAST_HOST}
