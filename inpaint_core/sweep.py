@@ -1,7 +1,6 @@
 """Compare sweeps: seeds × schedulers (× steps, guidance, strength) in one job with shared work.
 
-Cells that differ only by seed run as one engine call (each seed made alone inside it, so a cell
-is the picture its seed gives on its own); scheduler changes are swaps on the
+Cells that differ only by seed run as one batched engine call; scheduler changes are swaps on the
 loaded model; the prompt embeddings and the masked-image latents are cached by the diffusion engine,
 so a sweep encodes them once. Cells stream out (``partial`` events) as each group finishes, and a
 cancel keeps the finished ones.
@@ -73,9 +72,8 @@ class SweepPlan:
         """Cells that differ only by seed: one batched engine call each (a row of the grid)."""
         return [self.cells[r * self.n_cols : (r + 1) * self.n_cols] for r in range(self.n_rows)]
 
-    def estimate_seconds(self, seconds_per_step: float, batch_cost: float = 1.0) -> float:
-        """Rough time: each row is one call whose cost grows by ``batch_cost`` per extra seed
-        (1: the diffusion engine makes each seed alone by default, see its ``max_batch``)."""
+    def estimate_seconds(self, seconds_per_step: float, batch_cost: float = 0.8) -> float:
+        """Rough time: each row is one call whose cost grows by ``batch_cost`` per extra seed."""
         total = 0.0
         for group in self.groups():
             req = group[0].request

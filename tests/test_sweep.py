@@ -34,7 +34,7 @@ def test_plan_estimate_and_summary():
     plan = plan_sweep(BASE, seeds=[1, 2], schedulers=["DDIM", "PNDM"])
     est = plan.estimate_seconds(0.5, batch_cost=1.0)
     assert est == pytest.approx(2 * 10 * 0.5 * 2)
-    assert plan.summary(0.5).startswith("4 images (2 rows × 2 seeds), about 20 s")
+    assert plan.summary(0.5).startswith("4 images (2 rows × 2 seeds), about 18 s")
 
 
 def test_plan_validates_axis_values():
