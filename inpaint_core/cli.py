@@ -234,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resize-mask", action="store_true", help="scale a mask of another size to the photo"
     )
+    run.add_argument(
+        "--params-from",
+        metavar="PICTURE",
+        help="make a picture again: every generation setting from the parameters inside PICTURE "
+        "(a PNG/JPEG/WebP made by us or A1111); flags given beside it change those settings",
+    )
     run.add_argument("--scheduler", default=None)
     run.add_argument("--seed", type=int, default=None)
     run.add_argument(
@@ -389,14 +395,14 @@ def refuse_overwriting_inputs(outputs: list[Path], args: argparse.Namespace) -> 
     ``--overwrite``."""
     if getattr(args, "overwrite", False):
         return
-    for flag in ("image", "mask"):
+    for flag in ("image", "mask", "params_from"):
         source = getattr(args, flag, None)
         if not source or "://" in source:
             continue
         for out in outputs:
             if _same_file(out, Path(source).expanduser()):
                 raise InpaintError(
-                    f"--out {out} is the --{flag} file: refusing to replace an input "
+                    f"--out {out} is the --{flag.replace('_', '-')} file: refusing to replace an input "
                     "(choose another --out, or pass --overwrite)"
                 )
 
@@ -418,8 +424,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .project import is_project_path
     from .saving import save_result_picture, save_results_project
 
-    request = request_from_args(args)
     refuse_overwriting_inputs([Path(args.out)], args)
+    if args.params_from:
+        from .replay import request_from_picture
+
+        given = getattr(args, "given", None) or set()
+        request = request_from_picture(args.params_from, args, given, timeout=args.timeout)
+    else:
+        request = request_from_args(args)
     out = Path(args.out)
     if out.suffix and not out.is_dir() and not is_project_path(out):
         picture_format(out)  # an unknown suffix fails now, not after the run
@@ -712,6 +724,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "params_from", None):  # which flags change the picture's settings
+            from .replay import explicit_dests
+
+            args.given = explicit_dests(build_parser(), sys.argv[1:] if argv is None else argv)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "compare":

@@ -204,10 +204,14 @@ class GenerationModel:
         return self._request
 
     def set_request(self, request: InpaintRequest) -> None:
-        """A new (valid) request; a concrete seed locks it, an explicit size sets the size mode."""
+        """A new (valid) request; a concrete seed locks it, an explicit size sets the size mode.
+
+        Taken as it is, grow/feather included: a whole request (a PNG's parameters, a candidate's)
+        carries the values it was made with, and an explicit 0/0 on a diffusion request is not the
+        classical engine's default left behind (replacing it would break the replay)."""
         self.seed_locked = request.seed is not None
         self.size_mode = SizeMode.EXPLICIT if request.width and request.height else SizeMode.AUTO
-        self._set(request)
+        self._set(request, follow_engine=False)
         self.events.choices_changed.emit()
 
     def edit(self, request: InpaintRequest, *, seed_locked: bool, size_mode: SizeMode) -> None:
@@ -225,8 +229,11 @@ class GenerationModel:
         self._set(replace(self._request, **changes))
         return self._request
 
-    def _set(self, request: InpaintRequest) -> None:
-        request = _follow_seam_defaults(self._request, request)
+    def _set(self, request: InpaintRequest, *, follow_engine: bool = True) -> None:
+        """``follow_engine``: an edit that switches the engine moves grow/feather still at the old
+        engine's defaults to the new one's; a whole request set or restored keeps its own."""
+        if follow_engine:
+            request = _follow_seam_defaults(self._request, request)
         if request != self._request:
             self._request = request
             self.events.request_changed.emit(request)
@@ -293,7 +300,7 @@ class GenerationModel:
         raw = data.get("request")
         if isinstance(raw, dict):
             try:
-                self._set(InpaintRequest.from_dict(raw))
+                self._set(InpaintRequest.from_dict(raw), follow_engine=False)
             except (RequestValidationError, TypeError, ValueError):
                 pass
         self.seed_locked = bool(data.get("seed_locked", self._request.seed is not None))

@@ -130,15 +130,19 @@ def inpaint(
         resolved, grid_image, grid_mask, _placing_previews(on_event, reg, mask_crop), cancel
     )
 
-    seeds = list(resolved.seeds or ())
-    options = resolved.options
-    if len(seeds) > 1 and registry.capabilities(engine).batchable:
-        # On CPU a batched UNet rounds differently from a batch of one (±1 level in a few pixels),
-        # so each output records the batch it was made in; re-running its saved parameters makes
-        # the same batch and keeps that one output: the PNG reproduces bit for bit.
-        options = replace(options, batch_seeds=tuple(int(s) for s in seeds))
     results: list[InpaintResult] = []
     for out in outputs:
+        # An output made in a batch (an engine's ``max_batch`` > 1) records it: kernels round per
+        # batch size, so re-running its saved parameters makes the same batch and keeps this one
+        # output (bit for bit). One made alone records none (a stale one from a loaded PNG goes).
+        batch = tuple(int(s) for s in out.info.pop("batch_seeds", None) or ())
+        options = replace(
+            resolved.options,
+            batch_seeds=batch or None,
+            max_batch=len(batch) if batch else resolved.options.max_batch,
+            # the CPU thread count it was made with (a diffusion run on the CPU; else none)
+            cpu_threads=out.info.pop("cpu_threads", None),
+        )
         filled = region.from_grid(reg, out.image)
         if resolved.color_match:
             filled = compose.color_match(filled, original_crop, engine_mask_full)

@@ -26,6 +26,9 @@ class RunOptions:
     batch_seeds: tuple[int, ...] | None = None
     max_batch: int | None = None
     preview: bool | None = None
+    #: torch CPU threads an output was made with (diffusion on the CPU only): kernels split their
+    #: sums by thread, so 1 and 2 threads differ by a level in a few pixels; a re-run uses it
+    cpu_threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=True)
 
     def __post_init__(self) -> None:
@@ -39,6 +42,14 @@ class RunOptions:
             not isinstance(self.max_batch, int) or isinstance(self.max_batch, bool)
         ):
             raise RequestValidationError("options.max_batch", "must be a whole number")
+        if self.cpu_threads is not None and (
+            not isinstance(self.cpu_threads, int)
+            or isinstance(self.cpu_threads, bool)
+            or not 1 <= self.cpu_threads <= 4096
+        ):
+            raise RequestValidationError(
+                "options.cpu_threads", f"must be a whole number 1..4096, got {self.cpu_threads!r}"
+            )
 
     def __bool__(self) -> bool:
         return bool(self.to_dict())

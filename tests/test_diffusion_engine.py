@@ -154,10 +154,38 @@ def test_large_batches_are_split_and_still_match(crop):
     outs = eng.run(req(seeds=(1, 2, 3)), image, mask, rec)
     assert [o.seed for o in outs] == [1, 2, 3]
     single = eng.run(req(seed=3), image, mask)[0]
-    assert maxdiff(outs[2].image, single.image) <= 3
+    assert np.array_equal(outs[2].image, single.image)  # the last chunk held seed 3 alone
+    assert [o.info.get("batch_seeds") for o in outs] == [[1, 2], [1, 2], None]
     progress = [e.progress for e in rec.kind("progress")]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
     assert any("images 3-3 of 3" in e.message for e in rec.kind("progress"))
+
+
+def test_seeds_run_one_by_one_by_default_and_equal_each_seed_alone(crop):
+    """Same seed + same inputs = same picture, alone or in a batch: bit for bit."""
+    image, mask = crop
+    eng = DiffusionEngine(loaded=loaded_from_pipeline(build_tiny_inpaint_pipeline()))
+    outs = eng.run(req(seeds=(1, 2, 3), scheduler="Euler a"), image, mask)
+    for out in outs:
+        alone = eng.run(req(seed=out.seed, scheduler="Euler a"), image, mask)[0]
+        assert np.array_equal(out.image, alone.image)
+        assert "batch_seeds" not in out.info
+
+
+def test_a_recorded_batch_is_remade_on_any_engine(crop):
+    """A PNG from an engine that batched (older files: chunks of 4, no max_batch recorded) is
+    re-made on a one-seed-at-a-time engine in its own batch, and that one output kept."""
+    image, mask = crop
+    pipe = build_tiny_inpaint_pipeline()
+    batched = DiffusionEngine(loaded=loaded_from_pipeline(pipe), max_batch=4)
+    made = batched.run(req(seeds=(1, 2, 3, 4, 5)), image, mask)  # chunks (1-4) and (5)
+    exact = DiffusionEngine(loaded=loaded_from_pipeline(pipe))
+    legacy = exact.run(req(seed=2, options={"batch_seeds": [1, 2, 3, 4, 5]}), image, mask)
+    assert len(legacy) == 1 and np.array_equal(legacy[0].image, made[1].image)
+    recorded = exact.run(
+        req(seed=3, options={"batch_seeds": [1, 2, 3, 4], "max_batch": 4}), image, mask
+    )
+    assert np.array_equal(recorded[0].image, made[2].image)
 
 
 def test_progress_every_step(engine, crop):
@@ -242,7 +270,7 @@ def test_prompt_embeddings_are_cached(crop):
 def test_safety_checker_flags_but_keeps_the_image(crop):
     image, mask = crop
     pipe = build_tiny_inpaint_pipeline(with_safety_checker=True)
-    eng = DiffusionEngine(loaded=loaded_from_pipeline(pipe))
+    eng = DiffusionEngine(loaded=loaded_from_pipeline(pipe), max_batch=2)  # one check per call
     checks = []
     pipe.safety_checker.register_forward_hook(lambda *a: checks.append(1))
 
@@ -291,7 +319,7 @@ def test_bad_inputs_are_clear_errors(engine, crop):
 def test_out_of_memory_retries_with_memory_savers(crop, monkeypatch):
     image, mask = crop
     pipe = build_tiny_inpaint_pipeline()
-    eng = DiffusionEngine(loaded=loaded_from_pipeline(pipe))
+    eng = DiffusionEngine(loaded=loaded_from_pipeline(pipe), max_batch=2)  # a batch to retry
     reference = eng.run(req(seeds=(1, 2)), image, mask)
     real_call = type(pipe).__call__
     calls = []
@@ -308,6 +336,9 @@ def test_out_of_memory_retries_with_memory_savers(crop, monkeypatch):
     assert pipe.vae.use_tiling and pipe.vae.use_slicing
     for a, b in zip(outs, reference, strict=True):
         assert a.seed == b.seed and maxdiff(a.image, b.image) <= 3
+    # made one at a time after all: no batch recorded (a re-run would re-make it alone)
+    assert all("batch_seeds" not in o.info for o in outs)
+    assert all(o.info["batch_seeds"] == [1, 2] for o in reference)
 
     def always_oom(self, *args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")

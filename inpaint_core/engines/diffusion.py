@@ -34,6 +34,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,17 @@ from .registry import DIFFUSION
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BATCH = 4
+#: Seeds per pipeline call by default: one. The promise is "same seed + same inputs = same
+#: picture, alone or in a batch", and kernels round per batch size (measured on CPU: latents
+#: ~1e-5 apart, 1 level in a few pixels, from the UNet *and* the VAE decode; GPU kernels are
+#: chosen per shape too), so only a batch of one is the picture the seed gives alone. The prompt
+#: embedding and the image latents are cached, so a run of N seeds repeats only the per-seed
+#: work; a larger ``max_batch`` (engine argument or ``options.max_batch``) trades that exactness
+#: for speed (bench/batch_seeds.py), and each output then records the batch it was made in.
+DEFAULT_MAX_BATCH = 1
+#: what ``max_batch`` was before it became 1: a PNG recording ``batch_seeds`` without
+#: ``max_batch`` was made in chunks of this many
+_LEGACY_MAX_BATCH = 4
 _EMBED_CACHE_SIZE = 16
 _LATENT_CACHE_SIZE = 8
 
@@ -257,11 +269,17 @@ class DiffusionEngine:
 
     # -- caches -----------------------------------------------------------------------------
     def _model_key(self, pipe: Any) -> tuple[Any, ...]:
+        """What cached embeddings and latents depend on besides their inputs; on the CPU the
+        thread count too (kernels round per thread count: a re-run on another count must not
+        reuse latents made on this one)."""
+        device = str(pipe.device)
+        threads = torch.get_num_threads() if device == "cpu" else None
         return (
             self.model_name,
             id(pipe),
-            str(pipe.device),
+            device,
             str(family_support.denoiser(pipe).dtype),
+            threads,
         )
 
     def encode_prompt(
@@ -326,6 +344,27 @@ class DiffusionEngine:
         mask, change = soft_inpaint.split_mask(mask)
         loaded = self.load(on_event)
         cancel.raise_if_cancelled()
+        # On the CPU the thread count is part of the picture (kernels split their sums by
+        # thread): a re-run takes the one its output recorded, and every output records its own.
+        on_cpu = torch.device(loaded.pipe._execution_device).type == "cpu"
+        wanted = request.options.cpu_threads if on_cpu else None
+        with _torch_threads(wanted) as threads:
+            outputs = self._run_loaded(loaded, request, image, mask, change, on_event, cancel)
+        if on_cpu:
+            for out in outputs:
+                out.info["cpu_threads"] = threads
+        return outputs
+
+    def _run_loaded(
+        self,
+        loaded: Any,
+        request: InpaintRequest,
+        image: np.ndarray,
+        mask: np.ndarray,
+        change: np.ndarray | None,
+        on_event: EventCallback,
+        cancel: CancelToken,
+    ) -> list[EngineOutput]:
         pipe = loaded.pipe
         req = request.resolved()
         seeds = list(req.seeds or ())
@@ -343,7 +382,10 @@ class DiffusionEngine:
         keep_seed = None
         batch_seeds = [int(s) for s in opts.batch_seeds or ()]
         if len(seeds) == 1 and seeds[0] in batch_seeds:
-            keep_seed, seeds = seeds[0], batch_seeds
+            # the chunk it was made in: its batch at the recorded max_batch (older files: 4)
+            size = max(1, int(opts.max_batch or _LEGACY_MAX_BATCH))
+            index = batch_seeds.index(seeds[0]) // size * size
+            keep_seed, seeds, max_batch = seeds[0], batch_seeds[index : index + size], size
 
         # [models] family-specific conditioning; a plain 4-channel UNet (masked img2img) blends
         # the photo's latents back outside the mask, so it always needs them
@@ -415,7 +457,11 @@ class DiffusionEngine:
         self, ctx: _RunContext, seeds: list[int], done: int
     ) -> list[EngineOutput]:
         try:
-            return self._run_chunk(ctx, seeds, done)
+            made = self._run_chunk(ctx, seeds, done)
+            if len(seeds) > 1:  # batched: rounds per batch size, so each output records its batch
+                for out in made:
+                    out.info["batch_seeds"] = [int(s) for s in seeds]
+            return made
         except (JobCancelled, InpaintError):
             raise
         except Exception as exc:
@@ -674,6 +720,20 @@ class _StepCallback:
         if self.soft is not None:  # soft inpainting: per-pixel reset of the feather band
             return {"latents": self.soft(pipe, i, kwargs["latents"])}
         return {}
+
+
+@contextmanager
+def _torch_threads(wanted: int | None) -> Iterator[int]:
+    """Run with ``wanted`` torch CPU threads (None: as they are), restored afterwards; yields the
+    count in use. OpenMP keeps the count per calling thread: this touches the caller's only."""
+    before = torch.get_num_threads()
+    if wanted and wanted != before:
+        torch.set_num_threads(int(wanted))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _check_inputs(image: np.ndarray, mask: np.ndarray) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ImageLoadError, ImageTooLargeError, JobCancelled
+from . import url_guard
 from .url_guard import UrlRefusedError, check_url_target, is_public_address
 
 if TYPE_CHECKING:
@@ -183,10 +184,23 @@ class _Sockets:
     """The sockets one download opened, so a watchdog can shut them down from another thread: a
     blocked connect, header or body read then wakes at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float = math.inf) -> None:
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
         self.reason = ""  # "timeout" | "cancelled" once the watchdog fired
+        self.deadline = deadline  # time.monotonic() at which the whole download must be over
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """``host``'s addresses within what is left of the download's time (DNS, which urllib3
+        would run unbounded inside ``socket.getaddrinfo``, is under the one deadline too); stops
+        waiting as soon as the watchdog fires (timeout or cancel). Raises :class:`TimeoutError`."""
+        try:
+            return url_guard.resolve_within(
+                host, port, self.deadline - time.monotonic(), stop=lambda: bool(self.reason)
+            )
+        except TimeoutError:
+            self.fire("timeout")  # a no-op when the watchdog already fired (its reason stays)
+            raise
 
     def add(self, sock: socket.socket) -> None:
         with self._lock:
@@ -237,28 +251,69 @@ def _session(sockets: _Sockets, guarded: bool):
     import urllib3.connection
     import urllib3.connectionpool
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+    from urllib3.util.connection import create_connection
 
-    def new_conn(base):
-        def _new_conn(self):
-            sock = base._new_conn(self)
-            sockets.add(sock)
-            if guarded:
-                try:
-                    peer = str(sock.getpeername()[0])
-                except OSError:
-                    peer = ""
-                if peer and not is_public_address(peer):
-                    sock.close()
-                    raise UrlRefusedError(f"{self.host}: refused: connected to {peer}")
-            return sock
+    def _connect(conn: Any, address: str) -> socket.socket:
+        """urllib3's ``HTTPConnection._new_conn`` for an address resolved already."""
+        try:
+            return create_connection(
+                (address, conn.port),
+                conn.timeout,
+                source_address=conn.source_address,
+                socket_options=conn.socket_options,
+            )
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(
+                conn, f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})"
+            ) from exc
+        except OSError as exc:
+            raise NewConnectionError(conn, f"Failed to establish a new connection: {exc}") from exc
 
-        return _new_conn
+    def new_conn(self: Any) -> socket.socket:
+        """Resolve under the download's deadline, then connect to the addresses found in turn
+        (TLS still checks the certificate against the host name); a guarded download refuses a
+        non-public address before anything is sent to it, and checks the peer it reached."""
+        try:
+            addresses = sockets.resolve(self._dns_host, self.port)
+        except TimeoutError:
+            raise  # the watchdog's reason (timeout or cancel) names it
+        except OSError as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        if not addresses:
+            raise NameResolutionError(self.host, self, socket.gaierror("no address"))
+        if guarded:
+            for address in addresses:
+                if not is_public_address(address):
+                    raise UrlRefusedError(f"{self.host}: refused: it is {address}")
+        error: Exception | None = None
+        for address in addresses:
+            if sockets.reason:
+                raise TimeoutError(sockets.reason)
+            try:
+                sock = _connect(self, address)
+                break
+            except NewConnectionError as exc:  # refused/unreachable: try the next address
+                error = exc
+        else:
+            assert error is not None
+            raise error
+        sockets.add(sock)
+        if guarded:
+            try:
+                peer = str(sock.getpeername()[0])
+            except OSError:
+                peer = ""
+            if peer and not is_public_address(peer):
+                sock.close()
+                raise UrlRefusedError(f"{self.host}: refused: connected to {peer}")
+        return sock
 
     class Conn(urllib3.connection.HTTPConnection):
-        _new_conn = new_conn(urllib3.connection.HTTPConnection)
+        _new_conn = new_conn
 
     class SConn(urllib3.connection.HTTPSConnection):
-        _new_conn = new_conn(urllib3.connection.HTTPSConnection)
+        _new_conn = new_conn
 
     class Pool(urllib3.connectionpool.HTTPConnectionPool):
         ConnectionCls = Conn
@@ -334,7 +389,7 @@ def _fetch_url(
         raise _cancelled(url)
     deadline = time.monotonic() + timeout
     finished = threading.Event()
-    sockets = _Sockets()
+    sockets = _Sockets(deadline)
     watchdog = threading.Thread(
         target=_watchdog,
         args=(sockets, deadline, cancel, finished),
@@ -358,7 +413,17 @@ def _fetch_url(
             if left <= 0:
                 raise TimeoutError
             if not allow_private:
-                check_url_target(current, timeout=left)
+                try:
+                    check_url_target(current, timeout=left, stop=lambda: bool(sockets.reason))
+                except UrlRefusedError:
+                    raise
+                except ImageLoadError:
+                    problem = (
+                        stopped()
+                    )  # the lookup ran out of the download's time, or was cancelled
+                    if problem is not None:
+                        raise problem from None
+                    raise
             resp = session.get(
                 current,
                 stream=True,

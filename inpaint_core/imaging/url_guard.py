@@ -12,10 +12,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ImageLoadError
+
+_STOP_POLL_S = 0.05
 
 
 class UrlRefusedError(ImageLoadError):
@@ -42,8 +46,26 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _resolve_within(host: str, port: int, seconds: float) -> list[str]:
-    """:func:`resolve_host` bounded in time (getaddrinfo itself takes no timeout)."""
+def _literal_address(host: str) -> str | None:
+    """``host`` itself when it is an IP address (nothing to resolve), else None."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    return host
+
+
+def resolve_within(
+    host: str, port: int, seconds: float, *, stop: Callable[[], bool] | None = None
+) -> list[str]:
+    """:func:`resolve_host` bounded in time: ``getaddrinfo`` takes no timeout (a dead DNS server
+    keeps it ~20 s or more), so it runs on a daemon thread that is left behind at the deadline
+    (:class:`TimeoutError`), or as soon as ``stop()`` turns true (checked every 50 ms; also a
+    :class:`TimeoutError`: the caller knows why it stopped). An IP address is returned as it is.
+    The one resolver of every URL fetch, guarded or not, so ``--timeout`` covers DNS too."""
+    literal = _literal_address(host)
+    if literal is not None:
+        return [literal]
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -54,18 +76,27 @@ def _resolve_within(host: str, port: int, seconds: float) -> list[str]:
 
     thread = threading.Thread(target=run, name="resolve-host", daemon=True)
     thread.start()
-    thread.join(max(0.0, seconds))
-    if thread.is_alive():
-        raise TimeoutError
+    deadline = time.monotonic() + max(0.0, seconds)
+    while True:
+        left = deadline - time.monotonic()
+        thread.join(max(0.0, min(left, _STOP_POLL_S) if stop is not None else left))
+        if not thread.is_alive():
+            break
+        if left <= 0 or (stop is not None and stop()):
+            raise TimeoutError(f"resolving {host} took too long")
     if "error" in box:
         raise box["error"]
-    return box["addresses"]
+    # one address once, in the resolver's order (IPv6 and IPv4 answers for each socket type)
+    return list(dict.fromkeys(box["addresses"]))
 
 
-def check_url_target(url: str, *, timeout: float = 15.0) -> None:
+def check_url_target(
+    url: str, *, timeout: float = 15.0, stop: Callable[[], bool] | None = None
+) -> None:
     """Refuse ``url`` when its host is, or resolves to, an address that is not public (loopback,
     private, link-local...): what a server that fetches URLs for remote clients must check, per
-    redirect, before connecting. Raises :class:`UrlRefusedError` (nothing is sent)."""
+    redirect, before connecting. Raises :class:`UrlRefusedError` (nothing is sent). The lookup
+    gives up after ``timeout`` or once ``stop()`` is true (see :func:`resolve_within`)."""
     parts = urlsplit(url)
     host = parts.hostname
     if not host:
@@ -75,15 +106,11 @@ def check_url_target(url: str, *, timeout: float = 15.0) -> None:
     except ValueError:
         raise UrlRefusedError(f"{url}: the port is not a number") from None
     try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        addresses = [host]
-    except ValueError:
-        try:
-            addresses = _resolve_within(host, port, timeout)
-        except TimeoutError:
-            raise ImageLoadError(f"{url}: timed out after {timeout:g} s") from None
-        except OSError as exc:
-            raise ImageLoadError(f"{url}: cannot resolve {host} ({exc})") from None
+        addresses = resolve_within(host, port, timeout, stop=stop)
+    except TimeoutError:
+        raise ImageLoadError(f"{url}: timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{url}: cannot resolve {host} ({exc})") from None
     if not addresses:
         raise ImageLoadError(f"{url}: cannot resolve {host}")
     for address in addresses:

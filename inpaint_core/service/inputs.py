@@ -61,7 +61,10 @@ class PredictionInput(BaseModel):
         None, ge=0, le=MAX_SEED, description="Random seed; leave out for a random one (reported)"
     )
     num_outputs: int = Field(
-        1, ge=1, le=4, description="Outputs, with seeds seed, seed+1, ... (one batched call)"
+        1,
+        ge=1,
+        le=4,
+        description="Outputs, with seeds seed, seed+1, ... (each the picture its seed gives alone)",
     )
     width: int | None = Field(
         None,
