@@ -9,8 +9,8 @@ generator[0] only).
 Run: ``.venv/bin/python bench/batch_seeds.py [--size 128 --steps 20 --repeats 3]``
 (tiny random-weight model with SD's real geometry, CPU).
 
-The engine's default is one seed per pipeline call (``DEFAULT_MAX_BATCH`` 1: each seed is bit for bit
-the picture it gives alone); this measures what the opt-in ``max_batch=N`` buys, and what it costs.
+The engine batches up to ``DEFAULT_MAX_BATCH`` (4) seeds per pipeline call; ``max_batch=1`` makes each
+seed bit for bit the picture it gives alone. This measures what batching buys, and what it costs.
 """
 
 from __future__ import annotations

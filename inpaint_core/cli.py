@@ -61,6 +61,13 @@ def add_request_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strength", type=float, default=d.strength)
     p.add_argument("--num-outputs", type=int, default=d.num_outputs)
     p.add_argument(
+        "--max-batch",
+        type=int,
+        default=None,
+        help="seeds per diffusion call (default 4: faster, each seed within a level of itself "
+        "alone; 1: each seed exactly the picture it gives alone). Replays are exact either way",
+    )
+    p.add_argument(
         "--width", type=int, help="working width (multiple of 8); default: crop's aspect"
     )
     p.add_argument("--height", type=int, help="working height (multiple of 8)")
@@ -183,7 +190,11 @@ def request_from_args(args: argparse.Namespace, **overrides: Any) -> InpaintRequ
         mask_grow=args.grow,
         mask_feather=args.feather,
         color_match=args.color_match,
-        options={"method": args.method} if args.method else {},
+        options={
+            k: v
+            for k, v in (("method", args.method), ("max_batch", args.max_batch))
+            if v is not None
+        },
     )
     fields["masked_content"] = args.masked_content
     fields["soft_inpainting"] = not args.no_soft_inpainting

@@ -39,9 +39,11 @@ class RunOptions:
         ):
             raise RequestValidationError("options.batch_seeds", "must list whole numbers")
         if self.max_batch is not None and (
-            not isinstance(self.max_batch, int) or isinstance(self.max_batch, bool)
+            not isinstance(self.max_batch, int)
+            or isinstance(self.max_batch, bool)
+            or self.max_batch < 1
         ):
-            raise RequestValidationError("options.max_batch", "must be a whole number")
+            raise RequestValidationError("options.max_batch", "must be a whole number, at least 1")
         if self.cpu_threads is not None and (
             not isinstance(self.cpu_threads, int)
             or isinstance(self.cpu_threads, bool)

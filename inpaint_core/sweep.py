@@ -1,7 +1,7 @@
 """Compare sweeps: seeds × schedulers (× steps, guidance, strength) in one job with shared work.
 
-Cells that differ only by seed run as one engine call (the diffusion engine makes each seed in it
-alone by default, so a cell is the picture its seed gives on its own); scheduler changes are swaps on the
+Cells that differ only by seed run as one engine call (the diffusion engine batches their seeds;
+each cell records its batch, so its PNG re-makes it exactly); scheduler changes are swaps on the
 loaded model; the prompt embeddings and the masked-image latents are cached by the diffusion engine,
 so a sweep encodes them once. Cells stream out (``partial`` events) as each group finishes, and a
 cancel keeps the finished ones.

@@ -161,15 +161,19 @@ def test_large_batches_are_split_and_still_match(crop):
     assert any("images 3-3 of 3" in e.message for e in rec.kind("progress"))
 
 
-def test_seeds_run_one_by_one_by_default_and_equal_each_seed_alone(crop):
-    """Same seed + same inputs = same picture, alone or in a batch: bit for bit."""
+def test_seeds_are_batched_by_default_and_max_batch_1_makes_each_alone(crop):
+    """Same seed + same inputs = same picture, alone or in a batch: within a level when batched
+    (the default, faster), bit for bit with ``max_batch`` 1; a batched output says its batch."""
     image, mask = crop
     eng = DiffusionEngine(loaded=loaded_from_pipeline(build_tiny_inpaint_pipeline()))
     outs = eng.run(req(seeds=(1, 2, 3), scheduler="Euler a"), image, mask)
-    for out in outs:
+    one = eng.run(req(seeds=(1, 2, 3), scheduler="Euler a", options={"max_batch": 1}), image, mask)
+    for out, single in zip(outs, one, strict=True):
         alone = eng.run(req(seed=out.seed, scheduler="Euler a"), image, mask)[0]
-        assert np.array_equal(out.image, alone.image)
-        assert "batch_seeds" not in out.info
+        assert np.abs(out.image.astype(int) - alone.image.astype(int)).max() <= 1
+        assert out.info["batch_seeds"] == [1, 2, 3]
+        assert np.array_equal(single.image, alone.image)
+        assert "batch_seeds" not in single.info
 
 
 def test_a_recorded_batch_is_remade_on_any_engine(crop):

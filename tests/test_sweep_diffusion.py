@@ -83,9 +83,11 @@ def test_six_cells_equal_six_separate_runs(sweep, inputs, engine):
         assert len(alone) == 1 and alone[0].seed == cr.result.seed
         assert alone[0].request.scheduler == cr.result.request.scheduler
         diffs.append(maxdiff(alone[0].patch, cr.result.patch))
-    # a row of seeds gives the pictures each seed gives alone, bit for bit (the engine runs one
-    # seed per pipeline call by default: a batch of 3 would round differently on CPU)
-    assert diffs == [0] * 6, diffs
+    # batched seeds (one call per row) give the pictures each seed gives alone. Not always bit
+    # for bit: on CPU a batch of 3 rounds a little differently from a batch of 1 (measured here:
+    # latents ~1e-5 apart, at most 1 level in a few pixels) -- each PNG records its batch.
+    print("batch vs alone, max levels per cell:", diffs)
+    assert max(diffs) <= 1, diffs
     # ... and the cells really differ from one another (seeds and schedulers matter)
     assert maxdiff(cells[0].result.patch, cells[1].result.patch) > 3
     assert not np.array_equal(cells[0].result.patch, cells[3].result.patch)
@@ -157,7 +159,7 @@ def test_rerun_from_saved_png_parameters_is_bit_identical(sweep, inputs, engine,
     loaded = imaging.load_image(path)
     request = metadata.request_from_png_text(loaded.text)
     assert request.seed == cr.result.seed and request.scheduler == cr.result.request.scheduler
-    assert request.options.batch_seeds is None  # made alone: no batch to re-make
+    assert request.options.batch_seeds == (11, 12, 13)  # the row it was batched in
     again = inpaint(request, photo, mask, engine)  # the same photo and mask, the PNG's request
     assert len(again) == 1 and again[0].seed == cr.result.seed
     assert np.array_equal(again[0].composite(photo), loaded.rgb)
@@ -238,4 +240,4 @@ def test_cli_compare_on_the_diffusion_engine(base, inputs, tmp_path, capsys):
     assert len(report["cells"]) == 4 and (out / "contact-sheet.png").is_file()
     first = imaging.load_image(report["cells"][0]["path"])
     req = metadata.request_from_png_text(first.text)
-    assert req.engine == "diffusion" and req.seed == 11 and req.options.batch_seeds is None
+    assert req.engine == "diffusion" and req.seed == 11 and req.options.batch_seeds == (11, 12)

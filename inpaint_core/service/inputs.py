@@ -64,7 +64,7 @@ class PredictionInput(BaseModel):
         1,
         ge=1,
         le=4,
-        description="Outputs, with seeds seed, seed+1, ... (each the picture its seed gives alone)",
+        description="Outputs, with seeds seed, seed+1, ... (batched; replayable from each PNG)",
     )
     width: int | None = Field(
         None,
