@@ -163,12 +163,11 @@ def _dct_plan(padded_missing: np.ndarray, b: int, step: int) -> _DctPlan:
     yy = rows[:, None, None] + np.arange(b)[None, :, None]
     xx = cols[:, None, None] + np.arange(b)[None, None, :]
     at = padded_missing[yy, xx].reshape(rows.size, b * b)  # which block pixels are missing
-    index = np.full(padded_missing.shape, -1, np.int64)
-    my, mx = np.nonzero(padded_missing)
-    index[my, mx] = np.arange(my.size)
-    target = index[yy, xx].reshape(rows.size, b * b)[at]  # which missing pixel each one is
+    # which missing pixel each one is (its rank among them; no array the size of the crop)
+    missing_flat = np.flatnonzero(padded_missing)
+    target = np.searchsorted(missing_flat, (yy * wp + xx).reshape(rows.size, b * b)[at])
     n, where = np.nonzero(at)
-    weight = (1.0 / np.bincount(target, minlength=my.size))[target].astype(np.float32)
+    weight = (1.0 / np.bincount(target, minlength=missing_flat.size))[target].astype(np.float32)
     chunks = []
     per_chunk = max(1, _CHUNK_PIXELS // (b * b))
     for lo in range(0, rows.size, per_chunk):
@@ -176,7 +175,7 @@ def _dct_plan(padded_missing: np.ndarray, b: int, step: int) -> _DctPlan:
         e0, e1 = np.searchsorted(n, [lo, hi])
         gather = sp.csr_matrix(
             (weight[e0:e1], (target[e0:e1], (n[e0:e1] - lo) * b * b + where[e0:e1])),
-            shape=(my.size, (hi - lo) * b * b),
+            shape=(missing_flat.size, (hi - lo) * b * b),
         )
         chunks.append(_DctChunk(rows[lo:hi], cols[lo:hi], gather))
     d = _dct_matrix(b)
