@@ -10,9 +10,9 @@ cost. Methods (``request.options.method``):
     thresholding of overlapping 16x16 block DCTs, block corners every 3 px: edges and texture
     continue across a scratch), with a Telea first guess for thick holes, and plain Telea for holes
     too thick for the DCT to bridge. On the bench's photos with thin scratches and small
-    blotches: about +2.3 dB PSNR inside the damage over OpenCV's Telea (+3.7 dB on other
-    scikit-image photos), at well under a second per 512x512 image on one core; OpenCV-contrib's
-    FSR_FAST scores higher still at several times the time (``bench/restoration.py``).
+    blotches: +2.3 dB PSNR inside the damage over OpenCV's Telea (+3.7 to +4.1 dB on other
+    scikit-image photos), under a second per 512x512 image on one core; OpenCV-contrib's
+    FSR_FAST: +1.95 dB in about the same time (``bench/restoration.py``).
 ``dct``
     :func:`~.fillers.sparse_dct` on every group, whatever its size.
 ``biharmonic``, ``telea``, ``ns``

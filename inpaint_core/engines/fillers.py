@@ -10,10 +10,12 @@ overlapping block DCTs (Guleryuz, "Nonlinear approximation based image recovery 
 reconstructions", IEEE TIP 2006). Edges and textures crossing a scratch are sparse in a local DCT, so
 they are carried across it instead of being smeared as diffusion does (OpenCV's Telea/NS). Its cost
 is the block transforms (batched matrix products, near the core's peak), so quality is bought with
-shifts and sweeps; tried and not kept, as they gained under ~0.05 dB on photos the bench does not
-use: lower or averaged final thresholds, more sweeps, per-channel weights in the joint threshold,
-windowed or known-share-weighted averaging, block-matched (BM3D-style) or exemplar refinement,
-a half-resolution first pass, denser shifts only in some sweeps.
+shifts and sweeps. Tried and not kept (each gained at most ~0.1 dB, within the draw-to-draw noise
+on photos the bench does not use, lost, or cost past the one-second budget): lower or averaged
+final thresholds, more sweeps, chroma weights in the joint threshold, windowed or known-share
+weighted averaging, 8/32 px blocks or an ensemble of sizes, block-matched (BM3D-style) or exemplar
+refinement, a half-resolution first pass, denser shifts in some sweeps only, a vectorised
+frequency-selective reconstruction (Seiler & Kaup) alone or averaged in.
 """
 
 from __future__ import annotations
@@ -229,9 +231,9 @@ def sparse_dct(
     lattice of every ``step``-th row and column and that touches a missing pixel, zero the small
     coefficients (keep DC), transform back, and set each missing pixel to the mean of what the
     blocks covering it say; known pixels never change. The finer the lattice, the more
-    shift-invariant the estimate: at 16x16 blocks, step 3 (~28 shifts) scores ~+0.1 dB over
-    step 4 (16 shifts, what ``auto`` used before) for ~1.4x the work, step 2 another ~+0.1 dB
-    for ~2.5x more (``bench/restoration.py``; measured on photos the bench does not use too).
+    shift-invariant the estimate: at 16x16 blocks, step 3 (~28 shifts) scores +0.1 to +0.2 dB
+    over step 4 (16 shifts, what ``auto`` used before) for 1.8x the blocks, step 2 (64 shifts)
+    another ~+0.1 dB for 2.3x more (``bench/restoration.py``, and photos it does not use).
     Work is proportional to the damage's area, not the crop's. ``joint`` thresholds the colour
     channels together (a coefficient survives in all three or in none: edges stay aligned
     across channels). ``check(fraction_done)`` is called between sweeps (progress, cancellation).
