@@ -10,6 +10,8 @@ better), mean over ``--draws`` damage draws. Columns:
 ``api``      ``inpaint(InpaintRequest(), ...)`` in process: the public API with its defaults (timed).
 ``old-dflt`` the same call with the defaults before issue 16 (grow 4, feather 8): the seam
              defaults of diffusion applied to exact damage masks.
+``prev``     the ``api`` call with the previous default fill: sparse DCT with block corners every
+             4 px (16 shifts) instead of every 3 px (what the engine did before).
 ``telea``, ``ns``   OpenCV ``cv2.inpaint`` (radius 3).
 ``fsr_fast``, ``fsr_best``  OpenCV xphoto's exemplar methods, when opencv-contrib is installed
              (bench-only; FSR_BEST takes ~45 s per image: ``--fsr-best``).
@@ -33,6 +35,7 @@ Run: ``python bench/restoration.py [--draws 3] [--seed 1234] [--method auto] [--
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -70,6 +73,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inpaint_core import imaging  # noqa: E402
+from inpaint_core.engines import fillers  # noqa: E402
 from inpaint_core.engines.registry import get_engine  # noqa: E402
 from inpaint_core.inpaint import inpaint  # noqa: E402
 from inpaint_core.request import InpaintRequest  # noqa: E402
@@ -87,6 +91,23 @@ def photos() -> dict[str, np.ndarray]:
         "camera": np.repeat(data.camera()[..., None], 3, axis=2),  # 512x512 grey as RGB
         "ihc": data.immunohistochemistry(),  # 512x512 microscopy
     }
+
+
+def previous_method() -> Method:
+    """``api`` with the sparse-DCT lattice of before (step 4): the engine's one call of
+    ``fillers.sparse_dct`` is swapped for the call, nothing else changes."""
+    engine = get_engine("classical")
+    request = InpaintRequest()
+
+    def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        current = fillers.sparse_dct
+        fillers.sparse_dct = functools.partial(current, step=4)
+        try:
+            return inpaint(request, img, mask, engine)[0].composite(img)
+        finally:
+            fillers.sparse_dct = current
+
+    return run
 
 
 def api_method(**fields) -> Method:
@@ -122,6 +143,8 @@ def methods(args: argparse.Namespace, folder: Path) -> dict[str, Method]:
         fns["cli"] = cli_method(folder)
     fns["api"] = api_method(options=options)
     fns["old-dflt"] = api_method(options=options, mask_grow=4, mask_feather=8)
+    if args.method == "auto":
+        fns["prev"] = previous_method()
     fns["telea"] = lambda img, mask: cv2.inpaint(img, mask, 3, cv2.INPAINT_TELEA)
     fns["ns"] = lambda img, mask: cv2.inpaint(img, mask, 3, cv2.INPAINT_NS)
     xphoto = getattr(cv2, "xphoto", None)
