@@ -10,6 +10,8 @@ better), mean over ``--draws`` damage draws. Columns:
 ``api``      ``inpaint(InpaintRequest(), ...)`` in process: the public API with its defaults (timed).
 ``old-dflt`` the same call with the defaults before issue 16 (grow 4, feather 8): the seam
              defaults of diffusion applied to exact damage masks.
+``prev``     the ``api`` call with the previous default fill: sparse DCT with block corners every
+             4 px (16 shifts) instead of every 3 px (what the engine did before).
 ``telea``, ``ns``   OpenCV ``cv2.inpaint`` (radius 3).
 ``fsr_fast``, ``fsr_best``  OpenCV xphoto's exemplar methods, when opencv-contrib is installed
              (bench-only; FSR_BEST takes ~45 s per image: ``--fsr-best``).
@@ -21,13 +23,19 @@ Also counted: pixels changed *outside* the damage by the CLI's output (must be 0
 the table prints the detail kept inside the hole (std of the Laplacian, as a share of the
 surrounding's) and ms per hole for Telea, NS, ``auto`` and ``patch``.
 
+Single core by default (the issue's budget is per image on one CPU core): the BLAS/OpenMP pools
+of numpy and of the CLI's process are limited to ``--threads`` (default 1) before they start, and
+OpenCV's through ``cv2.setNumThreads``. The machine's other load still counts: compare the columns
+of one run, not runs.
+
 Run: ``python bench/restoration.py [--draws 3] [--seed 1234] [--method auto] [--no-cli]
-[--large-holes]``
+[--threads 1] [--fsr-best] [--large-holes]``
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -36,15 +44,36 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
-from PIL import Image
-from skimage import data
+
+def _threads_from_argv(argv: list[str]) -> str:
+    """``--threads`` read before numpy is imported: its BLAS pool is sized when it loads."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+THREADS = _threads_from_argv(sys.argv[1:])
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+):
+    os.environ[_var] = THREADS  # inherited by the CLI column's processes too
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from skimage import data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inpaint_core import imaging  # noqa: E402
+from inpaint_core.engines import fillers  # noqa: E402
 from inpaint_core.engines.registry import get_engine  # noqa: E402
 from inpaint_core.inpaint import inpaint  # noqa: E402
 from inpaint_core.request import InpaintRequest  # noqa: E402
@@ -62,6 +91,23 @@ def photos() -> dict[str, np.ndarray]:
         "camera": np.repeat(data.camera()[..., None], 3, axis=2),  # 512x512 grey as RGB
         "ihc": data.immunohistochemistry(),  # 512x512 microscopy
     }
+
+
+def previous_method() -> Method:
+    """``api`` with the sparse-DCT lattice of before (step 4): the engine's one call of
+    ``fillers.sparse_dct`` is swapped for the call, nothing else changes."""
+    engine = get_engine("classical")
+    request = InpaintRequest()
+
+    def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        current = fillers.sparse_dct
+        fillers.sparse_dct = functools.partial(current, step=4)
+        try:
+            return inpaint(request, img, mask, engine)[0].composite(img)
+        finally:
+            fillers.sparse_dct = current
+
+    return run
 
 
 def api_method(**fields) -> Method:
@@ -97,6 +143,8 @@ def methods(args: argparse.Namespace, folder: Path) -> dict[str, Method]:
         fns["cli"] = cli_method(folder)
     fns["api"] = api_method(options=options)
     fns["old-dflt"] = api_method(options=options, mask_grow=4, mask_feather=8)
+    if args.method == "auto":
+        fns["prev"] = previous_method()
     fns["telea"] = lambda img, mask: cv2.inpaint(img, mask, 3, cv2.INPAINT_TELEA)
     fns["ns"] = lambda img, mask: cv2.inpaint(img, mask, 3, cv2.INPAINT_NS)
     xphoto = getattr(cv2, "xphoto", None)
@@ -155,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="auto", help="classical engine method")
     ap.add_argument("--no-cli", action="store_true", help="skip the subprocess CLI column")
     ap.add_argument("--fsr-best", action="store_true", help="also xphoto FSR_BEST (slow)")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads for every method")
     ap.add_argument("--large-holes", action="store_true", help="also the object-removal table")
     args = ap.parse_args(argv)
+    cv2.setNumThreads(args.threads)
     if args.large_holes:
         large_holes()
 
@@ -224,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             f"cli defaults: {mean['cli'] - mean['telea']:+.2f} dB over telea, "
             f"{changed_outside} pixels changed outside the damage (all images)"
         )
-    print(f"{os.cpu_count()} CPUs; bench ran {time.perf_counter() - t_run:.0f} s")
+    took = time.perf_counter() - t_run
+    print(f"{args.threads} thread(s) per method, {os.cpu_count()} CPUs; bench ran {took:.0f} s")
     tmp.cleanup()
     return 0
 

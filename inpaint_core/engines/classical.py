@@ -7,8 +7,12 @@ cost. Methods (``request.options.method``):
 
 ``auto`` (default)
     per group: :func:`~.fillers.sparse_dct` (a biharmonic first guess refined by iterated
-    thresholding of overlapping block DCTs: edges and texture continue across a scratch), with a
-    Telea first guess for thick holes, and plain Telea for holes too thick for the DCT to bridge.
+    thresholding of overlapping 16x16 block DCTs, block corners every 3 px: edges and texture
+    continue across a scratch), with a Telea first guess for thick holes, and plain Telea for holes
+    too thick for the DCT to bridge. On the bench's photos with thin scratches and small
+    blotches: +2.3 dB PSNR inside the damage over OpenCV's Telea (+3.7 to +4.1 dB on other
+    scikit-image photos), under a second per 512x512 image on one core; OpenCV-contrib's
+    FSR_FAST: +1.95 dB in about the same time (``bench/restoration.py``).
 ``dct``
     :func:`~.fillers.sparse_dct` on every group, whatever its size.
 ``biharmonic``, ``telea``, ``ns``
