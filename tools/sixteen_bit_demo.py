@@ -7,7 +7,8 @@ scan's worth of data, ~140 MB), opens it in the window, paints a mask with real 
 it (File ▸ Save As, .ora) and grabs the window while the status bar shows the save's percentage
 (``screenshot-save-progress.png``); then opens another picture, the project again, and says
 whether the photo's 16-bit samples came back exactly (read from the file by OpenCV, not by us).
-Settings, files and autosaves go to temp dirs.
+Settings, files and autosaves go to temp dirs. A photo file is limited to 50 MiB by default, so
+the demo raises the limit (``INPAINT_MAX_MB``) as a user with big 16-bit scans does.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from skimage import data
 
 from tools.screenshot import paint_strokes
+
+os.environ.setdefault("INPAINT_MAX_MB", "512")
 
 STROKES = [(120, [(2200, 1400), (2600, 1500), (3000, 1700), (3300, 2100)])]
 
