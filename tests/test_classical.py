@@ -286,7 +286,7 @@ def test_dct_plan_weights_of_each_missing_pixel_sum_to_one():
     assert len(plan.chunks) > 1  # several chunks: their sums add up
     total = sum(np.asarray(c.gather.sum(axis=1)).ravel() for c in plan.chunks)
     assert np.allclose(total, 1.0, atol=1e-5)
-    assert total.size == mp.sum()
+    assert total.size == mp.sum() * 3  # each missing pixel, in each channel
 
 
 @pytest.mark.parametrize(

@@ -133,8 +133,9 @@ _CHUNK_PIXELS = 512 * 16 * 16
 @dataclass(frozen=True)
 class _DctChunk:
     """Some blocks of one size, and the sparse matrix that adds what they say about each missing
-    pixel: missing pixels x (block pixels, flat), 1 / (number of blocks covering that missing
-    pixel) where the block pixel is that missing pixel, 0 elsewhere."""
+    pixel: (missing pixel, channel) x (block, channel, block pixel) as the transforms leave them
+    (flat, so no transposed copy is made), 1 / (number of blocks covering that missing pixel)
+    where the block pixel is that missing pixel in that channel, 0 elsewhere."""
 
     rows: np.ndarray  # top-left corners of the blocks in the padded frame
     cols: np.ndarray
@@ -152,7 +153,7 @@ class _DctPlan:
     chunks: tuple[_DctChunk, ...]
 
 
-def _dct_plan(padded_missing: np.ndarray, b: int, step: int) -> _DctPlan:
+def _dct_plan(padded_missing: np.ndarray, b: int, step: int, channels: int = 3) -> _DctPlan:
     """The blocks of size ``b`` with corners on every ``step``-th row and column of the padded
     frame that touch a missing pixel, and how their reconstructions are averaged."""
     hp, wp = padded_missing.shape
@@ -175,9 +176,17 @@ def _dct_plan(padded_missing: np.ndarray, b: int, step: int) -> _DctPlan:
     for lo in range(0, rows.size, per_chunk):
         hi = min(rows.size, lo + per_chunk)
         e0, e1 = np.searchsorted(n, [lo, hi])
+        # channel by channel: a row's entries keep their order, so its sum is added up as before
+        col = (n[e0:e1] - lo) * (channels * b * b) + where[e0:e1]
         gather = sp.csr_matrix(
-            (weight[e0:e1], (target[e0:e1], (n[e0:e1] - lo) * b * b + where[e0:e1])),
-            shape=(missing_flat.size, (hi - lo) * b * b),
+            (
+                np.tile(weight[e0:e1], channels),
+                (
+                    np.concatenate([target[e0:e1] * channels + c for c in range(channels)]),
+                    np.concatenate([col + c * b * b for c in range(channels)]),
+                ),
+            ),
+            shape=(missing_flat.size * channels, (hi - lo) * channels * b * b),
         )
         chunks.append(_DctChunk(rows[lo:hi], cols[lo:hi], gather))
     d = _dct_matrix(b)
@@ -188,7 +197,7 @@ def _dct_sweep(p: np.ndarray, mp: np.ndarray, plans: list[_DctPlan], t: float, j
     """One sweep in place: every planned block thresholded at ``t``, missing pixels = the mean
     of what the blocks covering them say (each plan's matrices sum to one per missing pixel)."""
     t2 = np.float32(t * t)
-    total = np.zeros((int(mp.sum()), p.shape[2]), np.float32)
+    total = np.zeros(int(mp.sum()) * p.shape[2], np.float32)
     for plan in plans:
         b = plan.d.shape[0]
         windows = np.lib.stride_tricks.sliding_window_view(p, (b, b), axis=(0, 1))
@@ -207,8 +216,8 @@ def _dct_sweep(p: np.ndarray, mp: np.ndarray, plans: list[_DctPlan], t: float, j
                 keep[..., 0, 0] = True
                 coef *= keep
             rec = plan.dt @ coef @ plan.d
-            total += chunk.gather @ rec.transpose(0, 2, 3, 1).reshape(-1, p.shape[2])
-    p[mp] = total / np.float32(len(plans))
+            total += chunk.gather @ rec.reshape(-1)
+    p[mp] = total.reshape(-1, p.shape[2]) / np.float32(len(plans))
 
 
 def sparse_dct(
