@@ -152,7 +152,14 @@ def render(
         # the bytes of a file on disk (read by the driver): a file's limit, as `run` has
         photo = imaging.load_image(image_bytes, max_bytes=max_bytes, **limits)
         try:
-            mask = imaging.load_mask(mask_bytes, photo.size, resize=resize_mask, channel=mask_from)
+            mask = imaging.load_mask(
+                mask_bytes,
+                photo.size,
+                resize=resize_mask,
+                channel=mask_from,
+                max_bytes=max_bytes,
+                **limits,
+            )
         except InpaintError as exc:
             raise InpaintError(f"mask: {exc}".replace("<bytes>: ", "")) from None
         results = inpaint(request, photo, mask, engine)
