@@ -14,7 +14,6 @@ import importlib
 import itertools
 import os
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 
 from .batch_render import BatchSettings, Job, Outcome, make_engine, render
 from .errors import InpaintError
+from .imaging.url_guard import resolve_within
 
 INSTALL_HINT = (
     "--executor ray needs Ray, which is not installed: pip install 'inpaint-studio[ray]' "
@@ -106,31 +106,31 @@ def check_reachable(
     Why: ``ray.init`` retries an address where nothing listens for minutes (its GCS client keeps
     reconnecting), and the knob that shortens that wait (``RAY_gcs_rpc_server_reconnect_timeout_s``)
     also governs the whole run afterwards, where it ends the process outright rather than raising.
-    So a plain TCP connect with a short timeout comes first; the name lookup runs in a thread,
-    because ``getaddrinfo`` has no timeout of its own. Something that answers is left to Ray.
+    So a plain TCP connect with a short timeout comes first, after a name lookup bounded by the
+    URL fetcher's resolver (``getaddrinfo`` has no timeout of its own). Something that answers is
+    left to Ray.
     """
     target = probe_target(address, source)
     if target is None:
         return
     host, port = target
     problem: list[str] = []
-
-    def probe() -> None:
+    try:
+        addresses = resolve_within(host, port, 2 * timeout_s)
+    except TimeoutError:
+        addresses = []
+        problem.append(f"cannot resolve {host} within {2 * timeout_s:g} s")
+    except OSError as exc:  # socket.gaierror
+        addresses = []
+        problem.append(f"cannot resolve {host}: {exc.strerror or exc}")
+    for ip in addresses:
         try:
-            with socket.create_connection((host, port), timeout=timeout_s):
-                pass
-        except socket.gaierror as exc:
-            problem.append(f"cannot resolve {host}: {exc.strerror or exc}")
+            with socket.create_connection((ip, port), timeout=timeout_s):
+                return
         except TimeoutError:
             problem.append(f"no answer within {timeout_s:g} s")
         except OSError as exc:
             problem.append(exc.strerror or str(exc) or type(exc).__name__)
-
-    thread = threading.Thread(target=probe, name="ray-address-probe", daemon=True)
-    thread.start()
-    thread.join(2 * timeout_s)
-    if thread.is_alive():
-        problem.append(f"no answer within {2 * timeout_s:g} s")
     if problem:
         raise InpaintError(
             f"{source} {address}: nothing answers at {host}:{port} ({problem[0]}); "
