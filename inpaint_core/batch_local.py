@@ -39,12 +39,12 @@ from .batch_render import (
     Job,
     Outcome,
     WorkerStartError,
-    available_cpus,
     init_worker,
     make_engine,
     render,
     render_in_worker,
 )
+from .cpu_threads import available_cpus
 from .engines.base import Engine
 from .errors import InpaintError
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import imaging
+from .cpu_threads import default_cpu_threads
 from .engines.base import Engine
 from .engines.registry import get_engine
 from .errors import InpaintError
@@ -54,7 +55,8 @@ class BatchSettings:
     workers: int | None = None
     #: torch threads per diffusion worker. On CPU the thread count changes the rounding of a few
     #: pixels (measured: 1 level in 10 pixels, 1 vs 2 threads), so every executor uses this one
-    #: number and their outputs stay byte-identical. None: the CPUs of the machine running it.
+    #: number and their outputs stay byte-identical. None: the driver's default
+    #: (:func:`~.cpu_threads.default_cpu_threads`, what ``run`` and the studio use).
     threads: int | None = None
 
     def engine_spec(self) -> dict[str, Any]:
@@ -65,7 +67,7 @@ class BatchSettings:
                 "model": self.request.model,
                 "device": self.device,
                 "dtype": self.dtype,
-                "threads": self.threads or available_cpus(),
+                "threads": self.threads or default_cpu_threads(),
             }
         return {"name": "classical"}
 
@@ -79,14 +81,6 @@ class BatchSettings:
         }
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity where the OS says, else all)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 def make_engine(spec: dict[str, Any]) -> Engine:
     spec = dict(spec)
     name = spec.pop("name")
@@ -96,7 +90,8 @@ def make_engine(spec: dict[str, Any]) -> Engine:
     if threads:
         import torch  # only a diffusion batch pays for importing torch
 
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(int(threads))  # the worker's other torch work (loading) too
+        spec["cpu_threads"] = int(threads)  # what a request naming none runs on
     return get_engine(name, **spec)
 
 

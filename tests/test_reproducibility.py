@@ -429,37 +429,76 @@ def test_params_from_refusals_are_one_line(tmp_path, inputs, capsys):
 
 
 # -- the CPU thread count is part of the picture ----------------------------------------------------
-def test_an_output_made_on_other_cpu_threads_replays_on_them(
-    inputs, engines, tiny_model_dir, tmp_path, run_cli
-):
-    """The studio leaves a core to its window (cpu_count - 1 torch threads), the CLI and the
-    service use torch's default: kernels split their sums by thread, so the same request differs
-    by a level in a few pixels (seen here: seed 7, 1 thread against 2). Each output records its
-    thread count and a re-run uses it: a studio PNG re-made by ``run --params-from`` (or any
-    front door) is the same picture."""
-    import torch
-
-    before = torch.get_num_threads()
-    other = 1 if before > 1 else 2
-    req = InpaintRequest(
+def _thread_request(tiny_model_dir, **options) -> InpaintRequest:
+    return InpaintRequest(
         engine="diffusion",
         model=str(tiny_model_dir),
         prompt="a brick wall",
         steps=3,
         target_size=64,
         seeds=(5, 6, 7),
+        options=RunOptions(**options),
     )
+
+
+def test_every_front_door_runs_a_request_on_the_same_cpu_threads(
+    inputs, engines, tiny_model_dir, monkeypatch
+):
+    """Kernels split their sums by thread, so 1 and 2 torch threads differ by a level in a few
+    pixels (seen here: seed 7). The studio's worker thread runs torch on all cores but one, the
+    CLI and the service on torch's own default: a request naming no count must not take the
+    caller's, or the same seed is another picture at each front door. It runs on
+    ``default_cpu_threads()`` (the env var sets it), and records it."""
+    import torch
+
+    from inpaint_core import cpu_threads
+
+    req = _thread_request(tiny_model_dir)
     photo = imaging.load_image(inputs[0])
     mask = imaging.load_mask(inputs[1], photo.size)
+    before = torch.get_num_threads()
+    made = {}
     try:
-        torch.set_num_threads(other)  # as the studio's worker runs
-        made = inpaint(req, photo, mask, engines(req))
+        for caller in (1, 2):  # the studio's worker on 2 cores; torch's default there
+            torch.set_num_threads(caller)
+            made[caller] = inpaint(req, photo, mask, engines(req))
+            assert torch.get_num_threads() == caller  # the caller's count is put back
     finally:
         torch.set_num_threads(before)
-    assert torch.get_num_threads() == before
+    default = cpu_threads.default_cpu_threads()
+    for one, two in zip(made[1], made[2], strict=True):
+        assert one.request.options.cpu_threads == two.request.options.cpu_threads == default
+        assert np.array_equal(one.composite(photo.rgb), two.composite(photo.rgb))
+    # the override every front door reads
+    monkeypatch.setenv(cpu_threads.THREADS_ENV, "3")
+    assert cpu_threads.default_cpu_threads() == 3
+    (first, *_) = inpaint(req, photo, mask, engines(req))
+    assert first.request.options.cpu_threads == 3
+
+
+def test_an_output_made_on_other_cpu_threads_replays_on_them(
+    inputs, engines, tiny_model_dir, tmp_path, run_cli, monkeypatch
+):
+    """A picture made on another machine's default (another core count, or the env var) records
+    its count, and a re-run uses it: that PNG re-made by ``run --params-from`` (or any front
+    door) here is the same picture."""
+    import torch
+
+    from inpaint_core import cpu_threads
+
+    default = cpu_threads.default_cpu_threads()
+    other = 1 if default > 1 else 2
+    req = _thread_request(tiny_model_dir)
+    photo = imaging.load_image(inputs[0])
+    mask = imaging.load_mask(inputs[1], photo.size)
+    with monkeypatch.context() as env:
+        env.setenv(cpu_threads.THREADS_ENV, str(other))  # as the other machine runs
+        made = inpaint(req, photo, mask, engines(req))
+    assert cpu_threads.default_cpu_threads() == default
+    before = torch.get_num_threads()
     for result in made:
         assert result.request.options.cpu_threads == other
-        path = tmp_path / f"studio-{result.seed}.png"
+        path = tmp_path / f"other-{result.seed}.png"
         save_result_picture(path, result, photo.rgb, model_name=engines(req).model_name)
         assert_replays(path, inputs, engines)  # in-process, on this process's own thread count
         assert_cli_replays(path, inputs, run_cli, tmp_path)

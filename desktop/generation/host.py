@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QImage
 
+from inpaint_core.cpu_threads import default_cpu_threads
 from inpaint_core.document import Document, Edit
 from inpaint_core.generation_model import DeviceInfo
 from inpaint_core.jobs import EngineCache
@@ -151,26 +152,15 @@ class StudioEngineCache(EngineCache):
         return engine
 
 
-THREADS_ENV = "INPAINT_STUDIO_TORCH_THREADS"
-
-
 def leave_a_core_to_the_window() -> int:
-    """Run torch's CPU work on all cores but one, so the window's thread always finds a free core.
-
-    Measured here (2 cores; bench/responsiveness.py): with other programs busy, the tiny model's
-    100 steps took 1.7 s every time on 1 torch thread, and 4.7 to 43 s on 2 (OpenMP threads
-    waiting for each other at every barrier while the OS runs something else); on an idle
-    machine 2 threads were ~12 % faster (2.57 s against 2.91 s for 200 steps). Steady beats
-    fastest-when-idle for a window. ``$INPAINT_STUDIO_TORCH_THREADS`` or ``$OMP_NUM_THREADS`` win
-    when set. Call it on the worker thread (it imports torch; OpenMP's thread count is per
-    calling thread, so this only touches the worker)."""
+    """Run the worker thread's torch CPU work on :func:`default_cpu_threads` threads (all cores
+    but one, or ``$INPAINT_STUDIO_TORCH_THREADS``), so the window's thread always finds a free
+    core; generation itself uses the same count whatever the calling thread has (the engine sets
+    it per run), so the studio's pictures are the CLI's. Call it on the worker thread (it imports
+    torch; OpenMP's thread count is per calling thread, so this only touches the worker)."""
     import torch  # on the worker thread: the window starts without waiting for torch
 
-    wanted = os.environ.get(THREADS_ENV, "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        torch.set_num_threads(int(wanted))
-    elif not os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    torch.set_num_threads(default_cpu_threads())
     return torch.get_num_threads()
 
 

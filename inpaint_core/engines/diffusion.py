@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from .. import schedulers
+from ..cpu_threads import default_cpu_threads
 from ..errors import InpaintError, JobCancelled, ModelError
 from ..events import CancelToken, EngineEvent, EventCallback, ignore_events
 from ..lora import LoraSet
@@ -182,6 +183,7 @@ class DiffusionEngine:
         max_batch: int = DEFAULT_MAX_BATCH,
         allow_non_inpainting: bool = False,
         memory: str | None = None,
+        cpu_threads: int | None = None,
     ) -> None:
         if model is None and loaded is None:
             raise ModelError("the diffusion engine needs a model: give model=PATH|REPO_ID")
@@ -194,6 +196,9 @@ class DiffusionEngine:
         # [models] a plain (4-channel) SD/SDXL model runs as masked img2img only when allowed
         self.allow_non_inpainting = bool(allow_non_inpainting)
         self.memory = memory  # [models] memory-ladder rung (None/"auto": from the VRAM)
+        #: torch CPU threads for a request that names none (None: default_cpu_threads(), the
+        #: count every front door uses, so the same seed is the same picture at each of them)
+        self.cpu_threads = cpu_threads
         self._loaded = loaded
         self._embeds = _LRU(_EMBED_CACHE_SIZE)
         self._latents = _LRU(_LATENT_CACHE_SIZE)
@@ -345,8 +350,12 @@ class DiffusionEngine:
         cancel.raise_if_cancelled()
         # On the CPU the thread count is part of the picture (kernels split their sums by
         # thread): a re-run takes the one its output recorded, and every output records its own.
+        # A request naming none runs on the front doors' common default, never on whatever the
+        # calling thread happens to have (the studio, run and the service would each differ).
         on_cpu = torch.device(loaded.pipe._execution_device).type == "cpu"
-        wanted = request.options.cpu_threads if on_cpu else None
+        wanted = None
+        if on_cpu:
+            wanted = request.options.cpu_threads or self.cpu_threads or default_cpu_threads()
         with _torch_threads(wanted) as threads:
             outputs = self._run_loaded(loaded, request, image, mask, change, on_event, cancel)
         if on_cpu:
