@@ -21,6 +21,7 @@ from .engines.base import Engine
 from .engines.registry import get_engine
 from .errors import InpaintError
 from .inpaint import inpaint
+from .masks import RESIZE_FLAG_HINT
 from .request import InpaintRequest
 
 
@@ -153,6 +154,7 @@ def render(
                 resize=resize_mask,
                 channel=mask_from,
                 max_bytes=max_bytes,
+                resize_hint=RESIZE_FLAG_HINT,
                 **limits,
             )
         except InpaintError as exc:

@@ -17,6 +17,7 @@ from . import batch, cli_smart_mask
 from .errors import InpaintError, JobCancelled
 from .events import EngineEvent
 from .files import FileWriteError, clean_stale_temp_files, describe_os_error
+from .masks import RESIZE_FLAG_HINT
 from .models_cli import add_models_parser, cmd_models
 from .params_cli import add_params_parser, cmd_params
 from .request import MASKED_CONTENT, SEAM_DEFAULTS, InpaintRequest
@@ -577,7 +578,12 @@ def _load_inputs(args: argparse.Namespace):
     if args.mask is None:
         return photo, None  # the caller says what it needs instead (--extend, an .ora mask)
     mask = imaging.load_mask(
-        args.mask, photo.size, resize=args.resize_mask, channel=args.mask_from, **limits
+        args.mask,
+        photo.size,
+        resize=args.resize_mask,
+        channel=args.mask_from,
+        resize_hint=RESIZE_FLAG_HINT,
+        **limits,
     )
     return photo, mask
 

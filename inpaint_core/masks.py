@@ -110,13 +110,24 @@ def bbox(mask: np.ndarray) -> BBox | None:
     return BBox(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
+#: What the command line's refusal of a mask of another size adds (its opt-in flag).
+RESIZE_FLAG_HINT = "--resize-mask scales it to the photo"
+
+
 def validate_mask(
-    mask: np.ndarray, image_size: tuple[int, int], *, resize: bool = False
+    mask: np.ndarray,
+    image_size: tuple[int, int],
+    *,
+    resize: bool = False,
+    resize_hint: str = "",
 ) -> np.ndarray:
     """Check a mask against a photo of ``image_size`` = (width, height).
 
-    A different size is an error naming both sizes unless ``resize`` (explicit opt-in) is set.
-    An empty mask is an error. Returns the (possibly resized) mask.
+    A different size is an error naming both sizes unless ``resize`` (explicit opt-in) is set;
+    ``resize_hint`` says how the caller's user opts in (a flag), when they can. A mask that is
+    the photo turned a quarter is named as such: a photo turned upright by its EXIF orientation
+    beside a mask drawn on its stored pixels. An empty mask is an error. Returns the (possibly
+    resized) mask.
     """
     if mask.ndim != 2:
         raise MaskError(f"a mask must be a single-channel image, got shape {mask.shape}")
@@ -124,9 +135,17 @@ def validate_mask(
     mh, mw = mask.shape
     if (mw, mh) != (w, h):
         if not resize:
+            notes = []
+            if (mw, mh) == (h, w):
+                notes.append(
+                    "it is the photo's size turned a quarter: the photo is shown upright as its "
+                    "EXIF orientation says, so turn the mask the same way"
+                )
+            elif resize_hint:  # (scaling a turned mask would squash it)
+                notes.append(resize_hint)
             raise MaskError(
-                f"mask size {mw}x{mh} does not match the photo size {w}x{h} "
-                "(use the resize-mask option to scale it to the photo)"
+                f"mask size {mw}x{mh} does not match the photo size {w}x{h}"
+                + (f" ({'; '.join(notes)})" if notes else "")
             )
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
     if not mask.any():

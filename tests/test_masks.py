@@ -55,3 +55,41 @@ def test_validate_mask_size_and_empty():
         masks.validate_mask(np.zeros((8, 8), np.uint8), (8, 8))
     with pytest.raises(MaskError, match="single-channel"):
         masks.validate_mask(np.zeros((8, 8, 3), np.uint8), (8, 8))
+
+
+def test_a_mask_of_the_photo_turned_a_quarter_is_named_as_such():
+    """A phone photo shown upright by its EXIF orientation, beside a mask drawn on its stored
+    pixels: the refusal says what happened, and only a caller with a flag names it."""
+    mask = np.full((64, 96), 255, np.uint8)
+    with pytest.raises(MaskError) as plain:
+        masks.validate_mask(mask, (64, 96))
+    assert "turned a quarter" in str(plain.value) and "EXIF" in str(plain.value)
+    assert "--resize-mask" not in str(plain.value)
+    with pytest.raises(MaskError) as other:
+        masks.validate_mask(
+            np.full((10, 20), 255, np.uint8), (64, 96), resize_hint="--flag does it"
+        )
+    assert "turned" not in str(other.value) and "--flag does it" in str(other.value)
+
+
+def test_the_cli_names_its_resize_flag_and_the_exif_turn(tmp_path, capsys):
+    from PIL import Image
+
+    from inpaint_core import cli
+
+    photo = Image.fromarray(np.zeros((40, 60, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    photo.save(tmp_path / "p.jpg", exif=exif)
+    mask = np.zeros((40, 60), np.uint8)
+    mask[10:20, 10:20] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    argv = ["run", "--image", str(tmp_path / "p.jpg"), "--mask", str(tmp_path / "m.png")]
+    assert cli.main([*argv, "--out", str(tmp_path / "o.png"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "60x40" in err[0] and "turned a quarter" in err[0]
+    assert "--resize-mask" not in err[0]  # scaling a turned mask would squash it
+    Image.fromarray(mask[:, :50]).save(tmp_path / "m.png")  # merely another size
+    assert cli.main([*argv, "--out", str(tmp_path / "o.png"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "turned" not in err[0] and "--resize-mask" in err[0]

@@ -161,13 +161,14 @@ def load_mask(
     timeout: float = 15.0,
     cancel: CancelToken | None = None,
     allow_private_urls: bool = True,
+    resize_hint: str = "",
 ) -> np.ndarray:
     """Load a mask image as HxW uint8 (255 = fill).
 
     ``channel``: ``"alpha"`` (transparent = fill), ``"luma"`` (non-black = fill; greyscale or any
     colour) or ``"auto"`` (alpha when the image has transparency, else luma). With ``image_size``
     = (width, height) the mask is checked against the photo: a size mismatch is an error naming both
-    sizes unless ``resize=True``; an empty mask is an error. The limits (``max_bytes``,
+    sizes (and ``resize_hint``) unless ``resize=True``; an empty mask is an error. The limits (``max_bytes``,
     ``max_pixels``, ``timeout``, ``cancel``, ``allow_private_urls``) are :func:`load_image`'s.
     """
     from .. import masks  # local: masks pulls in OpenCV
@@ -183,7 +184,7 @@ def load_mask(
     try:
         mask = masks.mask_from_image(img.rgb, img.alpha, source=channel)
         if image_size is not None:
-            mask = masks.validate_mask(mask, image_size, resize=resize)
+            mask = masks.validate_mask(mask, image_size, resize=resize, resize_hint=resize_hint)
     except MaskError as exc:
         raise MaskError(f"{img.source}: {exc}") from None
     return np.ascontiguousarray(mask, dtype=np.uint8)
