@@ -1,10 +1,10 @@
 """The file dialogs' starting folder, in one place.
 
 Every open / save / folder dialog of the studio goes through here: it starts in the folder the
-user last used for that kind of file (``"open"``: photos, masks, layers; ``"export"``: pictures,
-masks, layers written out; ``"project"``: .ora projects), else in the last folder of any dialog,
-else in the home folder. The folders are kept in the settings (QSettings), so they are the same
-for the whole session and after a restart.
+user last used for that kind of file (:data:`KINDS`), else in the last folder of any dialog, else
+in the home folder. The folders are kept in the settings (QSettings), so they are the same for the
+whole session and after a restart. Models get kinds of their own: they live apart from photos
+(often one folder per kind of model), and picking one must not move where photos open.
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ from desktop.settings import read
 
 #: the last folder of any dialog
 LAST_KEY = "paths/last_dir"
-KINDS = ("open", "export", "project")
+#: the kinds of dialog, each with its own last folder
+KINDS = (
+    "open",  # photos, masks, layers to open
+    "export",  # pictures, masks, layers written out
+    "project",  # .ora projects
+    "model",  # Stable Diffusion checkpoints and diffusers model folders (the model picker)
+    "lora",  # LoRA weights
+    "erase_model",  # LaMa / MI-GAN TorchScript files
+    "smart_mask_model",  # Segment Anything model folders
+    "compare",  # Compare's contact sheets and exported cells
+)
 
 
 def _key(kind: str) -> str:
@@ -72,9 +82,13 @@ def save_file(
     return path, chosen
 
 
-def choose_folder(parent: QWidget | None, settings: QSettings, kind: str, title: str) -> str:
-    """An existing folder ("" when cancelled)."""
+def choose_folder(
+    parent: QWidget | None, settings: QSettings, kind: str, title: str, *, item: bool = False
+) -> str:
+    """An existing folder ("" when cancelled). ``item``: the folder is itself the thing picked
+    (a diffusers model folder), so the next dialog starts in the folder that holds it, beside
+    its siblings, rather than inside it."""
     folder = QFileDialog.getExistingDirectory(parent, title, str(start_folder(settings, kind)))
     if folder:
-        remember(settings, kind, folder, is_folder=True)
+        remember(settings, kind, folder, is_folder=not item)
     return folder

@@ -13,27 +13,20 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .batch_render import BatchSettings, Job, Outcome, make_engine, render
 from .errors import InpaintError
-from .imaging.url_guard import resolve_within
+from .ray_address import check_reachable
 
 INSTALL_HINT = (
     "--executor ray needs Ray, which is not installed: pip install 'inpaint-studio[ray]' "
-    "(or pip install 'ray>=2.9')"
+    "(or pip install 'ray[client]>=2.9')"
 )
 #: jobs in flight per worker: one running, one waiting, so a worker never idles on the driver
 IN_FLIGHT_PER_WORKER = 2
-#: how long the reachability check of ``--ray-address`` waits for a TCP answer (name lookup
-#: included) before it calls the address unreachable; Ray itself would retry for minutes
-PROBE_TIMEOUT_S = 5.0
-#: Ray's default ports: the head's GCS (``HOST`` alone) and the Ray Client server (``ray://HOST``)
-GCS_PORT, CLIENT_PORT = 6379, 10001
 
 
 def import_ray() -> Any:
@@ -76,68 +69,6 @@ def _worker_plan(ray: Any, settings: BatchSettings) -> tuple[int, float, float]:
     )
     per_worker = float(min(settings.engine_spec()["threads"], max(1, int(biggest))))
     return settings.workers or max(1, int(cpus // per_worker)), per_worker, 0.0
-
-
-def probe_target(address: str, source: str = "--ray-address") -> tuple[str, int] | None:
-    """``(host, port)`` a Ray address connects to first, or None for the addresses Ray resolves
-    itself (``auto``, ``local``). ``ray://HOST[:PORT]`` is the Ray Client server (default port
-    10001); ``HOST[:PORT]`` the head node's GCS (default 6379)."""
-    address = address.strip()
-    if address.lower() in ("auto", "local", ""):
-        return None
-    client = address.lower().startswith("ray://")
-    try:
-        parts = urlsplit(address if client else f"//{address}")
-        host, port = parts.hostname, parts.port
-    except ValueError:  # a port that is not a number, or out of range
-        raise InpaintError(
-            f"{source} {address}: not an address (HOST:PORT or ray://HOST:PORT)"
-        ) from None
-    if not host:
-        raise InpaintError(f"{source} {address}: not an address (HOST:PORT or ray://HOST:PORT)")
-    return host, port or (CLIENT_PORT if client else GCS_PORT)
-
-
-def check_reachable(
-    address: str, *, source: str = "--ray-address", timeout_s: float = PROBE_TIMEOUT_S
-) -> None:
-    """Fail fast, with what to check, when nothing answers at a Ray address.
-
-    Why: ``ray.init`` retries an address where nothing listens for minutes (its GCS client keeps
-    reconnecting), and the knob that shortens that wait (``RAY_gcs_rpc_server_reconnect_timeout_s``)
-    also governs the whole run afterwards, where it ends the process outright rather than raising.
-    So a plain TCP connect with a short timeout comes first, after a name lookup bounded by the
-    URL fetcher's resolver (``getaddrinfo`` has no timeout of its own). Something that answers is
-    left to Ray.
-    """
-    target = probe_target(address, source)
-    if target is None:
-        return
-    host, port = target
-    problem: list[str] = []
-    try:
-        addresses = resolve_within(host, port, 2 * timeout_s)
-    except TimeoutError:
-        addresses = []
-        problem.append(f"cannot resolve {host} within {2 * timeout_s:g} s")
-    except OSError as exc:  # socket.gaierror
-        addresses = []
-        problem.append(f"cannot resolve {host}: {exc.strerror or exc}")
-    for ip in addresses:
-        try:
-            with socket.create_connection((ip, port), timeout=timeout_s):
-                return
-        except TimeoutError:
-            problem.append(f"no answer within {timeout_s:g} s")
-        except OSError as exc:
-            problem.append(exc.strerror or str(exc) or type(exc).__name__)
-    if problem:
-        raise InpaintError(
-            f"{source} {address}: nothing answers at {host}:{port} ({problem[0]}); "
-            f"check that the Ray head node is running there (`ray status` on it), the host and "
-            f"the port (the head's GCS port, {GCS_PORT} by default, or ray://HOST:{CLIENT_PORT} "
-            f"for Ray Client) and that no firewall is in the way"
-        )
 
 
 def _init(ray: Any, address: str | None) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QWidget
 
@@ -87,8 +87,10 @@ class CompareLauncher(QObject):
         keep_layer: KeepLayer,
         tell: Callable[[str], None],
         menu: QMenu,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(window)
+        self.settings = settings  # where the compare views' export dialogs start
         self.window, self.model, self._bridge = window, model, bridge
         self.document, self.keep_layer, self._tell = document, keep_layer, tell
         self.views: list[CompareView] = []
@@ -149,6 +151,7 @@ class CompareLauncher(QObject):
             seconds_per_step=seconds_per_step,
             model_name=model_name,
             source_name=getattr(getattr(doc, "photo", None), "name", "") or "",
+            settings=self.settings,
             parent=self.window,
         )
         view.setWindowFlag(Qt.WindowType.Window, True)

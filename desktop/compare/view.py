@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from desktop.compare.panes import CellPane, SharedView, WipePane
 from inpaint_core.contact_sheet import save_cell_png, save_contact_sheet
 from inpaint_core.imaging.highbits import HighBits
@@ -69,9 +69,12 @@ class CompareView(QWidget):
         seconds_per_step: float | None = None,
         model_name: str | None = None,
         source_name: str = "",
+        settings: QSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        #: where the export dialogs start (:mod:`desktop.file_dialogs`, kind "compare")
+        self.settings = settings if settings is not None else QSettings()
         self.photo_rgb: np.ndarray = getattr(photo, "rgb", photo)
         self.photo_alpha: np.ndarray | None = getattr(photo, "alpha", None)
         self.high_bits: HighBits | None = getattr(photo, "high_bits", None)  # a 16-bit photo
@@ -434,8 +437,13 @@ class CompareView(QWidget):
         ]
 
     def _ask_export_sheet(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export contact sheet", "contact-sheet.png", "PNG image (*.png)"
+        path, _ = file_dialogs.save_file(
+            self,
+            self.settings,
+            "compare",
+            "Export contact sheet",
+            "contact-sheet.png",
+            "PNG image (*.png)",
         )
         if path:
             try:
@@ -444,7 +452,9 @@ class CompareView(QWidget):
                 self.status_label.setText(f"could not save: {exc}")
 
     def _ask_export_cells(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export every cell as a PNG")
+        folder = file_dialogs.choose_folder(
+            self, self.settings, "compare", "Export every cell as a PNG"
+        )
         if folder:
             try:
                 n = len(self.export_cells(folder))

@@ -109,7 +109,7 @@ class GenerationController(QObject):
         self._allow_plain_models()
         bridge.event_received.connect(self._on_engine_event)  # queued onto the GUI thread
 
-        self.panel = ParametersPanel(self.model)
+        self.panel = ParametersPanel(self.model, settings=self.settings)
         self.tray = CandidatesTray(history=self.model.candidates)
         self.preview = CanvasPreview(host, self.tray, self.panel.window)
         self.candidates = CandidateActions(

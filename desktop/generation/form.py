@@ -7,7 +7,7 @@ panel's attributes (``panel.steps_spin`` …), which the panel, its settings and
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,10 +61,13 @@ MASKED_CONTENT_TIP = (
 
 
 class ParametersForm(QWidget):
-    """The widgets (``form.steps_spin`` …) and the validation marks at their field."""
+    """The widgets (``form.steps_spin`` …) and the validation marks at their field.
+    ``settings``: where its file dialogs (model, LoRA, erase model) start, per
+    :mod:`desktop.file_dialogs` (the studio's settings; a default QSettings when None)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, settings: QSettings | None = None) -> None:
         super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
         self._errors: dict[str, QLabel] = {}
         self._error_forms: dict[str, QFormLayout] = {}
         self._field_widgets: dict[str, QWidget] = {}
@@ -152,7 +155,7 @@ class ParametersForm(QWidget):
         """LoRAs with their weights (diffusion only)."""
         self.lora_box = QGroupBox("LoRAs")
         v = QVBoxLayout(self.lora_box)
-        self.lora_list = LoraList()
+        self.lora_list = LoraList(settings=self.settings)
         v.addWidget(self.lora_list)
         v.addWidget(self._error_label("loras", self.lora_list))
         col.addWidget(self.lora_box)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from inpaint_core.lora import list_loras
 from inpaint_core.request import MAX_LORA_SCALE, LoraRef
 
@@ -86,12 +86,14 @@ class LoraRow(QWidget):
 
 
 class LoraList(QWidget):
-    """The rows and the Add button. ``changed()`` when a LoRA is added, removed or reweighted."""
+    """The rows and the Add button. ``changed()`` when a LoRA is added, removed or reweighted.
+    ``settings``: where "From a file…" starts (:mod:`desktop.file_dialogs`)."""
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None) -> None:
         super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
         self.setObjectName("loraList")
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -177,8 +179,8 @@ class LoraList(QWidget):
         menu.addAction("From a file…").triggered.connect(self.add_from_file)
 
     def add_from_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Add a LoRA", "", "LoRA weights (*.safetensors)"
+        path = file_dialogs.open_file(
+            self, self.settings, "lora", "Add a LoRA", "LoRA weights (*.safetensors)"
         )
         if path:
             self.add(path)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
+from desktop import file_dialogs
 from desktop.generation.form import NO_MODEL, ParametersForm
 from inpaint_core.generation_model import GenerationModel, ModelState, ModelStatus
 from inpaint_core.models.families import FAMILIES
@@ -121,17 +122,20 @@ class ModelPicker(QObject):
         return True
 
     def _open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = file_dialogs.open_file(
             self.form,
+            self.form.settings,
+            "model",
             "Open a model file",
-            "",
             "Stable Diffusion checkpoints (*.safetensors *.ckpt)",
         )
         if path:
             self.choose_model(path)
 
     def _open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.form, "Open a diffusers model folder")
+        path = file_dialogs.choose_folder(
+            self.form, self.form.settings, "model", "Open a diffusers model folder", item=True
+        )
         if path:
             self.choose_model(path)
 

@@ -21,9 +21,10 @@ import os
 import secrets
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
+from desktop import file_dialogs
 from desktop.generation.form import ParametersForm
 from desktop.generation.model_picker import ModelPicker
 from inpaint_core.engines.erase import ERASE_DIR
@@ -86,13 +87,19 @@ def _changed_signal(widget: Any, kind: str) -> Any:
 
 
 class ParametersPanel(ParametersForm):
-    """The form of one :class:`GenerationModel` (a fresh one when none is given)."""
+    """The form of one :class:`GenerationModel` (a fresh one when none is given); ``settings``:
+    the studio's, where its file dialogs start."""
 
     generate_clicked = Signal()
     cancel_clicked = Signal()
 
-    def __init__(self, model: GenerationModel | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(
+        self,
+        model: GenerationModel | None = None,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
+        super().__init__(parent, settings)
         self.setObjectName("parametersPanel")
         self.model = model or GenerationModel()
         self.picker = ModelPicker(self, self.model)
@@ -170,8 +177,12 @@ class ParametersPanel(ParametersForm):
             self.apply_presets()
 
     def _open_erase_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open an erase model", "", "LaMa / MI-GAN TorchScript (*.pt *.pth *.jit *.ts)"
+        path = file_dialogs.open_file(
+            self,
+            self.settings,
+            "erase_model",
+            "Open an erase model",
+            "LaMa / MI-GAN TorchScript (*.pt *.pth *.jit *.ts)",
         )
         if path:
             self.erase_model_combo.setCurrentText(path)

@@ -24,7 +24,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from desktop.settings import read
 from inpaint_core.document import Document, Edit
 from inpaint_core.smart_mask import Click, SmartMasker
@@ -42,15 +42,23 @@ SHORTCUT = "W"  # Photoshop's quick selection / magic wand
 
 
 class ModelDialog(QDialog):
-    """Where the Segment Anything model is: a folder, or a model id in the Hugging Face cache."""
+    """Where the Segment Anything model is: a folder, or a model id in the Hugging Face cache.
+    ``settings``: where its Folder… dialog starts (:mod:`desktop.file_dialogs`)."""
 
-    def __init__(self, current: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        current: str = "",
+        parent: QWidget | None = None,
+        *,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
         self.setObjectName("smartMaskModelDialog")
         self.setWindowTitle("Smart mask model")
         self.edit = QLineEdit(current, objectName="smartMaskModelEdit")
         self.edit.setPlaceholderText("facebook/sam-vit-base or a folder")
-        browse = QToolButton(text="Folder…")
+        browse = QToolButton(text="Folder…", objectName="smartMaskModelBrowse")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.edit, 1)
@@ -70,7 +78,9 @@ class ModelDialog(QDialog):
         lay.addWidget(buttons)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Segment Anything model folder")
+        folder = file_dialogs.choose_folder(
+            self, self.settings, "smart_mask_model", "Segment Anything model folder", item=True
+        )
         if folder:
             self.edit.setText(folder)
 
@@ -127,7 +137,7 @@ class SmartMaskTool(QObject):
 
     # -- the model ---------------------------------------------------------------------------------
     def _ask_model(self, current: str) -> str | None:
-        dialog = ModelDialog(current, self.window)
+        dialog = ModelDialog(current, self.window, settings=self.settings)
         return dialog.source() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def choose_model(self) -> bool:

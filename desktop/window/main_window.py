@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
             host.keep,  # a kept cell: a result layer, one undo step, like a kept candidate
             self.show_error,
             self.generate_menu,
+            settings=self.settings,
         )
         # Models ▸ Manage models… (a download or removal rescans the model picker)
         self.models = ModelsMenu(
