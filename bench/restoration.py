@@ -10,8 +10,8 @@ better), mean over ``--draws`` damage draws. Columns:
 ``api``      ``inpaint(InpaintRequest(), ...)`` in process: the public API with its defaults (timed).
 ``old-dflt`` the same call with the defaults before issue 16 (grow 4, feather 8): the seam
              defaults of diffusion applied to exact damage masks.
-``prev``     the ``api`` call with the previous default fill: sparse DCT with block corners every
-             4 px (16 shifts) instead of every 3 px (what the engine did before).
+``prev``     the ``api`` call with the previous default fill: the sparse DCT alone (block corners
+             every 3 px), without the linear prediction blended in (what the engine did before).
 ``telea``, ``ns``   OpenCV ``cv2.inpaint`` (radius 3).
 ``fsr_fast``, ``fsr_best``  OpenCV xphoto's exemplar methods, when opencv-contrib is installed
              (bench-only; FSR_BEST takes ~45 s per image: ``--fsr-best``).
@@ -94,18 +94,19 @@ def photos() -> dict[str, np.ndarray]:
 
 
 def previous_method() -> Method:
-    """``api`` with the sparse-DCT lattice of before (step 4): the engine's one call of
-    ``fillers.sparse_dct`` is swapped for the call, nothing else changes."""
+    """``api`` with the previous default fill, the sparse DCT alone (block corners every 3 px, no
+    linear prediction): the engine's one call of ``fillers.dct_prediction`` is swapped for it,
+    nothing else changes."""
     engine = get_engine("classical")
     request = InpaintRequest()
 
     def run(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        current = fillers.sparse_dct
-        fillers.sparse_dct = functools.partial(current, step=4)
+        current = fillers.dct_prediction
+        fillers.dct_prediction = functools.partial(fillers.sparse_dct, step=3)
         try:
             return inpaint(request, img, mask, engine)[0].composite(img)
         finally:
-            fillers.sparse_dct = current
+            fillers.dct_prediction = current
 
     return run
 

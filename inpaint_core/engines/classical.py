@@ -47,6 +47,10 @@ CONTEXT = 24
 #: Holes thicker than this (diameter of the largest inscribed disc, px) get a Telea first guess:
 #: the biharmonic solve grows superlinearly there and it is no better on big holes (measured).
 BIHARMONIC_MAX_THICKNESS = 48
+#: ``auto``: holes up to this thick (px) get the linear prediction after the DCT. Measured on
+#: scratches and blotches up to ~25 px; peeled far inward, the prediction drifts (a predicted pixel
+#: predicting the next), so thicker holes keep the DCT alone.
+PREDICTION_MAX_THICKNESS = 48
 #: ``auto``: holes thicker than this are left to Telea; no local method bridges them well.
 DCT_MAX_THICKNESS = 256
 #: A group with at least this share of the damage reports progress between DCT sweeps too.
@@ -84,6 +88,8 @@ def _fill(
     if method == "auto" and thick > DCT_MAX_THICKNESS:
         return fillers.telea(crop, missing)
     init = "biharmonic" if thick <= BIHARMONIC_MAX_THICKNESS else "telea"
+    if method == "auto" and thick <= PREDICTION_MAX_THICKNESS:
+        return fillers.dct_prediction(crop, missing, init=init, check=step)
     return fillers.sparse_dct(crop, missing, init=init, check=step)
 
 

@@ -28,6 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from . import linear_prediction
+
 #: An orthonormal opponent-colour transform: luma + two chroma axes. Thresholding in this space
 #: keeps the three channels' edges aligned better than thresholding R, G and B separately.
 _OPPONENT = np.array(
@@ -220,7 +222,14 @@ def _dct_sweep(p: np.ndarray, mp: np.ndarray, plans: list[_DctPlan], t: float, j
     p[mp] = total.reshape(-1, p.shape[2]) / np.float32(len(plans))
 
 
-def sparse_dct(
+def sparse_dct(image: np.ndarray, missing: np.ndarray, **options) -> np.ndarray:
+    """:func:`sparse_dct_float` rounded into the image (HxWx3 uint8, known pixels unchanged)."""
+    if not missing.any():
+        return image.copy()
+    return _paste(image, missing, sparse_dct_float(image, missing, **options))
+
+
+def sparse_dct_float(
     image: np.ndarray,
     missing: np.ndarray,
     *,
@@ -246,9 +255,10 @@ def sparse_dct(
     Work is proportional to the damage's area, not the crop's. ``joint`` thresholds the colour
     channels together (a coefficient survives in all three or in none: edges stay aligned
     across channels). ``check(fraction_done)`` is called between sweeps (progress, cancellation).
+    Returns float32 HxWx3 RGB, the known pixels as given.
     """
     if not missing.any():
-        return image.copy()
+        return image.astype(np.float32)
     if init == "biharmonic":
         start = _biharmonic_float(image, missing)
     elif init == "telea":
@@ -278,7 +288,44 @@ def sparse_dct(
         if near_border:
             p = np.pad(p[pad:-pad, pad:-pad], ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     y = p[pad:-pad, pad:-pad] @ _OPPONENT  # orthonormal: inverse = transpose
-    return _paste(image, missing, y)
+    y[~missing] = image[~missing]
+    return y
+
+
+# -- sparse DCT + linear prediction: the default for thin damage --------------------------------
+#: The DCT lattice under the prediction: every 4 px scores within ~0.02 dB of every 3 px once the
+#: prediction is blended in, for ~2/3 of the DCT's time (``bench/restoration.py``).
+DCT_PREDICTION_STEP = 4
+#: Share of the progress the DCT sweeps take (the prediction is the rest).
+_DCT_SHARE = 0.85
+
+
+def dct_prediction(
+    image: np.ndarray,
+    missing: np.ndarray,
+    *,
+    init: str = "biharmonic",
+    check: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """:func:`sparse_dct_float` (corners every :data:`DCT_PREDICTION_STEP` px), then
+    :func:`.linear_prediction.refine`: the DCT carries edges and texture across the damage, the
+    locally trained prediction follows how this photo's pixels relate to their neighbours, and
+    their blend beats either (+0.7 dB over the DCT alone on the bench's photos and on others)."""
+    if not missing.any():
+        return image.copy()
+
+    def part(lo: float, share: float) -> Callable[[float], None] | None:
+        if check is None:
+            return None
+        return lambda fraction: check(lo + share * fraction)
+
+    first = sparse_dct_float(
+        image, missing, step=DCT_PREDICTION_STEP, init=init, check=part(0.0, _DCT_SHARE)
+    )
+    refined = linear_prediction.refine(
+        image, missing, first, check=part(_DCT_SHARE, 1.0 - _DCT_SHARE)
+    )
+    return _paste(image, missing, refined)
 
 
 # -- patch-based (exemplar) fill for large holes --------------------------------------------------
