@@ -44,6 +44,8 @@ REACH = 1
 WEIGHT = 0.6
 #: A pixel with fewer known or predicted neighbours than this keeps the first fill.
 MIN_NEIGHBOURS = 3
+#: A prediction is kept within its neighbours' range widened by this much (0-255 levels).
+OVERSHOOT = 5.0
 #: Ridge on the weights (not the intercept): keeps a flat, nearly singular patch solvable.
 _RIDGE = 1.0
 #: Cells whose sums are computed together (bounds the temporary arrays to a few MB).
@@ -188,7 +190,13 @@ def refine(
         values = context[ny, nx] * valid[..., None]  # (pixels, NEIGHBOURS, 3)
         pred = (coef[:, :NEIGHBOURS, None] * values).sum(axis=1) + coef[:, NEIGHBOURS:]
         pred = pred.astype(np.float32)
+        # never past the neighbours' range (+ a margin): a model that fits the window well can
+        # still overshoot at an edge running along the damage (dark or bright ringing)
+        lowest = np.where(valid[..., None], values, np.inf).min(axis=1) - OVERSHOOT
+        highest = np.where(valid[..., None], values, -np.inf).max(axis=1) + OVERSHOOT
+        pred = np.minimum(np.maximum(pred, lowest), highest)
         base = first[py, px]
+        pred = np.where(ok[:, None], pred, base)  # (no model, no neighbours: the first fill)
         okc = ok[:, None]
         out[py, px] = np.where(okc, weight * pred + (1.0 - weight) * base, base)
         context[py, px] = np.where(okc, pred, base)
