@@ -48,7 +48,7 @@ def test_the_prediction_alone_continues_a_texture_the_first_fill_got_wrong():
     err_flat = np.abs(flat[missing] - photo[missing]).mean()
     err = np.abs(out[missing] - photo[missing]).mean()
     assert err < 0.1 * err_flat, (err, err_flat)
-    assert err < 3.0
+    assert err < 6.0  # levels, on stripes of amplitude 90
     assert np.array_equal(out[~missing], image[~missing].astype(np.float32))
 
 
@@ -76,13 +76,14 @@ def test_progress_reaches_the_end_and_a_cancel_stops_it(scene):
     photo, missing = scene
     seen: list[float] = []
     fillers.dct_prediction(photo, missing, check=seen.append)
-    assert seen[0] == 0.0 and seen == sorted(seen) and 0.85 < seen[-1] < 1.0
+    share = fillers._DCT_SHARE  # the DCT sweeps, then the prediction
+    assert seen[0] == 0.0 and seen == sorted(seen) and share < seen[-1] < 1.0
 
     class Stop(Exception):
         pass
 
     def stop_in_prediction(fraction: float) -> None:
-        if fraction >= 0.85:
+        if fraction >= fillers._DCT_SHARE:
             raise Stop
 
     with pytest.raises(Stop):
@@ -120,3 +121,20 @@ def test_the_engine_default_is_dct_then_prediction_and_dct_method_is_the_dct_alo
     before = inpaint(InpaintRequest(), photo, mask, engine)[0].composite(photo)
     assert np.array_equal(before, dct)  # the DCT alone is what auto did before
     assert psnr_inside(auto, photo, missing) > psnr_inside(dct, photo, missing)
+
+
+def test_a_crop_larger_than_a_tile_is_predicted_tile_by_tile(scene, monkeypatch):
+    """Big crops are worked in tiles (bounded memory): the result is as good as in one piece,
+    and nothing is left unpredicted at the tiles' seams."""
+    photo, missing = scene
+    broken = damage(photo, missing.astype(np.uint8) * 255)
+    first = fillers.sparse_dct_float(broken, missing, step=fillers.DCT_PREDICTION_STEP)
+    whole = linear_prediction.refine(broken, missing, first, weight=1.0)
+    monkeypatch.setattr(linear_prediction, "TILE", 40)  # 5x5 tiles over 192x192
+    tiled = linear_prediction.refine(broken, missing, first, weight=1.0)
+    assert np.isfinite(tiled).all()
+    moved = np.abs(tiled - first)[missing].max(axis=1) > 0
+    assert moved.mean() > 0.95  # (a pixel keeps the first fill only without a model)
+    score = {k: psnr_inside(np.clip(v, 0, 255).round().astype(np.uint8), photo, missing)
+             for k, v in (("whole", whole), ("tiled", tiled))}  # fmt: skip
+    assert abs(score["whole"] - score["tiled"]) < 0.3, score

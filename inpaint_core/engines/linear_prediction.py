@@ -28,18 +28,24 @@ pixels only (training where a pixel's whole neighbourhood is known: 0.15 dB less
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 #: Neighbours are taken within this many pixels (a (2r+1)^2 square), nearest first.
-RADIUS = 3
+RADIUS = 4
 #: At most this many neighbours per missing pixel.
-NEIGHBOURS = 20
+NEIGHBOURS = 24
 #: Side of the cells the training sums are kept in (px).
-CELL = 8
-#: A missing pixel's model is trained on its cell and this many cells around it.
-REACH = 1
+CELL = 4
+#: A missing pixel's model is trained on its cell and this many cells around it ...
+REACH = 3
+#: ... each ring of cells counting this much less than the one inside it (1, 0.4, 0.16, 0.064):
+#: the model follows the pixel's surroundings, the far cells steady it where few pixels are known.
+FALLOFF = 0.4
+#: The crop is predicted this many px square at a time (bounds the models in memory).
+TILE = 256
 #: Share of the prediction in the result (the rest is the first fill).
 WEIGHT = 0.6
 #: A pixel with fewer known or predicted neighbours than this keeps the first fill.
@@ -93,35 +99,22 @@ def _cell_sums(
     return grams, rhs, counts
 
 
-def refine(
-    image: np.ndarray,
-    missing: np.ndarray,
-    first: np.ndarray,
-    *,
-    weight: float | None = None,
-    check: Callable[[float], None] | None = None,
-) -> np.ndarray:
-    """``first`` (float HxWx3, the first fill) with each missing pixel replaced by ``weight`` x its
-    linear prediction + (1 - ``weight``) x its first fill; known pixels as in ``image``. Returns
-    float32 HxWx3 (``weight`` None: :data:`WEIGHT`). ``check(fraction_done)`` is called between
-    peel layers."""
-    weight = WEIGHT if weight is None else float(weight)
-    h, w = missing.shape
-    known = ~missing
-    img = image.astype(np.float32)
-    first = first.astype(np.float32)
-    filled = img.copy()
-    filled[missing] = first[missing]
-    out = filled.copy()
-    if not missing.any() or not known.any():
-        return out
-    offs = _offsets(RADIUS)
+@dataclass(frozen=True)
+class _Models:
+    """Least-squares sums for the cells holding some missing pixels, each over the cells around
+    it (nearer cells weighing more), and which of them each missing pixel uses."""
+
+    gram: np.ndarray  # (cells, offsets + 1, offsets + 1)
+    vec: np.ndarray  # (cells, offsets + 1)
+    count: np.ndarray  # (cells,) training pixels in reach
+    of_pixel: np.ndarray  # (pixels,) index into the above
+
+
+def _models(
+    filled: np.ndarray, train: np.ndarray, offs: np.ndarray, my: np.ndarray, mx: np.ndarray
+) -> _Models:
+    h, w = train.shape
     n_f = len(offs)
-    # training pixels: known, with every neighbour inside the crop
-    train = np.zeros((h, w), bool)
-    train[RADIUS : h - RADIUS, RADIUS : w - RADIUS] = True
-    train &= known
-    my, mx = np.nonzero(missing)
     n_cy, n_cx = -(-h // CELL), -(-w // CELL)
     holds = np.zeros((n_cy, n_cx), np.uint8)
     holds[my // CELL, mx // CELL] = 1
@@ -129,7 +122,6 @@ def refine(
     reach = cv2.dilate(holds, np.ones((side, side), np.uint8)).astype(bool)
     cy, cx = np.nonzero(reach)
     grams, rhs, counts = _cell_sums(filled, train, offs, cy, cx)
-    # each cell holding missing pixels: the sums over the cells around it
     slot = np.full((n_cy + 2 * REACH, n_cx + 2 * REACH), cy.size, np.int64)  # cy.size: zeros
     slot[cy + REACH, cx + REACH] = np.arange(cy.size)
     grams = np.concatenate([grams, np.zeros((1, n_f + 1, n_f + 1), np.float32)])
@@ -142,63 +134,116 @@ def refine(
     for dy in range(-REACH, REACH + 1):
         for dx in range(-REACH, REACH + 1):
             s = slot[hy + REACH + dy, hx + REACH + dx]
-            gram += grams[s]
-            vec += rhs[s]
+            near = np.float32(FALLOFF ** max(abs(dy), abs(dx)))
+            gram += near * grams[s]
+            vec += near * rhs[s]
             count += counts[s]
     which = np.full((n_cy, n_cx), -1, np.int64)
     which[hy, hx] = np.arange(hy.size)
-    model = which[my // CELL, mx // CELL]
+    return _Models(gram, vec, count, which[my // CELL, mx // CELL])
+
+
+def refine(
+    image: np.ndarray,
+    missing: np.ndarray,
+    first: np.ndarray,
+    *,
+    weight: float | None = None,
+    check: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """``first`` (float HxWx3, the first fill) with each missing pixel replaced by ``weight`` x its
+    linear prediction + (1 - ``weight``) x its first fill; known pixels as in ``image``. Returns
+    float32 HxWx3 (``weight`` None: :data:`WEIGHT`). ``check(fraction_done)`` is called between
+    peel layers.
+
+    The crop is worked :data:`TILE` px at a time (raster order; the models of one tile at a time
+    in memory, ~40 MB at most); a tile's pixels see the predictions of the tiles before it."""
+    weight = WEIGHT if weight is None else float(weight)
+    h, w = missing.shape
+    known = ~missing
+    img = image.astype(np.float32)
+    first = first.astype(np.float32)
+    filled = img.copy()
+    filled[missing] = first[missing]
+    out = filled.copy()
+    if not missing.any() or not known.any():
+        return out
+    offs = _offsets(RADIUS)
+    # training pixels: known, with every neighbour inside the crop
+    train = np.zeros((h, w), bool)
+    train[RADIUS : h - RADIUS, RADIUS : w - RADIUS] = True
+    train &= known
+    my, mx = np.nonzero(missing)
     # peel: layers by distance to the nearest known pixel
     depth = cv2.distanceTransform(missing.astype(np.uint8), cv2.DIST_L2, 3)
     layer = np.ceil(depth[my, mx]).astype(np.int64)
+    tile = (my // TILE) * (-(-w // TILE)) + mx // TILE
     context = img.copy()  # known pixels, then predictions as they are made
     have = known.copy()
-    slots = np.arange(NEIGHBOURS)
-    eye = np.eye(NEIGHBOURS + 1)
-    ridge = np.full(NEIGHBOURS + 1, _RIDGE)
-    ridge[-1] = 0.0
-    layers = np.unique(layer)
-    for li, depth_level in enumerate(layers):
-        if check is not None:
-            check(li / len(layers))
-        sel = np.flatnonzero(layer == depth_level)
-        py, px = my[sel], mx[sel]
-        qy, qx = py[:, None] + offs[:, 0], px[:, None] + offs[:, 1]
-        inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-        qy, qx = np.clip(qy, 0, h - 1), np.clip(qx, 0, w - 1)
-        usable = inside & have[qy, qx]
-        rank = np.cumsum(usable, axis=1)
-        take = usable & (rank <= NEIGHBOURS)
-        n_used = take.sum(axis=1)
-        idx = np.full((sel.size, NEIGHBOURS), n_f, np.int64)  # n_f: the intercept, masked below
-        r, c = np.nonzero(take)
-        idx[r, rank[r, c] - 1] = c
-        valid = slots[None, :] < n_used[:, None]
-        cols = np.concatenate([idx, np.full((sel.size, 1), n_f)], axis=1)
-        on = np.concatenate([valid, np.ones((sel.size, 1), bool)], axis=1)
-        m = model[sel]
-        a = gram[m[:, None, None], cols[:, :, None], cols[:, None, :]].astype(np.float64)
-        a *= on[:, :, None] & on[:, None, :]
-        a += eye * np.where(on, ridge, 1.0)[:, :, None]  # unused slots: weight 0
-        b = vec[m[:, None], cols].astype(np.float64) * on
-        ok = (n_used >= MIN_NEIGHBOURS) & (count[m] >= 3 * NEIGHBOURS)
-        coef = np.zeros_like(b)
-        if ok.any():
-            coef[ok] = np.linalg.solve(a[ok], b[ok][..., None])[..., 0]
-        ny = np.where(valid, offs[np.minimum(idx, n_f - 1), 0] + py[:, None], 0)
-        nx = np.where(valid, offs[np.minimum(idx, n_f - 1), 1] + px[:, None], 0)
-        values = context[ny, nx] * valid[..., None]  # (pixels, NEIGHBOURS, 3)
-        pred = (coef[:, :NEIGHBOURS, None] * values).sum(axis=1) + coef[:, NEIGHBOURS:]
-        pred = pred.astype(np.float32)
-        # never past the neighbours' range (+ a margin): a model that fits the window well can
-        # still overshoot at an edge running along the damage (dark or bright ringing)
-        lowest = np.where(valid[..., None], values, np.inf).min(axis=1) - OVERSHOOT
-        highest = np.where(valid[..., None], values, -np.inf).max(axis=1) + OVERSHOOT
-        pred = np.minimum(np.maximum(pred, lowest), highest)
-        base = first[py, px]
-        pred = np.where(ok[:, None], pred, base)  # (no model, no neighbours: the first fill)
-        okc = ok[:, None]
-        out[py, px] = np.where(okc, weight * pred + (1.0 - weight) * base, base)
-        context[py, px] = np.where(okc, pred, base)
-        have[py, px] = True
+    tiles = np.unique(tile)
+    for ti, t in enumerate(tiles):
+        mine = np.flatnonzero(tile == t)
+        models = _models(filled, train, offs, my[mine], mx[mine])
+        layers = np.unique(layer[mine])
+        for li, level in enumerate(layers):
+            if check is not None:
+                check((ti + li / len(layers)) / len(tiles))
+            sel = layer[mine] == level
+            py, px = my[mine][sel], mx[mine][sel]
+            pred, ok = _predict(context, have, offs, models, models.of_pixel[sel], py, px)
+            base = first[py, px]
+            pred = np.where(ok[:, None], pred, base)  # no model or neighbours: the first fill
+            out[py, px] = weight * pred + (1.0 - weight) * base
+            context[py, px] = pred
+            have[py, px] = True
     return out
+
+
+def _predict(
+    context: np.ndarray,
+    have: np.ndarray,
+    offs: np.ndarray,
+    models: _Models,
+    model: np.ndarray,
+    py: np.ndarray,
+    px: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions (pixels, 3) for pixels (py, px) of one peel layer, and which of them had a
+    model and enough neighbours (the others' values are meaningless)."""
+    h, w = have.shape
+    n_f = len(offs)
+    n = py.size
+    qy, qx = py[:, None] + offs[:, 0], px[:, None] + offs[:, 1]
+    inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+    qy, qx = np.clip(qy, 0, h - 1), np.clip(qx, 0, w - 1)
+    usable = inside & have[qy, qx]
+    rank = np.cumsum(usable, axis=1)
+    take = usable & (rank <= NEIGHBOURS)
+    n_used = take.sum(axis=1)
+    idx = np.full((n, NEIGHBOURS), n_f, np.int64)  # n_f: the intercept's column, masked below
+    r, c = np.nonzero(take)
+    idx[r, rank[r, c] - 1] = c
+    valid = np.arange(NEIGHBOURS)[None, :] < n_used[:, None]
+    cols = np.concatenate([idx, np.full((n, 1), n_f)], axis=1)
+    on = np.concatenate([valid, np.ones((n, 1), bool)], axis=1)
+    a = models.gram[model[:, None, None], cols[:, :, None], cols[:, None, :]].astype(np.float64)
+    a *= on[:, :, None] & on[:, None, :]
+    ridge = np.full(NEIGHBOURS + 1, _RIDGE)
+    ridge[-1] = 0.0  # not on the intercept
+    a += np.eye(NEIGHBOURS + 1) * np.where(on, ridge, 1.0)[:, :, None]  # unused slots: weight 0
+    b = models.vec[model[:, None], cols].astype(np.float64) * on
+    ok = (n_used >= MIN_NEIGHBOURS) & (models.count[model] >= 3 * NEIGHBOURS)
+    coef = np.zeros_like(b)
+    if ok.any():
+        coef[ok] = np.linalg.solve(a[ok], b[ok][..., None])[..., 0]
+    ny = np.where(valid, offs[np.minimum(idx, n_f - 1), 0] + py[:, None], 0)
+    nx = np.where(valid, offs[np.minimum(idx, n_f - 1), 1] + px[:, None], 0)
+    values = context[ny, nx] * valid[..., None]  # (pixels, NEIGHBOURS, 3)
+    pred = ((coef[:, :NEIGHBOURS, None] * values).sum(axis=1) + coef[:, NEIGHBOURS:]).astype(
+        np.float32
+    )
+    # never past the neighbours' range (+ a margin): a model that fits the window well can
+    # still overshoot at an edge running along the damage (dark or bright ringing)
+    lowest = np.where(valid[..., None], values, np.inf).min(axis=1) - OVERSHOOT
+    highest = np.where(valid[..., None], values, -np.inf).max(axis=1) + OVERSHOOT
+    return np.minimum(np.maximum(pred, lowest), highest), ok
