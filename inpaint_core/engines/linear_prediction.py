@@ -50,7 +50,7 @@ REACH = 3
 #: the model follows the pixel's surroundings, the far cells steady it where few pixels are known.
 FALLOFF = 0.4
 #: The crop is predicted this many px square at a time (bounds the models in memory).
-TILE = 256
+TILE = 128
 #: Share of the prediction in the result (the rest is the first fill).
 WEIGHT = 0.6
 #: A pixel with fewer known or predicted neighbours than this keeps the first fill.
@@ -165,8 +165,9 @@ def refine(
     float32 HxWx3 (``weight`` None: :data:`WEIGHT`). ``check(fraction_done)`` is called between
     peel layers.
 
-    The crop is worked :data:`TILE` px at a time (raster order; the models of one tile at a time
-    in memory, ~40 MB at most); a tile's pixels see the predictions of the tiles before it."""
+    The crop is worked :data:`TILE` px at a time (raster order; one tile's models in memory: under
+    50 MB for a tile all damage, a few MB for scratches); a tile's pixels see the predictions of
+    the tiles before it."""
     weight = WEIGHT if weight is None else float(weight)
     h, w = missing.shape
     known = ~missing
