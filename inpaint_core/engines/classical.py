@@ -13,9 +13,9 @@ cost. Methods (``request.options.method``):
     peeled from the edge of the damage inward (:mod:`.linear_prediction`). Thicker holes: the
     sparse DCT alone (Telea first guess), and plain Telea past :data:`DCT_MAX_THICKNESS`. On the
     bench's photos with thin scratches and small blotches: +3.0 dB PSNR inside the damage over
-    OpenCV's Telea (the DCT alone, the default before: +2.3 dB; +3.6 dB on twelve other
-    scikit-image photos), ~0.4 s per 512x512 image on one core; OpenCV-contrib's FSR_FAST:
-    +1.95 dB in about the same time (``bench/restoration.py``).
+    OpenCV's Telea (the DCT alone, the default before: +2.3 dB; on twelve other scikit-image
+    photos +4.1 dB, the DCT alone +3.2), ~0.35 s per 512x512 image on one core; OpenCV-contrib's
+    FSR_FAST: +1.95 dB in about the same time (``bench/restoration.py``).
 ``dct``
     :func:`~.fillers.sparse_dct` alone (block corners every 3 px) on every group, whatever its
     size: what ``auto`` did before the prediction.

@@ -18,10 +18,12 @@ of offsets) is then read from those sums: one small solve per pixel, all pixels 
 at once. A prediction is kept within its neighbours' range (+ :data:`OVERSHOOT`).
 
 Measured (``bench/restoration.py``: 6 photos x thin scratches and small blotches, 3 draws; and 12
-scikit-image photos the bench does not use, one draw): the DCT alone +2.32 dB over Telea; with the
-prediction blended in (cells of 8 px, 3x3 of them, neighbours within 3 px) +2.88 dB; kept within
-its neighbours' range +2.94 (others +3.39); distance-weighted cells of 4 px +3.00 (others +3.52);
-neighbours within 4 px, and 20 DCT sweeps instead of 30: +3.01 (others +3.63), ~0.4 s per 512².
+scikit-image photos the bench does not use, one draw, where the DCT alone is +3.21 dB over Telea):
+the DCT alone +2.32 dB over Telea; with the prediction blended in (cells of 8 px, 3x3 of them,
+neighbours within 3 px) +2.88 dB (others: +0.57 dB over the DCT alone); kept within its
+neighbours' range +2.94 (+0.66); distance-weighted cells of 4 px +3.00 (+0.79); neighbours within
+4.5 px and 20 DCT sweeps instead of 30: +3.02 dB (others: +4.10 dB over Telea, +0.89 over the DCT
+alone), ~0.35 s per 512².
 Tried and not kept (within ~0.05 dB, or worse): features from known pixels only (-0.15 dB), no
 peeling (the first fill for every neighbour: most of the gain lost), a second pass, ensembles of
 windows, radii or cell grids, weights 0.5 / 0.7, a weight from the fit's R² or from how
