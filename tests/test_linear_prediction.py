@@ -138,3 +138,31 @@ def test_a_crop_larger_than_a_tile_is_predicted_tile_by_tile(scene, monkeypatch)
     score = {k: psnr_inside(np.clip(v, 0, 255).round().astype(np.uint8), photo, missing)
              for k, v in (("whole", whole), ("tiled", tiled))}  # fmt: skip
     assert abs(score["whole"] - score["tiled"]) < 0.3, score
+
+
+def test_a_thick_brush_stroke_keeps_the_dct_alone(monkeypatch):
+    """Past :data:`PREDICTION_MAX_THICKNESS` the peel drifts into blocky steps: a 40 px stroke is
+    filled by the sparse DCT alone, a 12 px one by both."""
+    import cv2
+
+    from inpaint_core.engines import classical
+    from inpaint_core.engines.registry import get_engine
+    from inpaint_core.inpaint import inpaint
+    from inpaint_core.request import InpaintRequest
+
+    photo = np.ascontiguousarray(skimage.data.coffee()[80:240, 120:320])
+    calls: list[int] = []
+    real = fillers.dct_prediction
+
+    def spy(image, missing, **kwargs):
+        calls.append(int(missing.sum()))
+        return real(image, missing, **kwargs)
+
+    monkeypatch.setattr(fillers, "dct_prediction", spy)
+    for width, used in ((40, False), (12, True)):
+        mask = np.zeros(photo.shape[:2], np.uint8)
+        cv2.line(mask, (40, 60), (150, 90), 255, width)
+        assert (classical._thickness(mask > 0) > classical.PREDICTION_MAX_THICKNESS) != used
+        calls.clear()
+        inpaint(InpaintRequest(), photo, mask, get_engine("classical"))
+        assert bool(calls) == used, width

@@ -51,10 +51,11 @@ CONTEXT = 24
 #: Holes thicker than this (diameter of the largest inscribed disc, px) get a Telea first guess:
 #: the biharmonic solve grows superlinearly there and it is no better on big holes (measured).
 BIHARMONIC_MAX_THICKNESS = 48
-#: ``auto``: holes up to this thick (px) get the linear prediction after the DCT. Measured on
-#: scratches and blotches up to ~25 px; peeled far inward, the prediction drifts (a predicted pixel
-#: predicting the next), so thicker holes keep the DCT alone.
-PREDICTION_MAX_THICKNESS = 48
+#: ``auto``: holes up to this thick (px) get the linear prediction after the DCT. The bench's
+#: scratches and blotches are at most ~25 px thick. Peeled much further inward the prediction
+#: drifts (a predicted pixel predicting the next: a 30-40 px brush stroke over a cup's rim came out
+#: in blocky steps), so thicker holes keep the smoother DCT alone.
+PREDICTION_MAX_THICKNESS = 24
 #: ``auto``: holes thicker than this are left to Telea; no local method bridges them well.
 DCT_MAX_THICKNESS = 256
 #: A group with at least this share of the damage reports progress between DCT sweeps too.
