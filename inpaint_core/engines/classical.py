@@ -58,6 +58,11 @@ BIHARMONIC_MAX_THICKNESS = 48
 PREDICTION_MAX_THICKNESS = 24
 #: ``auto``: holes thicker than this are left to Telea; no local method bridges them well.
 DCT_MAX_THICKNESS = 256
+#: A group whose box is wider or taller than this (px) is filled a tile of this size at a time
+#: (each with CONTEXT px around it). A scan-wide group (heavy damage, or a scratch across a
+#: 6000 px scan) would otherwise make the fillers' float copies, sparse solve and block plans the
+#: size of the scan: a 3000x3000 photo with 15 % damage went past 11 GB in one piece.
+GROUP_TILE = 768
 #: A group with at least this share of the damage reports progress between DCT sweeps too.
 _FINE_PROGRESS_SHARE = 0.05
 
@@ -96,6 +101,40 @@ def _fill(
     if method == "auto" and thick <= PREDICTION_MAX_THICKNESS:
         return fillers.dct_prediction(crop, missing, init=init, check=step)
     return fillers.sparse_dct(crop, missing, init=init, check=step)
+
+
+Box = tuple[slice, slice]
+
+
+def _pieces(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> list[tuple[Box, Box]]:
+    """(crop, core) pairs a group's box (x, y, w, h) is filled by: the box itself when it is at
+    most :data:`GROUP_TILE` px both ways, else tiles of that size in raster order, each crop
+    reaching :data:`CONTEXT` px past its core (clipped to the photo)."""
+    if w <= GROUP_TILE and h <= GROUP_TILE:
+        box = (slice(y, y + h), slice(x, x + w))
+        return [(box, box)]
+    pieces = []
+    for ty in range(y, y + h, GROUP_TILE):
+        for tx in range(x, x + w, GROUP_TILE):
+            ty1, tx1 = min(ty + GROUP_TILE, y + h), min(tx + GROUP_TILE, x + w)
+            core = (slice(ty, ty1), slice(tx, tx1))
+            crop = (
+                slice(max(0, ty - CONTEXT), min(shape[0], ty1 + CONTEXT)),
+                slice(max(0, tx - CONTEXT), min(shape[1], tx1 + CONTEXT)),
+            )
+            pieces.append((crop, core))
+    return pieces
+
+
+def _overlap(a: Box, b: Box) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """Where boxes ``a`` and ``b`` (absolute) overlap: (rows in a, rows in b), (cols in a, cols in
+    b), as slices relative to each box."""
+    out = []
+    for sa, sb in zip(a, b, strict=True):
+        lo, hi = max(sa.start, sb.start), min(sa.stop, sb.stop)
+        hi = max(hi, lo)
+        out.append((slice(lo - sa.start, hi - sa.start), slice(lo - sb.start, hi - sb.start)))
+    return out[0], out[1]
 
 
 def damage_groups(missing: np.ndarray, context: int = CONTEXT) -> tuple[np.ndarray, np.ndarray]:
@@ -199,18 +238,35 @@ class ClassicalEngine:
         for k in range(1, n_groups + 1):
             cancel.raise_if_cancelled()
             x, y, w, h = (int(v) for v in stats[k, :4])
-            sl = (slice(y, y + h), slice(x, x + w))
-            own = (labels[sl] == k) & missing[sl]
-            area = int(own.sum())
-            step = _sweep_reporter(
-                on_event, cancel, done / total_area, area / total_area, k - 1, n_groups
-            )
-            # A group's box may hold another group's damage (boxes of L-shaped groups overlap),
-            # still unfilled. It is never read: it lies over 2 * CONTEXT px from this group's
-            # mask, beyond the reach of every filler (DCT blocks: 15 px, biharmonic: 2, Telea: 3,
-            # the linear prediction: 4 px of neighbours + its training cells, under 24 px).
-            filled = _fill(method, out[sl], own, step)
-            out[sl][own] = filled[own]
-            done += area
-            _progress(on_event, 1.0 if k == n_groups else done / total_area, k, n_groups)
+            box = (slice(y, y + h), slice(x, x + w))
+            # this group's damage not filled yet (a big group is filled a tile at a time)
+            pending = (labels[box] == k) & missing[box]
+            for crop, core in _pieces(x, y, w, h, missing.shape):
+                cancel.raise_if_cancelled()
+                # the group's pending damage in the crop is missing there (never read); the
+                # core's is written back. A crop reaches CONTEXT px past its core, into damage
+                # a later tile writes, or outside the box, where this group has none.
+                own = np.zeros((crop[0].stop - crop[0].start, crop[1].stop - crop[1].start), bool)
+                ys, xs = _overlap(crop, box)
+                own[ys[0], xs[0]] = pending[ys[1], xs[1]]
+                write = np.zeros_like(own)
+                cy, cx = _overlap(crop, core)
+                write[cy[0], cx[0]] = own[cy[0], cx[0]]
+                area = int(write.sum())
+                if area == 0:
+                    continue
+                step = _sweep_reporter(
+                    on_event, cancel, done / total_area, area / total_area, k - 1, n_groups
+                )
+                # A group's box may hold another group's damage (boxes of L-shaped groups
+                # overlap), still unfilled. It is never read: it lies over 2 * CONTEXT px from
+                # this group's mask, beyond the reach of every filler (DCT blocks: 15 px,
+                # biharmonic: 2, Telea: 3, the linear prediction: 4 px of neighbours + its
+                # training cells, under 24 px).
+                filled = _fill(method, out[crop], own, step)
+                out[crop][write] = filled[write]
+                py, px = _overlap(box, crop)
+                pending[py[0], px[0]] &= ~write[py[1], px[1]]
+                done += area
+                _progress(on_event, min(1.0, done / total_area), k, n_groups)
         return [EngineOutput(image=out, seed=None, info=info)]
